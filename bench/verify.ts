@@ -1,0 +1,355 @@
+/**
+ * keygate's verify benchmark: in one run, starts two floors and keygate (servers pinned to one
+ * core, wrk to the other), loads each with wrk at 10 and 100 connections, and prints req/s,
+ * p50/p99 and the ratios against the floors measured in the same run, with PASS/MISS next to
+ * each target. It prints; it does not assert. See bench/README.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { keygateUnavailable, staleBuildWarning, startKeygate, type KeygateTarget } from './keygate.js';
+import { freePort, installExitHooks, killAll, spawnPinned, waitForHttp, type Pinned } from './proc.js';
+import { luaScript, runWrk, type LuaRequest, type WrkResult } from './wrk.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function envNumber(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const settings = {
+  durationS: Math.round(envNumber('BENCH_DURATION', 10, 1)),
+  warmupS: Math.round(envNumber('BENCH_WARMUP', 3, 0)),
+  rounds: Math.round(envNumber('BENCH_ROUNDS', 1, 1)),
+  connections: (process.env.BENCH_CONNECTIONS ?? '10,100').split(',').map((c) => Math.round(Number(c.trim()))).filter((c) => c > 0),
+  serverCpu: Math.round(envNumber('BENCH_SERVER_CPU', 0, 0)),
+  loadCpu: Math.round(envNumber('BENCH_LOAD_CPU', 1, 0)),
+  tokenCount: Math.round(envNumber('BENCH_TOKENS', 100_000, 1)),
+  sampleCount: 1_000,
+  skipKeygate: /^(1|true|yes)$/i.test(process.env.BENCH_SKIP_KEYGATE ?? ''),
+  keepTmp: /^(1|true|yes)$/i.test(process.env.BENCH_KEEP_TMP ?? ''),
+};
+settings.sampleCount = Math.min(settings.sampleCount, settings.tokenCount);
+
+/** Targets are fixed: the ratios and checks below name them. */
+type TargetId = 'floor1' | 'floor2' | 'verify' | 'me';
+
+interface Target {
+  id: TargetId;
+  label: string;
+  url: string;
+  script?: string | undefined;
+  /** One request to check the target answers as expected before it is loaded. */
+  probe: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string | undefined };
+  /** A probe failure; the target is then not loaded. */
+  broken?: string | undefined;
+}
+
+interface RunRecord {
+  target: TargetId;
+  round: number;
+  result: WrkResult;
+}
+
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Keys never reach the terminal or the results file. */
+const redact = (text: string): string => text.replace(/kg_[0-9A-Za-z]{8,}/g, 'kg_…');
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+const fmtMs = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '—');
+const pad = (s: string, w: number): string => s.padStart(w);
+const padEnd = (s: string, w: number): string => s.padEnd(w);
+
+function preflight(): void {
+  for (const [cmd, args] of [
+    ['taskset', ['-c', String(settings.serverCpu), 'true']],
+    ['taskset', ['-c', String(settings.loadCpu), 'true']],
+  ] as const) {
+    const r = spawnSync(cmd, [...args], { stdio: 'pipe' });
+    if (r.error || r.status !== 0) throw new Error(`cannot run ${cmd} ${args.join(' ')}: ${r.error?.message ?? r.stderr.toString()}`);
+  }
+  const wrk = spawnSync('wrk', ['--version'], { stdio: 'pipe' });
+  if (wrk.error) throw new Error(`wrk not found: ${wrk.error.message}`);
+  if (settings.serverCpu === settings.loadCpu) log(`warning: servers and wrk share cpu ${settings.serverCpu}; figures will be low`);
+  if (settings.connections.length === 0) throw new Error('BENCH_CONNECTIONS names no connection counts');
+}
+
+function wrkVersion(): string {
+  const r = spawnSync('wrk', ['--version'], { stdio: 'pipe' });
+  return (r.stdout.toString() + r.stderr.toString()).split('\n')[0]?.trim() ?? 'unknown';
+}
+
+async function startFloor(kind: 'hello' | 'verify', tmp: string): Promise<{ server: Pinned; baseUrl: string; keysFile: string }> {
+  const port = await freePort();
+  const keysFile = join(tmp, `floor-${kind}-keys.json`);
+  const server = spawnPinned({
+    name: `floor ${kind}`,
+    cpu: settings.serverCpu,
+    command: process.execPath,
+    args: ['--import', 'tsx', 'bench/floor.ts', kind],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BENCH_KEY_COUNT: String(settings.tokenCount),
+      BENCH_SAMPLE_COUNT: String(settings.sampleCount),
+      BENCH_KEYS_OUT: keysFile,
+    },
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${baseUrl}/health`, server, 60_000);
+  return { server, baseUrl, keysFile };
+}
+
+function writeScript(tmp: string, name: string, requests: LuaRequest[]): string {
+  const file = join(tmp, name);
+  writeFileSync(file, luaScript(requests), { mode: 0o600 });
+  return file;
+}
+
+/** Sends the target's probe request; returns a problem description, or undefined when it answered 2xx. */
+async function probe(t: Target): Promise<string | undefined> {
+  try {
+    const res = await fetch(t.url, { method: t.probe.method, headers: t.probe.headers, body: t.probe.body, signal: AbortSignal.timeout(5_000) });
+    const text = await res.text();
+    const shown = redact(text.length > 300 ? `${text.slice(0, 300)}…` : text);
+    log(`  probe ${padEnd(t.label, 34)} → ${res.status} ${shown}`);
+    if (res.status < 200 || res.status >= 300) return `probe answered ${res.status}: ${shown}`;
+    if ((t.id === 'verify' || t.id === 'floor2') && /"valid"\s*:\s*false/.test(text)) return `probe of a valid key answered valid:false: ${shown}`;
+    return undefined;
+  } catch (err) {
+    return `probe failed: ${(err as Error).message}`;
+  }
+}
+
+interface Check {
+  name: string;
+  value: number;
+  unit: 'ratio' | 'ms';
+  op: '>=' | '<';
+  threshold: number;
+  result: 'PASS' | 'MISS' | 'ERR' | 'n/a';
+  note?: string | undefined;
+}
+
+function runErrors(r: WrkResult): number {
+  return r.non2xx + r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout;
+}
+
+async function main(): Promise<void> {
+  preflight();
+  const startedAt = new Date();
+  const tmp = mkdtempSync(join(tmpdir(), 'keygate-bench-'));
+  installExitHooks(async () => {
+    if (!settings.keepTmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  log(`keygate verify benchmark — ${startedAt.toISOString()}`);
+  log(
+    `  ${settings.rounds} round(s), ${settings.durationS} s per run after ${settings.warmupS} s warm-up, connections ${settings.connections.join('/')}, ` +
+      `servers on cpu ${settings.serverCpu}, wrk on cpu ${settings.loadCpu}`,
+  );
+  log(`  ${cpus().length} cpus (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}, ${wrkVersion()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log('');
+
+  const targets: Target[] = [];
+  const runs: RunRecord[] = [];
+  let keygate: KeygateTarget | undefined;
+  let keygateSkipped: string | null = settings.skipKeygate ? 'BENCH_SKIP_KEYGATE is set' : keygateUnavailable(ROOT);
+  const stale = keygateSkipped ? null : staleBuildWarning(ROOT);
+
+  try {
+    log('starting servers…');
+    const [floor1, floor2] = await Promise.all([startFloor('hello', tmp), startFloor('verify', tmp)]);
+    log(`  floor 1 (bare Fastify GET /hello) at ${floor1.baseUrl}`);
+    log(`  floor 2 (bare Fastify POST /verify, ${settings.tokenCount.toLocaleString('en-US')} hashes) at ${floor2.baseUrl}`);
+    const floorKeys = JSON.parse(readFileSync(floor2.keysFile, 'utf8')) as string[];
+    rmSync(floor2.keysFile, { force: true });
+    const json = { 'Content-Type': 'application/json' };
+
+    targets.push({ id: 'floor1', label: 'floor 1: Fastify GET /hello', url: `${floor1.baseUrl}/hello`, probe: { method: 'GET', headers: {} } });
+    targets.push({
+      id: 'floor2',
+      label: 'floor 2: Fastify POST /verify',
+      url: `${floor2.baseUrl}/verify`,
+      script: writeScript(tmp, 'floor2.lua', floorKeys.map((k) => ({ method: 'POST', path: '/verify', headers: json, body: JSON.stringify({ key: k }) }))),
+      probe: { method: 'POST', headers: json, body: JSON.stringify({ key: floorKeys[0] }) },
+    });
+
+    if (keygateSkipped) {
+      log(`  keygate: skipped — ${keygateSkipped}`);
+    } else {
+      if (stale) log(`  warning: ${stale}`);
+      try {
+        keygate = await startKeygate({
+          root: ROOT,
+          dataDir: join(tmp, 'keygate-data'),
+          port: await freePort(),
+          cpu: settings.serverCpu,
+          tokenCount: settings.tokenCount,
+          sampleCount: settings.sampleCount,
+          log: (line) => log(`  keygate: ${line}`),
+        });
+        log(`  keygate (${keygate.tokenCount.toLocaleString('en-US')} tokens) at ${keygate.baseUrl}, ready in ${(keygate.startMs / 1000).toFixed(1)} s`);
+        const auth = { 'X-API-Key': keygate.callerKey };
+        const verifyPath = '/api/v1.0/verify';
+        const mePath = '/api/v1.0/me';
+        targets.push({
+          id: 'verify',
+          label: 'keygate POST /api/v1.0/verify',
+          url: `${keygate.baseUrl}${verifyPath}`,
+          script: writeScript(tmp, 'keygate-verify.lua', keygate.sampleKeys.map((k) => ({ method: 'POST', path: verifyPath, headers: { ...json, ...auth }, body: JSON.stringify({ key: k }) }))),
+          probe: { method: 'POST', headers: { ...json, ...auth }, body: JSON.stringify({ key: keygate.sampleKeys[0] }) },
+        });
+        targets.push({
+          id: 'me',
+          label: 'keygate GET /api/v1.0/me',
+          url: `${keygate.baseUrl}${mePath}`,
+          script: writeScript(tmp, 'keygate-me.lua', [{ method: 'GET', path: mePath, headers: auth }]),
+          probe: { method: 'GET', headers: auth },
+        });
+      } catch (err) {
+        keygateSkipped = `keygate failed to start: ${(err as Error).message.split('\n')[0]}`;
+        log(`  ${redact((err as Error).message)}`);
+        log(`  keygate: skipped — ${keygateSkipped}`);
+      }
+    }
+    log('');
+
+    log('checking each target answers…');
+    for (const t of targets) t.broken = await probe(t);
+    log('');
+
+    const live = targets.filter((t) => !t.broken);
+    const total = settings.rounds * settings.connections.length * live.length;
+    let n = 0;
+    log(`loading (${total} measured runs, about ${Math.ceil((total * (settings.durationS + settings.warmupS)) / 60)} min)…`);
+    // Interleaved: at each connection count every target is run back to back, and rounds repeat
+    // the whole sequence, so drift on a noisy machine hits floors and keygate alike.
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const c of settings.connections) {
+        for (const t of live) {
+          const base = { url: t.url, connections: c, cpu: settings.loadCpu, script: t.script };
+          if (settings.warmupS > 0) await runWrk({ ...base, durationS: settings.warmupS });
+          const result = await runWrk({ ...base, durationS: settings.durationS });
+          runs.push({ target: t.id, round, result });
+          n++;
+          const errs = runErrors(result);
+          log(
+            `  [${pad(String(n), String(total).length)}/${total}] ${padEnd(t.label, 34)} c=${pad(String(c), 3)}  ${pad(fmtInt(result.rps), 8)} req/s  ` +
+              `p50 ${pad(fmtMs(result.p50Ms), 6)} ms  p99 ${pad(fmtMs(result.p99Ms), 6)} ms${errs > 0 ? `  ERRORS ${errs} (non-2xx ${result.non2xx})` : ''}`,
+          );
+        }
+      }
+    }
+    log('');
+  } finally {
+    await killAll();
+    if (!settings.keepTmp) rmSync(tmp, { recursive: true, force: true });
+    else log(`temp dir kept (holds test keys; delete it): ${tmp}`);
+  }
+
+  // ---- report ----
+  const med = (id: TargetId, c: number, pick: (r: WrkResult) => number): number =>
+    median(runs.filter((r) => r.target === id && r.result.connections === c).map((r) => pick(r.result)));
+  const errorsAt = (id: TargetId, c: number): number =>
+    runs.filter((r) => r.target === id && r.result.connections === c).reduce((sum, r) => sum + runErrors(r.result), 0);
+  const hasRuns = (id: TargetId): boolean => runs.some((r) => r.target === id);
+
+  const medians: Record<string, Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number }>> = {};
+  for (const t of targets) {
+    log(`${t.label}${settings.rounds > 1 ? ` (median of ${settings.rounds} rounds)` : ''}`);
+    if (t.broken) {
+      log(`  not loaded: ${t.broken}`);
+      log('');
+      continue;
+    }
+    log(`  ${pad('conns', 5)}  ${pad('req/s', 9)}  ${pad('p50 ms', 7)}  ${pad('p99 ms', 7)}  ${pad('errors', 7)}`);
+    medians[t.id] = {};
+    for (const c of settings.connections) {
+      const row = { rps: med(t.id, c, (r) => r.rps), p50Ms: med(t.id, c, (r) => r.p50Ms), p99Ms: med(t.id, c, (r) => r.p99Ms), errors: errorsAt(t.id, c) };
+      medians[t.id]![String(c)] = row;
+      log(`  ${pad(String(c), 5)}  ${pad(fmtInt(row.rps), 9)}  ${pad(fmtMs(row.p50Ms), 7)}  ${pad(fmtMs(row.p99Ms), 7)}  ${pad(String(row.errors), 7)}`);
+    }
+    log('');
+  }
+
+  const checks: Check[] = [];
+  const judge = (value: number, op: Check['op'], threshold: number, errors: number, available: boolean): Pick<Check, 'result' | 'note'> => {
+    if (!available || !Number.isFinite(value)) return { result: 'n/a' };
+    if (errors > 0) return { result: 'ERR', note: `${errors} error responses/socket errors during the run` };
+    return { result: (op === '>=' ? value >= threshold : value < threshold) ? 'PASS' : 'MISS' };
+  };
+  const ratioCheck = (name: string, id: TargetId, floor: TargetId, c: number, threshold: number): void => {
+    const value = med(id, c, (r) => r.rps) / med(floor, c, (r) => r.rps);
+    const available = hasRuns(id) && hasRuns(floor);
+    checks.push({ name, value, unit: 'ratio', op: '>=', threshold, ...judge(value, '>=', threshold, errorsAt(id, c) + errorsAt(floor, c), available) });
+  };
+  for (const c of settings.connections) ratioCheck(`verify / floor 2 req/s @${c}`, 'verify', 'floor2', c, 0.8);
+  for (const c of settings.connections) ratioCheck(`GET /me / floor 1 req/s @${c}`, 'me', 'floor1', c, 0.6);
+  const p99At = settings.connections.includes(100) ? 100 : Math.max(...settings.connections);
+  for (const id of ['verify', 'me'] as const) {
+    const value = med(id, p99At, (r) => r.p99Ms);
+    checks.push({ name: `${id === 'verify' ? 'verify' : 'GET /me'} p99 @${p99At}`, value, unit: 'ms', op: '<', threshold: 5, ...judge(value, '<', 5, errorsAt(id, p99At), hasRuns(id)) });
+  }
+
+  log(`summary — ratios of req/s measured in this run${settings.rounds > 1 ? ' (medians)' : ''}`);
+  const ref = settings.connections.map((c) => {
+    const floorRatio = med('floor2', c, (r) => r.rps) / med('floor1', c, (r) => r.rps);
+    return `@${c} ${Number.isFinite(floorRatio) ? floorRatio.toFixed(2) : '—'}`;
+  });
+  log(`  reference: floor 2 / floor 1 ${ref.join(', ')} (≈ 0.55 expected on the 2-core box)`);
+  log(`  ${padEnd('target', 30)}  ${pad('value', 8)}  ${pad('needs', 9)}  result`);
+  for (const ch of checks) {
+    const value = Number.isFinite(ch.value) ? (ch.unit === 'ratio' ? ch.value.toFixed(2) : `${ch.value.toFixed(2)} ms`) : '—';
+    const needs = `${ch.op === '>=' ? '≥' : '<'} ${ch.unit === 'ratio' ? ch.threshold.toFixed(2) : `${ch.threshold} ms`}`;
+    log(`  ${padEnd(ch.name, 30)}  ${pad(value, 8)}  ${pad(needs, 9)}  ${ch.result}${ch.note ? `  (${ch.note})` : ''}`);
+  }
+  if (keygateSkipped) log(`  keygate not measured: ${keygateSkipped}`);
+  if (stale) log(`  warning: ${stale}`);
+
+  const finishedAt = new Date();
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `verify-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    settings,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model.trim() ?? null, node: process.version, wrk: wrkVersion(), loadavgAtEnd: loadavg() },
+    keygate: keygate
+      ? { measured: true, tokenCount: keygate.tokenCount, seedMs: keygate.seedMs, startMs: keygate.startMs, staleBuild: stale }
+      : { measured: false, reason: keygateSkipped },
+    targets: targets.map((t) => ({ id: t.id, label: t.label, path: new URL(t.url).pathname, broken: t.broken ? redact(t.broken) : null })),
+    runs: runs.map((r) => ({ target: r.target, round: r.round, ...r.result })),
+    medians,
+    checks,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log('');
+  log(`results written to ${file.slice(ROOT.length + 1)}`);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`benchmark failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+  await killAll();
+  process.exitCode = 1;
+});

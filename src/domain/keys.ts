@@ -1,0 +1,111 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The key format: `<prefix><30 base62 random chars><6 base62 chars of CRC32>`.
+ * 30 base62 characters carry 178 bits, above the 160 we promise; the checksum lets any
+ * malformed or mistyped key be refused without a storage lookup, and lets secret scanners
+ * tell real keys from look-alikes (the way GitHub's tokens work).
+ */
+export const RANDOM_LENGTH = 30;
+export const CHECKSUM_LENGTH = 6;
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62_RE = /^[0-9A-Za-z]+$/;
+/** Characters a chosen (custom) key may use: printable ASCII without spaces or quotes. */
+const CUSTOM_KEY_RE = /^[\x21\x23-\x26\x28-\x7e]+$/;
+export const MAX_KEY_LENGTH = 256;
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC32 (IEEE) of an ASCII string. */
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < text.length; i++) crc = CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function toBase62(value: number, width: number): string {
+  let out = '';
+  let v = value;
+  for (let i = 0; i < width; i++) {
+    out = BASE62[v % 62] + out;
+    v = Math.floor(v / 62);
+  }
+  return out;
+}
+
+/** Random base62 text of the given length, unbiased (rejection sampling). */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    const bytes = randomBytes(length * 2);
+    for (const b of bytes) {
+      if (b < 248) out += BASE62[b % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** Makes a new key: prefix, random part, checksum of the random part. */
+export function generateKey(prefix: string): string {
+  const random = randomBase62(RANDOM_LENGTH);
+  return prefix + random + toBase62(crc32(random), CHECKSUM_LENGTH);
+}
+
+export type KeyShape = 'generated' | 'custom' | 'malformed';
+
+/**
+ * Classifies a presented key without touching storage. A key that starts with the prefix must
+ * be a well-formed generated key; anything else can only be a chosen key, and only when the
+ * operator allows chosen keys.
+ */
+export function classifyKey(key: string, prefix: string, customKeys: { allowed: boolean; minLength: number }): KeyShape {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) return 'malformed';
+  if (key.startsWith(prefix)) return isWellFormedGeneratedKey(key, prefix) ? 'generated' : 'malformed';
+  return customKeys.allowed && isAcceptableCustomKey(key, prefix, customKeys.minLength) ? 'custom' : 'malformed';
+}
+
+/** True when the key has the generated shape and its checksum matches. */
+export function isWellFormedGeneratedKey(key: string, prefix: string): boolean {
+  if (key.length !== prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH || !key.startsWith(prefix)) return false;
+  const body = key.slice(prefix.length);
+  if (!BASE62_RE.test(body)) return false;
+  const random = body.slice(0, RANDOM_LENGTH);
+  return body.slice(RANDOM_LENGTH) === toBase62(crc32(random), CHECKSUM_LENGTH);
+}
+
+/** Whether an administrator's chosen key value is acceptable. */
+export function isAcceptableCustomKey(key: string, prefix: string, minLength: number): boolean {
+  return key.length >= minLength && key.length <= MAX_KEY_LENGTH && CUSTOM_KEY_RE.test(key) && !key.startsWith(prefix);
+}
+
+/**
+ * Hashes a key for storage and lookup. With a server secret it is HMAC-SHA256, so a stolen
+ * database alone cannot be used to test guesses offline; without, plain SHA-256 (keys carry
+ * ≥160 random bits, so a fast hash is enough, unlike passwords).
+ */
+export function createKeyHasher(secret: string | undefined): (key: string) => string {
+  if (secret) return (key) => createHmac('sha256', secret).update(key).digest('base64url');
+  return (key) => createHash('sha256').update(key).digest('base64url');
+}
+
+/** Constant-time comparison of two hashes. */
+export function hashesEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The part of a key that list views may show so a person can recognise it. */
+export function displayPrefix(key: string, prefix: string): string {
+  const shown = key.startsWith(prefix) ? prefix.length + 4 : 4;
+  return key.slice(0, Math.min(shown, Math.floor(key.length / 4)));
+}

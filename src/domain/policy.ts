@@ -1,0 +1,123 @@
+import { NATIVE_API_GROUP, allPermissions, levelPermissions, type AccessModel } from './model.js';
+
+/**
+ * The authorization policy, as plain functions over plain data: no I/O and no clock (the caller
+ * passes `now`). Everything keygate decides about users and tokens is decided here.
+ */
+
+export interface UserFacts {
+  id: string;
+  active: boolean;
+  systemRole: 'admin' | 'user';
+  /** Role by resource id, for the resources the user is a member of. */
+  roles: ReadonlyMap<string, string>;
+}
+
+export interface TokenFacts {
+  id: string;
+  active: boolean;
+  /** ISO time, or null for never. */
+  expiresAt: string | null;
+  /** The resource the token is attached to; null for a system token (administrators only). */
+  resourceId: string | null;
+  /** The token's own permissions (its level already resolved to its bundle). */
+  permissions: readonly string[];
+  apiGroups: readonly string[];
+  ownerId: string;
+  impersonateUserId: string | null;
+}
+
+/** Ids of a resource and its ancestors, the resource itself first and the root last. */
+export type Ancestry = readonly string[];
+
+export type DecisionCode =
+  | 'VALID'
+  | 'EXPIRED'
+  | 'DISABLED'
+  | 'OWNER_DISABLED'
+  | 'API_GROUP_NOT_ALLOWED'
+  | 'OUT_OF_SCOPE'
+  | 'INSUFFICIENT_PERMISSIONS';
+
+export interface Decision {
+  code: DecisionCode;
+  /** What the token may do at the target (or at its own resource when no target was named). */
+  permissions: readonly string[];
+}
+
+/** What a user may do now on the resource whose ancestry is given (empty ancestry: nowhere in the tree). */
+export function userPermissionsAt(model: AccessModel, user: UserFacts, ancestry: Ancestry): Set<string> {
+  if (!user.active) return new Set();
+  if (user.systemRole === 'admin') return new Set(allPermissions(model));
+  const out = new Set<string>();
+  for (const resourceId of ancestry) {
+    const role = user.roles.get(resourceId);
+    if (role !== undefined) for (const p of levelPermissions(model, role)) out.add(p);
+  }
+  return out;
+}
+
+/** Whether a token limited to `apiGroups` may call an endpoint of `apiGroup`. */
+export function apiGroupAllows(apiGroups: readonly string[], apiGroup: string): boolean {
+  return apiGroups.includes(NATIVE_API_GROUP) || apiGroups.includes(apiGroup);
+}
+
+/** Whether the target lies inside the subtree of the resource a token is attached to. */
+export function inScope(tokenResourceId: string | null, targetAncestry: Ancestry): boolean {
+  return tokenResourceId === null || targetAncestry.includes(tokenResourceId);
+}
+
+export interface TokenQuestion {
+  model: AccessModel;
+  token: TokenFacts;
+  owner: UserFacts;
+  /** The impersonated user, when the token impersonates one. */
+  impersonated?: UserFacts | null | undefined;
+  /** ISO time after which the presented key stops working (a rolled key's grace period), or null. */
+  keyExpiresAt?: string | null | undefined;
+  /** Ancestry of the resource the request targets; omitted to ask about the token's own resource. */
+  target?: Ancestry | undefined;
+  /** Ancestry of the token's own resource (needed when no target is named). */
+  home: Ancestry;
+  permission?: string | undefined;
+  apiGroup?: string | undefined;
+  now: Date;
+}
+
+/**
+ * May this token do `permission` on the target, through an endpoint of `apiGroup`, now?
+ * Its rights are its own permissions ∩ what its owner (or the user it impersonates) may do now,
+ * only inside its subtree, only through its API groups, only while it and its owner are active
+ * and it is unexpired.
+ */
+export function decideToken(q: TokenQuestion): Decision {
+  const none: readonly string[] = [];
+  const nowMs = q.now.getTime();
+  if (q.keyExpiresAt && Date.parse(q.keyExpiresAt) <= nowMs) return { code: 'EXPIRED', permissions: none };
+  if (!q.token.active) return { code: 'DISABLED', permissions: none };
+  if (q.token.expiresAt && Date.parse(q.token.expiresAt) <= nowMs) return { code: 'EXPIRED', permissions: none };
+  const acting = q.token.impersonateUserId ? q.impersonated : q.owner;
+  if (!q.owner.active || !acting || !acting.active || acting.id !== (q.token.impersonateUserId ?? q.owner.id)) {
+    return { code: 'OWNER_DISABLED', permissions: none };
+  }
+  if (q.apiGroup !== undefined && !apiGroupAllows(q.token.apiGroups, q.apiGroup)) {
+    return { code: 'API_GROUP_NOT_ALLOWED', permissions: none };
+  }
+  const at = q.target ?? q.home;
+  if (q.target !== undefined && !inScope(q.token.resourceId, q.target)) return { code: 'OUT_OF_SCOPE', permissions: none };
+  const held = userPermissionsAt(q.model, acting, at);
+  const permissions = q.token.permissions.filter((p) => held.has(p));
+  if (q.permission !== undefined && !permissions.includes(q.permission)) {
+    return { code: 'INSUFFICIENT_PERMISSIONS', permissions };
+  }
+  return { code: 'VALID', permissions };
+}
+
+/**
+ * The permissions a token may be given when created or edited by someone: never more than
+ * that someone may do on the token's resource now (so no one escalates by minting tokens).
+ * Returns the requested permissions that exceed the grantor's rights (empty when all is fine).
+ */
+export function escalation(requested: readonly string[], grantorHolds: ReadonlySet<string>): string[] {
+  return requested.filter((p) => !grantorHolds.has(p));
+}

@@ -1,0 +1,108 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
+import { randomBase62 } from '../domain/keys.js';
+import type { Keygate } from '../keygate.js';
+import { decorateRequestAuth, installAuthentication } from './authenticate.js';
+import { installErrorHandling } from './errors.js';
+import { metaRoutes } from './meta.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+import type { FastifyTypebox } from './types.js';
+import { API_VERSIONS, deprecationHeaders } from './versions.js';
+
+/** Log fields that could carry a key, a password or a session; pino replaces them. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["x-apikey"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'req.query',
+  'req.url',
+];
+
+const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the HTTP application over a running keygate. */
+export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<FastifyTypebox> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new LogController({ disableRequestLogging: !kg.config.logRequests }),
+    bodyLimit: kg.config.bodyLimit,
+    trustProxy: kg.config.trustProxy,
+    // A caller's request id is kept when it is harmless, so traces join across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : `req_${randomBase62(16)}`;
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyTypebox;
+
+  app.decorate('keygate', kg);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  await app.register(cookie);
+  await app.register(formbody);
+  installErrorHandling(app);
+  decorateRequestAuth(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'keygate API',
+        version: API_VERSIONS[0]!.version,
+        description:
+          'Resource-scoped API tokens: issue, manage and verify keys. Present a key in X-API-Key (or X-ApiKey, ' +
+          'Authorization: apiToken <key>, Authorization: Bearer <key>, the key or apiToken query parameter, a form field key, ' +
+          'or a JSON property API_Key). Every error has the body {"error": {"code", "message", "requestId"}}.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The preferred way to present a key.' },
+          apiKeyAlt: { type: 'apiKey', in: 'header', name: 'X-ApiKey' },
+          authorization: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key> (or the apiToken scheme).' },
+          queryKey: { type: 'apiKey', in: 'query', name: 'key', description: 'Can be switched off by the operator; also apiToken.' },
+          session: { type: 'apiKey', in: 'cookie', name: 'keygate_session', description: 'The console\'s session, from POST /session.' },
+        },
+      },
+      security: [{ apiKey: [] }, { apiKeyAlt: [] }, { authorization: [] }, { queryKey: [] }, { session: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { urls: API_VERSIONS.map((v) => ({ url: `/api/${v.version}/openapi.json`, name: v.version })) as never },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/api/')) {
+      // Answers may hold a key (create, roll, reveal) or private data: never cache them.
+      reply.header('cache-control', 'no-store');
+    }
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox));
+  for (const version of API_VERSIONS) {
+    await app.register(
+      async (scoped) => {
+        const headers = deprecationHeaders(version);
+        if (Object.keys(headers).length > 0) scoped.addHook('onSend', async (_req, reply) => void reply.headers(headers));
+        // Only the versioned API authenticates; health, docs and the changelog are public.
+        installAuthentication(scoped, kg);
+        version.register(scoped as FastifyTypebox);
+      },
+      { prefix: `/api/${version.version}` },
+    );
+  }
+  return app;
+}

@@ -1,0 +1,50 @@
+/** The API's published changes, newest first, so integrators can subscribe (JSON or Atom). */
+export interface ChangelogEntry {
+  id: string;
+  date: string;
+  version: string;
+  title: string;
+  body: string;
+}
+
+export const CHANGELOG: ChangelogEntry[] = [
+  {
+    id: '2026-11-24-v1.0',
+    date: '2026-11-24T00:00:00Z',
+    version: 'v1.0',
+    title: 'API v1.0 released',
+    body:
+      'Resources, members and roles; API tokens with permission levels or fine-grained permissions, API groups, expiry, ' +
+      'activation, rolling with a grace period and impersonation; key verification for other services (POST /api/v1.0/verify). ' +
+      'Keys are accepted in X-API-Key, X-ApiKey, Authorization (apiToken or Bearer), the key/apiToken query parameters, ' +
+      'a form field key and a JSON property API_Key.',
+  },
+];
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The changelog as an Atom feed, with absolute links from `base` (scheme://host). */
+export function changelogAtom(base: string): string {
+  const updated = CHANGELOG[0]?.date ?? new Date(0).toISOString();
+  const entries = CHANGELOG.map(
+    (e) => `  <entry>
+    <id>urn:keygate:changelog:${xml(e.id)}</id>
+    <title>${xml(`${e.version}: ${e.title}`)}</title>
+    <updated>${xml(e.date)}</updated>
+    <link href="${xml(`${base}/api/changelog#${e.id}`)}"/>
+    <content type="text">${xml(e.body)}</content>
+  </entry>`,
+  ).join('\n');
+  return `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <id>urn:keygate:changelog</id>
+  <title>keygate API changes</title>
+  <updated>${xml(updated)}</updated>
+  <link rel="self" href="${xml(`${base}/api/changelog.atom`)}"/>
+  <author><name>keygate</name></author>
+${entries}
+</feed>
+`;
+}

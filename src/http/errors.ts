@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, KeygateError, type ErrorCode } from '../domain/errors.js';
+
+/** Sends the one error envelope. */
+export function sendError(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message?: string, field?: string) {
+  const body = { error: { code, message: message ?? ERROR_CODES[code].message, requestId: request.id, ...(field ? { field } : {}) } };
+  return reply.code(ERROR_CODES[code].status).type('application/json; charset=utf-8').send(body);
+}
+
+/** The field an AJV validation error is about, as a dotted path. */
+function validationField(err: FastifyError): string | undefined {
+  const first = err.validation?.[0];
+  if (!first) return undefined;
+  const params = first.params as Record<string, unknown>;
+  const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const extra = (params.missingProperty ?? params.additionalProperty) as string | undefined;
+  const field = [path, extra].filter(Boolean).join('.');
+  return field || err.validationContext;
+}
+
+/** Maps Fastify's own errors (parsing, size, media type) to registry codes. */
+function frameworkCode(err: FastifyError): ErrorCode | undefined {
+  if (err.validation) return 'VALIDATION_FAILED';
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'PAYLOAD_TOO_LARGE';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return err.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'MALFORMED_BODY';
+  }
+  const status = err.statusCode ?? 500;
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (status === 400) return 'MALFORMED_BODY';
+  if (status === 404) return 'ROUTE_NOT_FOUND';
+  if (status === 405) return 'METHOD_NOT_ALLOWED';
+  if (status === 429) return 'RATE_LIMITED';
+  return undefined;
+}
+
+/**
+ * Every error leaves through here: ours keep their code, the framework's are mapped, and
+ * anything else is logged (without request data) and answered as INTERNAL with the request id.
+ */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof KeygateError) return sendError(reply, request, err.code, err.message, err.field);
+    const code = frameworkCode(err);
+    if (code === 'VALIDATION_FAILED') {
+      const field = validationField(err);
+      return sendError(reply, request, code, `${field ? `${field}: ` : ''}${err.validation?.[0]?.message ?? 'is not valid'}.`, field);
+    }
+    if (code) return sendError(reply, request, code);
+    request.log.error({ err: { type: err.name, message: err.message, stack: err.stack, code: err.code }, requestId: request.id }, 'unhandled error');
+    return sendError(reply, request, 'INTERNAL');
+  });
+  // The path is not echoed: a mistyped URL may hold a key.
+  app.setNotFoundHandler((request, reply) => sendError(reply, request, 'ROUTE_NOT_FOUND'));
+}

@@ -1,0 +1,225 @@
+import { Type, type Static } from 'typebox';
+import { EXPIRES_IN } from '../domain/expiry.js';
+
+/**
+ * One schema per shape: each validates requests, serialises responses and becomes part of the
+ * OpenAPI document, so none of the three can drift from the others.
+ */
+
+const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-Za-z]{1,64}$`, maxLength: 80 });
+export const Time = Type.String({ format: 'date-time' });
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable, machine-readable, UPPER_SNAKE.' }),
+      message: Type.String({ description: 'For people; may change.' }),
+      requestId: Type.String(),
+      field: Type.Optional(Type.String({ description: 'The request field at fault, when one is.' })),
+    }),
+  },
+  { $id: 'Error', description: 'The one error envelope every endpoint uses.' },
+);
+
+export const User = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    name: Type.String(),
+    systemRole: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+    active: Type.Boolean(),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  { $id: 'User' },
+);
+
+export const Resource = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    name: Type.String(),
+    parentId: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  { $id: 'Resource' },
+);
+
+export const Member = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('user'), Type.Literal('token')]),
+    id: Type.String(),
+    name: Type.String(),
+    email: Type.Union([Type.String(), Type.Null()]),
+    role: Type.Union([Type.String(), Type.Null()], { description: 'A person\'s role, or a token\'s permission level.' }),
+    resourceId: Type.String({ description: 'Where the role is held (an ancestor, when inherited).' }),
+    inherited: Type.Boolean(),
+    active: Type.Union([Type.Boolean(), Type.Null()]),
+    expiresAt: Type.Union([Time, Type.Null()]),
+    ownerId: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Member' },
+);
+
+export const Logging = Type.Union([Type.Literal('none'), Type.Literal('request'), Type.Literal('request+response')], {
+  description: 'What the access log keeps of each request made with the token.',
+});
+
+export const Token = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    resourceId: Type.Union([Type.String(), Type.Null()], { description: 'Null for a system token (administrators only).' }),
+    ownerId: Type.String(),
+    level: Type.Union([Type.String(), Type.Null()]),
+    permissions: Type.Array(Type.String(), { description: 'The token\'s own permissions (its level resolved).' }),
+    apiGroups: Type.Array(Type.String()),
+    expiresAt: Type.Union([Time, Type.Null()]),
+    active: Type.Boolean(),
+    state: Type.Union([Type.Literal('active'), Type.Literal('inactive'), Type.Literal('expired')]),
+    impersonate: Type.Union([Type.Object({ id: Type.String(), email: Type.String() }), Type.Null()]),
+    logging: Logging,
+    keyPrefix: Type.String({ description: 'The first characters of the key, to recognise it. Never the key.' }),
+    recoverable: Type.Boolean({ description: 'Whether the owner can see the key again.' }),
+    createdBy: Type.String(),
+    createdAt: Time,
+    updatedAt: Time,
+    lastUsedAt: Type.Union([Time, Type.Null()]),
+    lastUsedIp: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'Token' },
+);
+
+export const TokenWithKey = Type.Intersect([Token, Type.Object({ key: Type.String({ description: 'The key. Shown in this response only: store it now.' }) })], { $id: 'TokenWithKey' });
+
+const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
+const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
+const ExpiresIn = Type.Union(EXPIRES_IN.map((v) => Type.Literal(v)), { description: 'A lifetime preset; or give expiresAt.' });
+
+export const TokenCreate = Type.Object(
+  {
+    name: Name,
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    level: Type.Optional(Type.String({ maxLength: 64, description: 'A permission level (reader, manager, administrator, …). Default reader.' })),
+    permissions: Type.Optional(Type.Array(PermissionName, { maxItems: 100, description: 'An explicit list of fine-grained permissions, instead of a level.' })),
+    apiGroups: Type.Optional(Type.Array(GroupName, { minItems: 1, maxItems: 50, description: 'API groups the token may call; native (the default) means every endpoint.' })),
+    expiresIn: Type.Optional(ExpiresIn),
+    expiresAt: Type.Optional(Type.Union([Time, Type.Null()], { description: 'An ISO 8601 time; null for never.' })),
+    logging: Type.Optional(Logging),
+    impersonate: Type.Optional(Type.Union([Type.String({ maxLength: 320 }), Type.Null()], { description: 'Email or id of the user the token acts as (administrators only).' })),
+    key: Type.Optional(Type.String({ maxLength: 256, description: 'A chosen key value (administrators only; minimum length applies).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenPatch = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    level: Type.Optional(Type.String({ maxLength: 64 })),
+    permissions: Type.Optional(Type.Array(PermissionName, { maxItems: 100 })),
+    apiGroups: Type.Optional(Type.Array(GroupName, { minItems: 1, maxItems: 50 })),
+    expiresIn: Type.Optional(ExpiresIn),
+    expiresAt: Type.Optional(Type.Union([Time, Type.Null()])),
+    logging: Type.Optional(Logging),
+    impersonate: Type.Optional(Type.Union([Type.String({ maxLength: 320 }), Type.Null()])),
+    active: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const TokenListQuery = Type.Object(
+  {
+    owner: Type.Optional(Type.String({ maxLength: 320, description: 'Administrators: a user id, or * for every user.' })),
+    resourceId: Type.Optional(Type.String({ maxLength: 80 })),
+    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive'), Type.Literal('expired')])),
+    expiresBefore: Type.Optional(Time),
+    expiresAfter: Type.Optional(Time),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 80, description: 'The nextCursor of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A page of items and the cursor for the next page (null on the last). */
+export const Page = <T extends ReturnType<typeof Type.Ref>>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }) });
+
+export const VerifyRequest = Type.Object(
+  {
+    key: Type.String({ minLength: 1, maxLength: 1024, description: 'The key to judge.' }),
+    resourceId: Type.Optional(Type.String({ maxLength: 80, description: 'The resource the key wants to act on.' })),
+    permission: Type.Optional(Type.String({ maxLength: 100, description: 'The permission it needs there.' })),
+    apiGroup: Type.Optional(Type.String({ maxLength: 64, description: 'The API group of the endpoint it calls.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const VerifyCode = Type.Union(
+  ['VALID', 'MALFORMED', 'NOT_FOUND', 'EXPIRED', 'DISABLED', 'OWNER_DISABLED', 'API_GROUP_NOT_ALLOWED', 'OUT_OF_SCOPE', 'INSUFFICIENT_PERMISSIONS'].map((c) => Type.Literal(c)),
+);
+
+export const VerifyResponse = Type.Object(
+  {
+    valid: Type.Boolean(),
+    code: VerifyCode,
+    token: Type.Optional(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        ownerId: Type.String(),
+        resourceId: Type.Union([Type.String(), Type.Null()]),
+        permissions: Type.Array(Type.String(), { description: 'What the token may do at the resource asked about (or its own).' }),
+        apiGroups: Type.Array(Type.String()),
+        expiresAt: Type.Union([Time, Type.Null()]),
+        impersonateUserId: Type.Union([Type.String(), Type.Null()]),
+        logging: Logging,
+      }),
+    ),
+  },
+  { $id: 'VerifyResponse' },
+);
+
+export const Me = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('user'), user: Type.Ref('User') }),
+    Type.Object({
+      kind: Type.Literal('token'),
+      token: Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        ownerId: Type.String(),
+        resourceId: Type.Union([Type.String(), Type.Null()]),
+        permissions: Type.Array(Type.String(), { description: 'What the token may do now at its own resource.' }),
+        apiGroups: Type.Array(Type.String()),
+        expiresAt: Type.Union([Time, Type.Null()]),
+        impersonateUserId: Type.Union([Type.String(), Type.Null()]),
+      }),
+    }),
+  ],
+  { $id: 'Me' },
+);
+
+export type TokenCreateBody = Static<typeof TokenCreate>;
+export type TokenPatchBody = Static<typeof TokenPatch>;
+
+/** Schemas registered once with the app and referenced by `$ref` elsewhere. */
+export const SHARED_SCHEMAS = [ErrorBody, User, Resource, Member, Token, TokenWithKey, VerifyResponse, Me];
+
+export const errorResponses = {
+  '4xx': Type.Ref('Error'),
+  '5xx': Type.Ref('Error'),
+};

@@ -1,0 +1,111 @@
+import { Type } from 'typebox';
+import { principalOf } from '../authenticate.js';
+import { IdParams, PageQuery, errorResponses } from '../schemas.js';
+import type { FastifyTypebox } from '../types.js';
+import { page, resourceJson } from '../views.js';
+
+const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const MemberParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }), userId: Type.String({ minLength: 1, maxLength: 320, description: 'A user id, or an email address.' }) });
+
+/** The resource tree and its members. */
+export function resourceRoutes(app: FastifyTypebox): void {
+  const kg = app.keygate;
+  const config = { apiGroup: 'resources' };
+  const tags = ['resources'];
+
+  // Creates a resource under a parent (or a root, for administrators).
+  app.post(
+    '/resources',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a resource',
+        body: Type.Object(
+          {
+            type: Type.String({ minLength: 1, maxLength: 64 }),
+            name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+            parentId: Type.Optional(Type.Union([Type.String({ maxLength: 80 }), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('Resource'), ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.code(201).send(resourceJson(await kg.resources.create(principalOf(request), request.body, request.ip))),
+  );
+
+  // Lists where the caller can start: every root for administrators, else the resources it holds a role on.
+  app.get(
+    '/resources',
+    { config, schema: { tags, summary: 'List the resources the caller can start from', querystring: PageQuery, response: { 200: ResourcePage, ...errorResponses } } },
+    async (request) => {
+      const limit = request.query.limit ?? 100;
+      return page(await kg.resources.entryPoints(principalOf(request), limit, request.query.cursor), limit, resourceJson);
+    },
+  );
+
+  // Shows a resource.
+  app.get(
+    '/resources/:id',
+    { config, schema: { tags, summary: 'Show a resource', params: IdParams, response: { 200: Type.Ref('Resource'), ...errorResponses } } },
+    async (request) => resourceJson(await kg.resources.get(principalOf(request), request.params.id)),
+  );
+
+  // Renames a resource.
+  app.patch(
+    '/resources/:id',
+    {
+      config,
+      schema: { tags, summary: 'Rename a resource', params: IdParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }) }, { additionalProperties: false }), response: { 200: Type.Ref('Resource'), ...errorResponses } },
+    },
+    async (request) => resourceJson(await kg.resources.rename(principalOf(request), request.params.id, request.body.name, request.ip)),
+  );
+
+  // Deletes a resource that has no children; its memberships and tokens go with it.
+  app.delete(
+    '/resources/:id',
+    { config, schema: { tags, summary: 'Delete a resource without children', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      await kg.resources.delete(principalOf(request), request.params.id, request.ip);
+      return reply.code(204).send(null);
+    },
+  );
+
+  // Lists a resource's direct children.
+  app.get(
+    '/resources/:id/children',
+    { config, schema: { tags, summary: 'List a resource\'s children', params: IdParams, querystring: PageQuery, response: { 200: ResourcePage, ...errorResponses } } },
+    async (request) => {
+      const limit = request.query.limit ?? 100;
+      return page(await kg.resources.children(principalOf(request), request.params.id, limit, request.query.cursor), limit, resourceJson);
+    },
+  );
+
+  // Lists people (with roles inherited from above) and tokens on a resource, as its Users tab shows them.
+  app.get(
+    '/resources/:id/members',
+    { config, schema: { tags, summary: 'List people and tokens with their level', params: IdParams, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Member')) }), ...errorResponses } } },
+    async (request) => ({ items: await kg.resources.members(principalOf(request), request.params.id) }),
+  );
+
+  // Gives a user a role on a resource (never more than the caller's own).
+  app.put(
+    '/resources/:id/members/:userId',
+    {
+      config,
+      schema: { tags, summary: 'Give a user a role on the resource', params: MemberParams, body: Type.Object({ role: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }), response: { 200: Type.Ref('Member'), ...errorResponses } },
+    },
+    async (request) => kg.resources.setRole(principalOf(request), request.params.id, request.params.userId, request.body.role, request.ip),
+  );
+
+  // Takes a user's role on a resource away.
+  app.delete(
+    '/resources/:id/members/:userId',
+    { config, schema: { tags, summary: 'Remove a user\'s role on the resource', params: MemberParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      await kg.resources.removeRole(principalOf(request), request.params.id, request.params.userId, request.ip);
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,64 @@
+import { Type } from 'typebox';
+import type { FastifyTypebox } from '../types.js';
+import { SESSION_COOKIE, principalOf } from '../authenticate.js';
+import { errorResponses } from '../schemas.js';
+import { userJson } from '../views.js';
+
+/** Sign-in, sign-out and "who am I". */
+export function sessionRoutes(app: FastifyTypebox): void {
+  const kg = app.keygate;
+
+  // Signs in with email and password and sets the console's session cookie.
+  app.post(
+    '/session',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags: ['session'],
+        summary: 'Sign in: sets the session cookie',
+        body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ user: Type.Ref('User'), expiresAt: Type.String({ format: 'date-time' }) }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { user, cookie, expiresAt } = await kg.users.signIn(request.body.email, request.body.password);
+      reply.setCookie(SESSION_COOKIE, cookie, { path: '/', httpOnly: true, sameSite: 'strict', secure: kg.config.secureCookies, expires: expiresAt });
+      return { user: userJson(user), expiresAt: expiresAt.toISOString() };
+    },
+  );
+
+  // Signs out: ends the session and clears the cookie.
+  app.delete(
+    '/session',
+    { config: { auth: 'none' }, schema: { tags: ['session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (cookie) await kg.users.signOut(cookie);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
+  app.get(
+    '/me',
+    { schema: { tags: ['session'], summary: 'Who is calling: a user or a token', response: { 200: Type.Ref('Me'), ...errorResponses } } },
+    async (request) => {
+      const p = principalOf(request);
+      if (p.kind === 'user') return { kind: 'user' as const, user: userJson(await kg.users.get(p.user.id)) };
+      return {
+        kind: 'token' as const,
+        token: {
+          id: p.token.id,
+          name: p.name,
+          ownerId: p.owner.id,
+          resourceId: p.token.resourceId,
+          permissions: [...kg.access.permissionsAt(p, p.home)].sort(),
+          apiGroups: [...p.token.apiGroups],
+          expiresAt: p.token.expiresAt,
+          impersonateUserId: p.token.impersonateUserId,
+        },
+      };
+    },
+  );
+}

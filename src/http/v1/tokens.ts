@@ -1,0 +1,119 @@
+import { Type } from 'typebox';
+import { principalOf } from '../authenticate.js';
+import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses } from '../schemas.js';
+import type { FastifyTypebox } from '../types.js';
+import { tokenJson } from '../views.js';
+import type { TokenView } from '../../services/tokens.js';
+
+const TokenPage = Type.Object({ items: Type.Array(Type.Ref('Token')), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const ResourceTokenQuery = Type.Omit(TokenListQuery, ['owner', 'resourceId']);
+
+function tokenPage(views: TokenView[], limit: number) {
+  return { items: views.map((v) => tokenJson(v)), nextCursor: views.length === limit && views.length > 0 ? views[views.length - 1]!.row.id : null };
+}
+
+/** API tokens: issue, list, edit, activate/deactivate, roll, reveal, delete. */
+export function tokenRoutes(app: FastifyTypebox): void {
+  const kg = app.keygate;
+  const config = { apiGroup: 'tokens' };
+  const tags = ['tokens'];
+
+  // Adds a token to a resource; the response holds the key, once.
+  app.post(
+    '/resources/:id/tokens',
+    { config, schema: { tags, summary: 'Add an API token to a resource (the key is in this response only)', params: IdParams, body: TokenCreate, response: { 201: Type.Ref('TokenWithKey'), ...errorResponses } } },
+    async (request, reply) => {
+      const { view, key } = await kg.tokens.create(principalOf(request), request.params.id, request.body, request.ip);
+      return reply.code(201).send({ ...tokenJson(view), key });
+    },
+  );
+
+  // Lists a resource's tokens: all with tokens:read there, else the caller's own.
+  app.get(
+    '/resources/:id/tokens',
+    { config, schema: { tags, summary: 'List a resource\'s tokens', params: IdParams, querystring: ResourceTokenQuery, response: { 200: TokenPage, ...errorResponses } } },
+    async (request) => {
+      const limit = request.query.limit ?? 100;
+      return tokenPage(await kg.tokens.listForResource(principalOf(request), request.params.id, { ...request.query, limit }), limit);
+    },
+  );
+
+  // Creates a system token, attached to no resource (administrators only).
+  app.post(
+    '/tokens',
+    { config, schema: { tags, summary: 'Create a system token attached to no resource (administrators)', body: TokenCreate, response: { 201: Type.Ref('TokenWithKey'), ...errorResponses } } },
+    async (request, reply) => {
+      const { view, key } = await kg.tokens.create(principalOf(request), null, request.body, request.ip);
+      return reply.code(201).send({ ...tokenJson(view), key });
+    },
+  );
+
+  // Lists the caller's tokens; administrators may name any owner, or * for all.
+  app.get(
+    '/tokens',
+    { config, schema: { tags, summary: 'List my tokens (administrators: any owner\'s, or all)', querystring: TokenListQuery, response: { 200: TokenPage, ...errorResponses } } },
+    async (request) => {
+      const limit = request.query.limit ?? 100;
+      return tokenPage(await kg.tokens.list(principalOf(request), { ...request.query, limit }), limit);
+    },
+  );
+
+  // Shows a token (never its key).
+  app.get(
+    '/tokens/:id',
+    { config, schema: { tags, summary: 'Show a token', params: IdParams, response: { 200: Type.Ref('Token'), ...errorResponses } } },
+    async (request) => tokenJson(await kg.tokens.get(principalOf(request), request.params.id)),
+  );
+
+  // Edits a token; its rights stay within the editor's own.
+  app.patch(
+    '/tokens/:id',
+    { config, schema: { tags, summary: 'Edit a token', params: IdParams, body: TokenPatch, response: { 200: Type.Ref('Token'), ...errorResponses } } },
+    async (request) => tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, request.ip)),
+  );
+
+  // Deletes a token; its key stops working at once.
+  app.delete(
+    '/tokens/:id',
+    { config, schema: { tags, summary: 'Delete a token', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      await kg.tokens.delete(principalOf(request), request.params.id, request.ip);
+      return reply.code(204).send(null);
+    },
+  );
+
+  for (const [action, active] of [['activate', true], ['deactivate', false]] as const) {
+    // Switches a token on or off.
+    app.post(
+      `/tokens/:id/${action}`,
+      { config, schema: { tags, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a token`, params: IdParams, response: { 200: Type.Ref('Token'), ...errorResponses } } },
+      async (request) => tokenJson(await kg.tokens.setActive(principalOf(request), request.params.id, active, request.ip)),
+    );
+  }
+
+  // Gives a token a new key; the old key may keep working for a grace period.
+  app.post(
+    '/tokens/:id/roll',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Roll a token: new key, old key valid for graceSeconds (default 0)',
+        params: IdParams,
+        body: Type.Optional(Type.Object({ graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) }, { additionalProperties: false })),
+        response: { 200: Type.Ref('TokenWithKey'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { view, key } = await kg.tokens.roll(principalOf(request), request.params.id, request.body?.graceSeconds ?? 0, request.ip);
+      return { ...tokenJson(view), key };
+    },
+  );
+
+  // Shows a recoverable key again, to its owner (audited).
+  app.get(
+    '/tokens/:id/key',
+    { config, schema: { tags, summary: 'Reveal a recoverable key (owner only; audited)', params: IdParams, response: { 200: Type.Object({ key: Type.String() }), ...errorResponses } } },
+    async (request) => ({ key: await kg.tokens.reveal(principalOf(request), request.params.id, request.ip) }),
+  );
+}

@@ -1,0 +1,81 @@
+import { Type } from 'typebox';
+import { fail } from '../../domain/errors.js';
+import { isSystemAdmin } from '../../services/principal.js';
+import { principalOf } from '../authenticate.js';
+import { IdParams, PageQuery, errorResponses } from '../schemas.js';
+import type { FastifyTypebox } from '../types.js';
+import { page, userJson } from '../views.js';
+
+const Role = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
+const Password = Type.String({ minLength: 12, maxLength: 1024 });
+
+/** People: administrators create and manage them; everyone may change their own name and password. */
+export function userRoutes(app: FastifyTypebox): void {
+  const kg = app.keygate;
+  const config = { apiGroup: 'native' };
+
+  // Creates a user (administrators only).
+  app.post(
+    '/users',
+    {
+      config,
+      schema: {
+        tags: ['users'],
+        summary: 'Create a user (administrators)',
+        body: Type.Object({ email: Type.String({ format: 'email', maxLength: 320 }), name: Type.Optional(Type.String({ maxLength: 200 })), password: Type.Optional(Password), systemRole: Type.Optional(Role) }, { additionalProperties: false }),
+        response: { 201: Type.Ref('User'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators create users.');
+      return reply.code(201).send(userJson(await kg.users.create(request.body, p)));
+    },
+  );
+
+  // Lists users (administrators only).
+  app.get(
+    '/users',
+    { config, schema: { tags: ['users'], summary: 'List users (administrators)', querystring: PageQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('User')), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
+    async (request) => {
+      if (!isSystemAdmin(principalOf(request))) fail('FORBIDDEN', 'Only administrators list users.');
+      const limit = request.query.limit ?? 100;
+      return page(await kg.users.list(limit, request.query.cursor), limit, userJson);
+    },
+  );
+
+  // Shows a user: oneself, or anyone for administrators.
+  app.get(
+    '/users/:id',
+    { config, schema: { tags: ['users'], summary: 'Show a user', params: IdParams, response: { 200: Type.Ref('User'), ...errorResponses } } },
+    async (request) => {
+      const p = principalOf(request);
+      if (!isSystemAdmin(p) && (p.kind !== 'user' || p.user.id !== request.params.id)) fail('NOT_FOUND', 'There is no such user.');
+      return userJson(await kg.users.get(request.params.id));
+    },
+  );
+
+  // Changes a user. Administrators may (de)activate and change roles; people may change their own name and password.
+  app.patch(
+    '/users/:id',
+    {
+      config,
+      schema: {
+        tags: ['users'],
+        summary: 'Change a user',
+        params: IdParams,
+        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), password: Type.Optional(Password), active: Type.Optional(Type.Boolean()), systemRole: Type.Optional(Role) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Ref('User'), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const self = p.kind === 'user' && p.user.id === request.params.id;
+      if (!isSystemAdmin(p)) {
+        if (!self) fail('NOT_FOUND', 'There is no such user.');
+        if (request.body.active !== undefined || request.body.systemRole !== undefined) fail('FORBIDDEN', 'Only administrators change activity and roles.');
+      }
+      return userJson(await kg.users.update(request.params.id, request.body, p));
+    },
+  );
+}

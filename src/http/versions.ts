@@ -1,0 +1,45 @@
+import type { FastifyTypebox } from './types.js';
+import { resourceRoutes } from './v1/resources.js';
+import { sessionRoutes } from './v1/session.js';
+import { tokenRoutes } from './v1/tokens.js';
+import { userRoutes } from './v1/users.js';
+import { verifyRoutes } from './v1/verify.js';
+
+/**
+ * The API versions this server offers. Adding v2.0 is one more entry with its own route set;
+ * deprecating v1.0 is setting its dates, which adds Deprecation and Sunset headers to its answers.
+ */
+export interface ApiVersion {
+  version: string;
+  status: 'current' | 'deprecated' | 'retired';
+  releasedAt: string;
+  deprecatedAt: string | null;
+  sunsetAt: string | null;
+  register: (app: FastifyTypebox) => void;
+}
+
+export const API_VERSIONS: ApiVersion[] = [
+  {
+    version: 'v1.0',
+    status: 'current',
+    releasedAt: '2026-11-24',
+    deprecatedAt: null,
+    sunsetAt: null,
+    register(app) {
+      sessionRoutes(app);
+      userRoutes(app);
+      resourceRoutes(app);
+      tokenRoutes(app);
+      verifyRoutes(app);
+    },
+  },
+];
+
+/** Headers a deprecated version adds to every answer (RFC 9745 Deprecation, RFC 8594 Sunset). */
+export function deprecationHeaders(v: ApiVersion): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (v.deprecatedAt) headers['deprecation'] = `@${Math.floor(Date.parse(v.deprecatedAt) / 1000)}`;
+  if (v.sunsetAt) headers['sunset'] = new Date(v.sunsetAt).toUTCString();
+  if (v.deprecatedAt || v.sunsetAt) headers['link'] = '</api/changelog>; rel="deprecation"; type="application/json"';
+  return headers;
+}

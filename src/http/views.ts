@@ -1,0 +1,44 @@
+import type { ResourceRow } from '../store/resources.js';
+import type { UserRow } from '../store/users.js';
+import type { TokenView } from '../services/tokens.js';
+
+/** Rows → the API's JSON shapes. Key material never leaves through here. */
+export function userJson(u: UserRow) {
+  return { id: u.id, email: u.email, name: u.name, systemRole: u.system_role, active: u.active === 1, createdAt: u.created_at, updatedAt: u.updated_at };
+}
+
+export function resourceJson(r: ResourceRow) {
+  return { id: r.id, type: r.type, name: r.name, parentId: r.parent_id, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+export function tokenJson(v: TokenView, now: Date = new Date()) {
+  const r = v.row;
+  const expired = r.expires_at !== null && r.expires_at <= now.toISOString();
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    resourceId: r.resource_id,
+    ownerId: r.owner_id,
+    level: r.level,
+    permissions: [...v.permissions],
+    apiGroups: [...v.apiGroups],
+    expiresAt: r.expires_at,
+    active: r.active === 1,
+    state: r.active !== 1 ? ('inactive' as const) : expired ? ('expired' as const) : ('active' as const),
+    impersonate: v.impersonate,
+    logging: r.logging,
+    keyPrefix: r.key_prefix,
+    recoverable: v.recoverable,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastUsedAt: r.last_used_at,
+    lastUsedIp: r.last_used_ip,
+  };
+}
+
+/** A page: the items and, when the page is full, the cursor to fetch the next one. */
+export function page<T extends { id: string }, J>(rows: T[], limit: number, toJson: (row: T) => J) {
+  return { items: rows.map(toJson), nextCursor: rows.length === limit && rows.length > 0 ? rows[rows.length - 1]!.id : null };
+}

@@ -1,0 +1,77 @@
+import type { Config } from './config.js';
+import { migrateToLatest, openDatabase, ping, type Dialect } from './store/database.js';
+import { createStores, type Stores } from './store/index.js';
+import { Access } from './services/access.js';
+import { AccessCache } from './services/access-cache.js';
+import { AuditTrail } from './services/audit.js';
+import { KeyRing } from './services/key-ring.js';
+import { ResourceService } from './services/resources.js';
+import { TokenService } from './services/tokens.js';
+import { UsageRecorder } from './services/usage.js';
+import { UserService, type PasswordHashing } from './services/users.js';
+
+/** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
+export interface Keygate {
+  config: Config;
+  dialect: Dialect;
+  stores: Stores;
+  keys: KeyRing;
+  cache: AccessCache;
+  access: Access;
+  audit: AuditTrail;
+  users: UserService;
+  resources: ResourceService;
+  tokens: TokenService;
+  usage: UsageRecorder;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KeygateOptions {
+  /** PostgreSQL schema (tests give each instance its own). */
+  pgSchema?: string | undefined;
+  /** Password hashing cost; tests lower it. Defaults follow OWASP's argon2id advice (19 MiB, t=2). */
+  passwordHashing?: PasswordHashing;
+  onBackgroundError?: (err: unknown) => void;
+}
+
+/** Opens the store, runs migrations and builds the services. */
+export async function createKeygate(config: Config, options: KeygateOptions = {}): Promise<Keygate> {
+  const opened = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema });
+  try {
+    await migrateToLatest(opened.db);
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+  const stores = createStores(opened.db);
+  const keys = new KeyRing(config);
+  const cache = new AccessCache(stores, config.model, config.cacheTtlMs);
+  const access = new Access(config.model, cache, keys);
+  const audit = new AuditTrail(stores.audit);
+  const users = new UserService(stores, cache, audit, options.passwordHashing ?? { memoryCost: 19_456, timeCost: 2 }, config.sessionTtlMs);
+  const resources = new ResourceService(config.model, stores, access, cache, users, audit);
+  const tokens = new TokenService(config.model, stores, access, cache, keys, users, audit, {
+    maxLifetimeMs: config.maxTokenLifetimeMs,
+    customKeys: config.customKeys,
+  });
+  const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, options.onBackgroundError ?? (() => {}));
+  return {
+    config,
+    dialect: opened.dialect,
+    stores,
+    keys,
+    cache,
+    access,
+    audit,
+    users,
+    resources,
+    tokens,
+    usage,
+    ping: () => ping(opened.db),
+    async close() {
+      await usage.close();
+      await opened.close();
+    },
+  };
+}

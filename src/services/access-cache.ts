@@ -1,0 +1,139 @@
+import type { AccessModel } from '../domain/model.js';
+import { levelPermissions } from '../domain/model.js';
+import type { Ancestry, TokenFacts, UserFacts } from '../domain/policy.js';
+import type { Stores } from '../store/index.js';
+import type { TokenRow } from '../store/tokens.js';
+
+interface Entry<T> {
+  value: T;
+  loadedAt: number;
+}
+
+/** A token as the hot path needs it: the row, and its facts parsed once. */
+export interface CachedToken {
+  row: TokenRow;
+  facts: TokenFacts;
+}
+
+export interface CachedKey {
+  tokenId: string;
+  expiresAt: string | null;
+}
+
+/** Turns a stored token row into the policy's facts (level resolved to its bundle). */
+export function tokenFacts(model: AccessModel, row: TokenRow): TokenFacts {
+  return {
+    id: row.id,
+    active: row.active === 1,
+    expiresAt: row.expires_at,
+    resourceId: row.resource_id,
+    permissions: row.level !== null ? levelPermissions(model, row.level) : (JSON.parse(row.permissions) as string[]),
+    apiGroups: JSON.parse(row.api_groups) as string[],
+    ownerId: row.owner_id,
+    impersonateUserId: row.impersonate_user_id,
+  };
+}
+
+/** A bounded map that forgets its oldest entries first. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: K, value: V): this {
+    if (this.size >= this.max && !this.has(key)) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}
+
+/**
+ * What verification reads on every request — key → token, token, user, resource ancestry —
+ * kept in memory so the hot path does no I/O once warm. Entries are re-read after `ttlMs`,
+ * which bounds how stale another instance's change can be; this instance's own changes drop
+ * entries at once through the `invalidate*` methods, the one place that invalidates.
+ */
+export class AccessCache {
+  private readonly keys = new BoundedMap<string, Entry<CachedKey | null>>(200_000);
+  private readonly tokens = new BoundedMap<string, Entry<CachedToken | null>>(200_000);
+  private readonly users = new BoundedMap<string, Entry<UserFacts | null>>(100_000);
+  /** Parent by resource id. A resource never changes parent, so these entries need no expiry. */
+  private readonly parents = new BoundedMap<string, string | null>(500_000);
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly model: AccessModel,
+    private readonly ttlMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  private fresh<T>(entry: Entry<T> | undefined): entry is Entry<T> {
+    return entry !== undefined && this.clock() - entry.loadedAt < this.ttlMs;
+  }
+
+  /** The key entry for a hash, or null when no token has that key. */
+  async key(hash: string): Promise<CachedKey | null> {
+    const hit = this.keys.get(hash);
+    if (this.fresh(hit)) return hit.value;
+    const row = await this.stores.tokens.findKey(hash);
+    const value = row ? { tokenId: row.token_id, expiresAt: row.expires_at } : null;
+    this.keys.set(hash, { value, loadedAt: this.clock() });
+    return value;
+  }
+
+  async token(id: string): Promise<CachedToken | null> {
+    const hit = this.tokens.get(id);
+    if (this.fresh(hit)) return hit.value;
+    const row = await this.stores.tokens.findById(id);
+    const value = row ? { row, facts: tokenFacts(this.model, row) } : null;
+    this.tokens.set(id, { value, loadedAt: this.clock() });
+    return value;
+  }
+
+  async user(id: string): Promise<UserFacts | null> {
+    const hit = this.users.get(id);
+    if (this.fresh(hit)) return hit.value;
+    const row = await this.stores.users.findById(id);
+    const value: UserFacts | null = row
+      ? { id: row.id, active: row.active === 1, systemRole: row.system_role, roles: await this.stores.resources.rolesOf(row.id) }
+      : null;
+    this.users.set(id, { value, loadedAt: this.clock() });
+    return value;
+  }
+
+  /** Ids from the resource up to its root, or null when the resource does not exist. */
+  async ancestry(resourceId: string): Promise<Ancestry | null> {
+    const out: string[] = [];
+    let id: string | null = resourceId;
+    while (id !== null) {
+      if (out.length > 256 || out.includes(id)) return null; // defensive: a corrupt tree is no tree
+      out.push(id);
+      let parent = this.parents.get(id);
+      if (parent === undefined) {
+        const row = await this.stores.resources.findById(id);
+        if (!row) return null;
+        parent = row.parent_id;
+        this.parents.set(id, parent);
+      }
+      id = parent;
+    }
+    return out;
+  }
+
+  invalidateKeys(hashes: readonly string[]): void {
+    for (const h of hashes) this.keys.delete(h);
+  }
+
+  invalidateToken(id: string): void {
+    this.tokens.delete(id);
+  }
+
+  invalidateUser(id: string): void {
+    this.users.delete(id);
+  }
+
+  invalidateResource(id: string): void {
+    this.parents.delete(id);
+  }
+}

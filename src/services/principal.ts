@@ -1,0 +1,22 @@
+import type { Ancestry, TokenFacts, UserFacts } from '../domain/policy.js';
+
+/** Who is calling: a signed-in user, or an API token acting for its owner (or the user it impersonates). */
+export type Principal =
+  | { kind: 'user'; user: UserFacts }
+  | { kind: 'token'; token: TokenFacts; name: string; owner: UserFacts; impersonated: UserFacts | null; home: Ancestry };
+
+/** The user whose rights a principal exercises. */
+export function actingUser(p: Principal): UserFacts {
+  if (p.kind === 'user') return p.user;
+  return p.impersonated ?? p.owner;
+}
+
+/** The user who owns what the principal creates. */
+export function ownerId(p: Principal): string {
+  return p.kind === 'user' ? p.user.id : p.owner.id;
+}
+
+/** Whether the principal acts with system-administrator rights. */
+export function isSystemAdmin(p: Principal): boolean {
+  return actingUser(p).systemRole === 'admin' && actingUser(p).active;
+}

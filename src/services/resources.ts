@@ -1,0 +1,148 @@
+import { fail } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
+import type { Stores } from '../store/index.js';
+import type { ResourceRow } from '../store/resources.js';
+import type { TokenRow } from '../store/tokens.js';
+import type { Access } from './access.js';
+import type { AccessCache } from './access-cache.js';
+import type { AuditTrail } from './audit.js';
+import { isSystemAdmin, type Principal } from './principal.js';
+import type { UserService } from './users.js';
+
+export interface Member {
+  kind: 'user' | 'token';
+  id: string;
+  name: string;
+  email: string | null;
+  role: string | null;
+  /** Where the role is held: this resource, or an ancestor it is inherited from. */
+  resourceId: string;
+  inherited: boolean;
+  active: boolean | null;
+  expiresAt: string | null;
+  ownerId: string | null;
+}
+
+/** The resource tree and who holds which role where. */
+export class ResourceService {
+  constructor(
+    private readonly model: AccessModel,
+    private readonly stores: Stores,
+    private readonly access: Access,
+    private readonly cache: AccessCache,
+    private readonly users: UserService,
+    private readonly audit: AuditTrail,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates a resource under a parent the caller may write to (roots: administrators only). */
+  async create(p: Principal, input: { type: string; name: string; parentId?: string | null | undefined }, ip: string | null): Promise<ResourceRow> {
+    if (!(input.type in this.model.resourceTypes)) fail('UNKNOWN_RESOURCE_TYPE', `Unknown resource type ${input.type}; known: ${Object.keys(this.model.resourceTypes).join(', ')}.`, 'type');
+    let parentType: string | null = null;
+    if (input.parentId) {
+      await this.access.require(p, input.parentId, 'resources:write');
+      parentType = (await this.stores.resources.findById(input.parentId))!.type;
+    } else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null)) {
+      fail('FORBIDDEN', 'Only administrators create top-level resources.', 'parentId');
+    }
+    if (!mayPlace(this.model, input.type, parentType)) {
+      fail('INVALID_PARENT', parentType === null ? `A ${input.type} needs a parent.` : `A ${input.type} cannot be placed under a ${parentType}.`, 'parentId');
+    }
+    const now = this.clock().toISOString();
+    const row: ResourceRow = { id: newId('res'), type: input.type, name: input.name.trim(), parent_id: input.parentId ?? null, created_at: now, updated_at: now };
+    await this.stores.resources.insert(row);
+    await this.audit.record(p, { action: 'resource.create', targetType: 'resource', targetId: row.id, resourceId: row.id, details: { type: row.type, name: row.name, parentId: row.parent_id }, ip });
+    return row;
+  }
+
+  /** A resource the caller may read. */
+  async get(p: Principal, id: string): Promise<ResourceRow> {
+    await this.access.require(p, id, 'resources:read');
+    return (await this.stores.resources.findById(id))!;
+  }
+
+  async children(p: Principal, id: string, limit: number, cursor?: string): Promise<ResourceRow[]> {
+    await this.access.require(p, id, 'resources:read');
+    return this.stores.resources.children(id, limit, cursor);
+  }
+
+  /** The top of what the caller can see: every root for administrators, else the resources it holds a role on (or a token's own resource). */
+  async entryPoints(p: Principal, limit: number, cursor?: string): Promise<ResourceRow[]> {
+    if (p.kind === 'token' && p.token.resourceId !== null) {
+      return this.access.permissionsAt(p, p.home).has('resources:read') ? this.stores.resources.findMany([p.token.resourceId]) : [];
+    }
+    if (isSystemAdmin(p)) return this.stores.resources.children(null, limit, cursor);
+    const user = p.kind === 'user' ? p.user : (p.impersonated ?? p.owner);
+    const ids = [...user.roles.keys()].sort().filter((id) => !cursor || id > cursor).slice(0, limit);
+    return this.stores.resources.findMany(ids);
+  }
+
+  async rename(p: Principal, id: string, name: string, ip: string | null): Promise<ResourceRow> {
+    await this.access.require(p, id, 'resources:write');
+    await this.stores.resources.rename(id, name.trim(), this.clock().toISOString());
+    await this.audit.record(p, { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip });
+    return (await this.stores.resources.findById(id))!;
+  }
+
+  /** Deletes a resource without children; its memberships and tokens go with it. */
+  async delete(p: Principal, id: string, ip: string | null): Promise<void> {
+    const { ancestry } = await this.access.require(p, id, 'resources:delete');
+    if (p.kind === 'token' && p.token.resourceId === id) fail('FORBIDDEN', 'A token cannot delete the resource it is attached to.');
+    if (await this.stores.resources.hasChildren(id)) fail('RESOURCE_NOT_EMPTY');
+    const tokens = await this.stores.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 1_000_000 });
+    const members = await this.stores.resources.membersOf(id);
+    for (const t of tokens) await this.dropToken(t);
+    await this.stores.resources.delete(id);
+    this.cache.invalidateResource(id);
+    for (const m of members) this.cache.invalidateUser(m.user_id);
+    await this.audit.record(p, { action: 'resource.delete', targetType: 'resource', targetId: id, resourceId: ancestry[1] ?? null, details: { tokensDeleted: tokens.length }, ip });
+  }
+
+  private async dropToken(t: TokenRow): Promise<void> {
+    const hashes = await this.stores.tokens.delete(t.id);
+    this.cache.invalidateKeys(hashes);
+    this.cache.invalidateToken(t.id);
+  }
+
+  /** People (with inherited roles) and tokens attached to the resource, as its Users tab shows them. */
+  async members(p: Principal, id: string): Promise<Member[]> {
+    const { ancestry } = await this.access.require(p, id, 'members:read');
+    const out: Member[] = [];
+    const seen = new Set<string>();
+    for (const resourceId of ancestry) {
+      for (const m of await this.stores.resources.membersOf(resourceId)) {
+        if (seen.has(m.user_id)) continue;
+        seen.add(m.user_id);
+        out.push({ kind: 'user', id: m.user_id, name: m.name, email: m.email, role: m.role, resourceId, inherited: resourceId !== id, active: null, expiresAt: null, ownerId: null });
+      }
+    }
+    const tokens = await this.stores.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 10_000 });
+    for (const t of tokens) {
+      const role = t.level ?? levelCovering(this.model, JSON.parse(t.permissions) as string[]);
+      out.push({ kind: 'token', id: t.id, name: t.name, email: null, role, resourceId: id, inherited: false, active: t.active === 1, expiresAt: t.expires_at, ownerId: t.owner_id });
+    }
+    return out;
+  }
+
+  /** Gives a user a role on the resource; never a role with more rights than the caller's own. */
+  async setRole(p: Principal, id: string, userRef: string, role: string, ip: string | null): Promise<Member> {
+    const { held } = await this.access.require(p, id, 'members:manage');
+    if (!(role in this.model.levels)) fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
+    const excess = levelPermissions(this.model, role).filter((perm) => !held.has(perm));
+    if (excess.length > 0) fail('ROLE_ESCALATION', `You cannot give ${role}: it holds ${excess.join(', ')}, which you do not.`, 'role');
+    const user = (await this.users.find(userRef)) ?? fail('UNKNOWN_USER', `There is no user ${userRef}.`, 'userId');
+    await this.stores.resources.setMembership(id, user.id, role, this.clock().toISOString());
+    this.cache.invalidateUser(user.id);
+    await this.audit.record(p, { action: 'membership.set', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id, role }, ip });
+    return { kind: 'user', id: user.id, name: user.name, email: user.email, role, resourceId: id, inherited: false, active: null, expiresAt: null, ownerId: null };
+  }
+
+  async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {
+    await this.access.require(p, id, 'members:manage');
+    const user = (await this.users.find(userRef)) ?? fail('NOT_FOUND', 'That user is not a member here.');
+    if (!(await this.stores.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
+    this.cache.invalidateUser(user.id);
+    await this.audit.record(p, { action: 'membership.remove', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id }, ip });
+  }
+}

@@ -1,0 +1,318 @@
+import { fail } from '../domain/errors.js';
+import { resolveExpiry } from '../domain/expiry.js';
+import { newId } from '../domain/ids.js';
+import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
+import { escalation, type Ancestry } from '../domain/policy.js';
+import type { Stores } from '../store/index.js';
+import type { TokenFilter, TokenRow } from '../store/tokens.js';
+import type { Access } from './access.js';
+import { tokenFacts, type AccessCache } from './access-cache.js';
+import type { AuditTrail } from './audit.js';
+import type { KeyRing } from './key-ring.js';
+import { actingUser, isSystemAdmin, ownerId, type Principal } from './principal.js';
+import type { UserService } from './users.js';
+
+export type LoggingMode = 'none' | 'request' | 'request+response';
+
+export interface TokenInput {
+  name: string;
+  description?: string | undefined;
+  level?: string | undefined;
+  permissions?: string[] | undefined;
+  apiGroups?: string[] | undefined;
+  expiresIn?: string | undefined;
+  expiresAt?: string | null | undefined;
+  logging?: LoggingMode | undefined;
+  impersonate?: string | null | undefined;
+  /** A chosen key value (administrators only). */
+  key?: string | undefined;
+}
+
+export type TokenPatch = Partial<Omit<TokenInput, 'key'>> & { active?: boolean | undefined };
+
+export interface TokenPolicy {
+  maxLifetimeMs: number | null;
+  customKeys: { allowed: boolean };
+}
+
+/** A token as the API shows it, with the impersonated user's email resolved. */
+export interface TokenView {
+  row: TokenRow;
+  permissions: readonly string[];
+  apiGroups: readonly string[];
+  impersonate: { id: string; email: string } | null;
+  recoverable: boolean;
+}
+
+/** Issuing, listing, editing, rolling, revealing and deleting tokens, with the policy applied to each. */
+export class TokenService {
+  constructor(
+    private readonly model: AccessModel,
+    private readonly stores: Stores,
+    private readonly access: Access,
+    private readonly cache: AccessCache,
+    private readonly keys: KeyRing,
+    private readonly users: UserService,
+    private readonly audit: AuditTrail,
+    private readonly policy: TokenPolicy,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Resolves level/permissions and API groups, refusing anything the model does not define. */
+  private permissionSet(input: { level?: string | undefined; permissions?: string[] | undefined }): { level: string | null; permissions: string[] } {
+    if (input.level !== undefined && input.permissions !== undefined) fail('VALIDATION_FAILED', 'Give a level or a list of permissions, not both.', 'permissions');
+    if (input.permissions !== undefined) {
+      const unknown = input.permissions.filter((p) => !(p in this.model.permissions));
+      if (unknown.length > 0) fail('UNKNOWN_PERMISSION', `Unknown permission ${unknown.join(', ')}.`, 'permissions');
+      return { level: null, permissions: [...new Set(input.permissions)].sort() };
+    }
+    const level = input.level ?? 'reader';
+    if (!(level in this.model.levels)) fail('UNKNOWN_LEVEL', `Unknown level ${level}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'level');
+    return { level, permissions: [] };
+  }
+
+  private apiGroups(groups: string[] | undefined): string[] {
+    const list = groups ?? [NATIVE_API_GROUP];
+    if (list.length === 0) fail('VALIDATION_FAILED', 'A token needs at least one API group.', 'apiGroups');
+    const unknown = list.filter((g) => !(g in this.model.apiGroups));
+    if (unknown.length > 0) fail('UNKNOWN_API_GROUP', `Unknown API group ${unknown.join(', ')}.`, 'apiGroups');
+    return [...new Set(list)].sort();
+  }
+
+  /** Refuses permissions beyond what the grantor may do now on the token's resource. */
+  private checkEscalation(p: Principal, home: Ancestry, resolved: { level: string | null; permissions: string[] }): void {
+    const wanted = resolved.level !== null ? levelPermissions(this.model, resolved.level) : resolved.permissions;
+    const excess = escalation(wanted, this.access.permissionsAt(p, home));
+    if (excess.length > 0) fail('PERMISSION_ESCALATION', `The token would hold ${excess.join(', ')}, which you do not hold here.`, resolved.level !== null ? 'level' : 'permissions');
+  }
+
+  private async impersonation(p: Principal, ref: string | null | undefined): Promise<string | null> {
+    if (ref === undefined || ref === null) return p.kind === 'token' ? p.token.impersonateUserId : null;
+    if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators may create tokens that impersonate a user.', 'impersonate');
+    const user = (await this.users.find(ref)) ?? fail('UNKNOWN_USER', `There is no user ${ref}; the name must match exactly.`, 'impersonate');
+    return user.id;
+  }
+
+  /**
+   * Adds a token to a resource (or, for administrators, a system token with `resourceId` null).
+   * Returns the key: this is the only time it is ever given out, unless keys are recoverable.
+   */
+  async create(p: Principal, resourceId: string | null, input: TokenInput, ip: string | null): Promise<{ view: TokenView; key: string }> {
+    let home: Ancestry = [];
+    if (resourceId !== null) home = (await this.access.require(p, resourceId, 'tokens:create')).ancestry;
+    else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null)) fail('FORBIDDEN', 'Only administrators create tokens that are not attached to a resource.');
+    const resolved = this.permissionSet(input);
+    const apiGroups = this.apiGroups(input.apiGroups);
+    this.checkEscalation(p, home, resolved);
+    const now = this.clock();
+    const expiresAt = resolveExpiry({ expiresIn: input.expiresIn, expiresAt: input.expiresAt }, now, this.policy.maxLifetimeMs);
+    const impersonateUserId = await this.impersonation(p, input.impersonate);
+
+    let key: string;
+    if (input.key !== undefined) {
+      if (!this.policy.customKeys.allowed || !isSystemAdmin(p)) fail('CUSTOM_KEY_NOT_ALLOWED', 'Only administrators may choose a key value, and only where the server allows it.', 'key');
+      if (!this.keys.isAcceptableCustomKey(input.key)) fail('CUSTOM_KEY_INVALID', undefined, 'key');
+      key = input.key;
+    } else {
+      key = this.keys.generate();
+    }
+    const keyHash = this.keys.hash(key);
+    if (await this.stores.tokens.keyExists(keyHash)) fail('KEY_TAKEN', undefined, 'key');
+
+    const id = newId('tok');
+    const row: TokenRow = {
+      id,
+      name: input.name.trim(),
+      description: input.description?.trim() ?? '',
+      owner_id: ownerId(p),
+      resource_id: resourceId,
+      level: resolved.level,
+      permissions: JSON.stringify(resolved.permissions),
+      api_groups: JSON.stringify(apiGroups),
+      expires_at: expiresAt?.toISOString() ?? null,
+      active: 1,
+      impersonate_user_id: impersonateUserId,
+      logging: input.logging ?? 'none',
+      key_prefix: this.keys.displayPrefix(key),
+      encrypted_key: this.keys.recoverable ? this.keys.seal(key, id) : null,
+      created_by: p.kind === 'user' ? p.user.id : p.token.id,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+      last_used_at: null,
+      last_used_ip: null,
+    };
+    await this.stores.tokens.insert(row, keyHash);
+    // A lookup of this hash may have been cached as "no such key" before it existed.
+    this.cache.invalidateKeys([keyHash]);
+    await this.audit.record(p, { action: 'token.create', targetType: 'token', targetId: id, resourceId, details: this.auditDetails(row), ip });
+    return { view: await this.view(row), key };
+  }
+
+  private auditDetails(row: TokenRow): Record<string, unknown> {
+    return {
+      name: row.name,
+      ownerId: row.owner_id,
+      level: row.level,
+      permissions: JSON.parse(row.permissions),
+      apiGroups: JSON.parse(row.api_groups),
+      expiresAt: row.expires_at,
+      active: row.active === 1,
+      impersonateUserId: row.impersonate_user_id,
+      logging: row.logging,
+    };
+  }
+
+  /** The API's picture of a token. Never the key or its hash. */
+  async view(row: TokenRow): Promise<TokenView> {
+    const facts = tokenFacts(this.model, row);
+    let impersonate: TokenView['impersonate'] = null;
+    if (row.impersonate_user_id) {
+      const u = await this.stores.users.findById(row.impersonate_user_id);
+      impersonate = { id: row.impersonate_user_id, email: u?.email ?? '' };
+    }
+    return { row, permissions: facts.permissions, apiGroups: facts.apiGroups, impersonate, recoverable: row.encrypted_key !== null };
+  }
+
+  /**
+   * May the principal see or manage this token? Its owner may (as a person, or through another
+   * of its tokens holding tokens:create there); so may whoever holds tokens:read / tokens:manage
+   * on the token's resource. Anyone else is told it does not exist.
+   */
+  private async authorizeOn(p: Principal, row: TokenRow, need: 'read' | 'manage'): Promise<Ancestry> {
+    const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
+    const held = this.access.permissionsAt(p, home);
+    const owns = ownerId(p) === row.owner_id && (p.kind === 'user' || held.has('tokens:create'));
+    const allowed = owns || held.has('tokens:manage') || (need === 'read' && held.has('tokens:read'));
+    if (!allowed) {
+      if (held.has('tokens:read')) fail('INSUFFICIENT_PERMISSIONS', 'Managing other people\'s tokens needs tokens:manage on the resource.');
+      fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+    }
+    return home;
+  }
+
+  private async load(id: string): Promise<TokenRow> {
+    return (await this.stores.tokens.findById(id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+  }
+
+  async get(p: Principal, id: string): Promise<TokenView> {
+    const row = await this.load(id);
+    await this.authorizeOn(p, row, 'read');
+    return this.view(row);
+  }
+
+  /**
+   * Lists tokens. Without `owner` it is the caller's own; administrators may name any owner or
+   * `*` for every token. A token listing tokens sees only those inside its own subtree.
+   */
+  async list(p: Principal, q: Omit<TokenFilter, 'now' | 'ownerId'> & { owner?: string | undefined }): Promise<TokenView[]> {
+    let owner: string | undefined = ownerId(p);
+    if (q.owner !== undefined && q.owner !== owner) {
+      if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators list other people\'s tokens; use a resource\'s token list instead.', 'owner');
+      owner = q.owner === '*' ? undefined : q.owner;
+    }
+    const rows = await this.stores.tokens.list({ ...q, ownerId: owner, now: this.clock().toISOString() });
+    const visible: TokenRow[] = [];
+    for (const row of rows) {
+      if (p.kind === 'token' && p.token.resourceId !== null) {
+        const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
+        if (!home.includes(p.token.resourceId)) continue;
+      }
+      visible.push(row);
+    }
+    return Promise.all(visible.map((r) => this.view(r)));
+  }
+
+  /** Tokens attached to a resource: all of them with tokens:read, else just the caller's own. */
+  async listForResource(p: Principal, resourceId: string, q: Omit<TokenFilter, 'now' | 'ownerId' | 'resourceId'>): Promise<TokenView[]> {
+    const ancestry = await this.access.ancestryOf(resourceId);
+    const held = this.access.permissionsAt(p, ancestry);
+    if (held.size === 0) fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
+    const all = held.has('tokens:read') || held.has('tokens:manage');
+    const rows = await this.stores.tokens.list({ ...q, resourceId, ownerId: all ? undefined : ownerId(p), now: this.clock().toISOString() });
+    return Promise.all(rows.map((r) => this.view(r)));
+  }
+
+  /** Edits a token; its new rights are held to the editor's own, like a new token's. */
+  async update(p: Principal, id: string, patch: TokenPatch, ip: string | null): Promise<TokenView> {
+    const row = await this.load(id);
+    const home = await this.authorizeOn(p, row, 'manage');
+    const set: Partial<TokenRow> = {};
+    if (patch.name !== undefined) set.name = patch.name.trim();
+    if (patch.description !== undefined) set.description = patch.description.trim();
+    if (patch.level !== undefined || patch.permissions !== undefined) {
+      const resolved = this.permissionSet(patch);
+      this.checkEscalation(p, home, resolved);
+      set.level = resolved.level;
+      set.permissions = JSON.stringify(resolved.permissions);
+    }
+    if (patch.apiGroups !== undefined) set.api_groups = JSON.stringify(this.apiGroups(patch.apiGroups));
+    if (patch.expiresIn !== undefined || patch.expiresAt !== undefined) {
+      set.expires_at = resolveExpiry({ expiresIn: patch.expiresIn, expiresAt: patch.expiresAt }, this.clock(), this.policy.maxLifetimeMs)?.toISOString() ?? null;
+    }
+    if (patch.logging !== undefined) set.logging = patch.logging;
+    if (patch.impersonate !== undefined) {
+      if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators may change impersonation.', 'impersonate');
+      set.impersonate_user_id = patch.impersonate === null ? null : await this.impersonation(p, patch.impersonate);
+    }
+    if (patch.active !== undefined) set.active = patch.active ? 1 : 0;
+    return this.save(p, row, set, patch.active !== undefined && Object.keys(set).length === 1 ? (patch.active ? 'token.activate' : 'token.deactivate') : 'token.update', ip);
+  }
+
+  private async save(p: Principal, row: TokenRow, set: Partial<TokenRow>, action: string, ip: string | null): Promise<TokenView> {
+    set.updated_at = this.clock().toISOString();
+    await this.stores.tokens.update(row.id, set);
+    this.cache.invalidateToken(row.id);
+    const after = await this.load(row.id);
+    const changed = Object.keys(set).filter((k) => k !== 'updated_at');
+    await this.audit.record(p, { action, targetType: 'token', targetId: row.id, resourceId: row.resource_id, details: { changed, ...this.auditDetails(after) }, ip });
+    return this.view(after);
+  }
+
+  setActive(p: Principal, id: string, active: boolean, ip: string | null): Promise<TokenView> {
+    return this.update(p, id, { active }, ip);
+  }
+
+  /** Gives the token a new key; the old one keeps working for `graceSeconds` (0: stops at once). */
+  async roll(p: Principal, id: string, graceSeconds: number, ip: string | null): Promise<{ view: TokenView; key: string }> {
+    const row = await this.load(id);
+    await this.authorizeOn(p, row, 'manage');
+    const key = this.keys.generate();
+    const now = this.clock();
+    const until = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : null;
+    const patch: Partial<TokenRow> = {
+      key_prefix: this.keys.displayPrefix(key),
+      encrypted_key: this.keys.recoverable ? this.keys.seal(key, id) : null,
+      updated_at: now.toISOString(),
+    };
+    const oldHashes = await this.stores.tokens.roll(id, this.keys.hash(key), patch, until, now.toISOString());
+    this.cache.invalidateKeys(oldHashes);
+    this.cache.invalidateToken(id);
+    await this.audit.record(p, { action: 'token.roll', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { graceSeconds, oldKeyValidUntil: until }, ip });
+    return { view: await this.view((await this.load(id))), key };
+  }
+
+  async delete(p: Principal, id: string, ip: string | null): Promise<void> {
+    const row = await this.load(id);
+    await this.authorizeOn(p, row, 'manage');
+    const hashes = await this.stores.tokens.delete(id);
+    this.cache.invalidateKeys(hashes);
+    this.cache.invalidateToken(id);
+    await this.audit.record(p, { action: 'token.delete', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { name: row.name, ownerId: row.owner_id }, ip });
+  }
+
+  /** Shows a recoverable key again, to its owner only; every reveal is audited. */
+  async reveal(p: Principal, id: string, ip: string | null): Promise<string> {
+    const row = await this.load(id);
+    await this.authorizeOn(p, row, 'read');
+    if (ownerId(p) !== row.owner_id || actingUser(p).id !== row.owner_id) fail('FORBIDDEN', 'Only the token\'s owner may see its key.');
+    if (row.encrypted_key === null || !this.keys.recoverable) fail('KEY_NOT_RECOVERABLE');
+    let key: string;
+    try {
+      key = this.keys.open(row.encrypted_key, id);
+    } catch {
+      fail('KEY_NOT_RECOVERABLE', 'The stored key cannot be decrypted with this server\'s encryption key; roll the token for a new key.');
+    }
+    await this.audit.record(p, { action: 'token.reveal', targetType: 'token', targetId: id, resourceId: row.resource_id, ip });
+    return key;
+  }
+}

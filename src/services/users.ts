@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import argon2 from 'argon2';
+import { fail } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { randomBase62 } from '../domain/keys.js';
+import type { Stores } from '../store/index.js';
+import type { UserRow } from '../store/users.js';
+import type { AccessCache } from './access-cache.js';
+import type { AuditTrail } from './audit.js';
+import type { Principal } from './principal.js';
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+export interface PasswordHashing {
+  memoryCost: number;
+  timeCost: number;
+}
+
+export interface NewUser {
+  email: string;
+  name?: string | undefined;
+  password?: string | undefined;
+  systemRole?: 'admin' | 'user' | undefined;
+}
+
+/** Users, passwords (argon2id) and console sessions. */
+export class UserService {
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly cache: AccessCache,
+    private readonly audit: AuditTrail,
+    private readonly hashing: PasswordHashing,
+    private readonly sessionTtlMs: number,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  private hashPassword(password: string): Promise<string> {
+    if (password.length < MIN_PASSWORD_LENGTH) fail('VALIDATION_FAILED', `A password needs at least ${MIN_PASSWORD_LENGTH} characters.`, 'password');
+    return argon2.hash(password, { type: argon2.argon2id, memoryCost: this.hashing.memoryCost, timeCost: this.hashing.timeCost, parallelism: 1 });
+  }
+
+  /** Creates a user; the email must be new. */
+  async create(input: NewUser, actor: Principal | 'system'): Promise<UserRow> {
+    const email = input.email.trim().toLowerCase();
+    if (await this.stores.users.findByEmail(email)) fail('EMAIL_TAKEN', undefined, 'email');
+    const now = this.clock().toISOString();
+    const row: UserRow = {
+      id: newId('usr'),
+      email,
+      name: input.name?.trim() || email,
+      password_hash: input.password === undefined ? null : await this.hashPassword(input.password),
+      system_role: input.systemRole ?? 'user',
+      active: 1,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.stores.users.insert(row);
+    } catch (err) {
+      // Two creates of one email racing: the unique index decides, the loser hears it clearly.
+      if (await this.stores.users.findByEmail(email)) fail('EMAIL_TAKEN', undefined, 'email');
+      throw err;
+    }
+    await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: row.id, details: { email, systemRole: row.system_role } });
+    return row;
+  }
+
+  /**
+   * Makes sure the bootstrap administrator exists. A later start with the same email leaves the
+   * existing user exactly as it is (its password is not reset). Returns whether it was created.
+   */
+  async ensureAdmin(email: string, password: string): Promise<boolean> {
+    if (await this.stores.users.findByEmail(email)) return false;
+    await this.create({ email, password, systemRole: 'admin', name: 'Administrator' }, 'system');
+    return true;
+  }
+
+  async get(id: string): Promise<UserRow> {
+    return (await this.stores.users.findById(id)) ?? fail('NOT_FOUND', 'There is no such user.');
+  }
+
+  /** Finds a user by id or, when the text has an @, by email. */
+  async find(idOrEmail: string): Promise<UserRow | undefined> {
+    return idOrEmail.includes('@') ? this.stores.users.findByEmail(idOrEmail) : this.stores.users.findById(idOrEmail);
+  }
+
+  list(limit: number, cursor?: string): Promise<UserRow[]> {
+    return this.stores.users.list(limit, cursor);
+  }
+
+  /** Changes a user; deactivating one ends their sessions, and their tokens stop at once. */
+  async update(id: string, patch: { name?: string | undefined; password?: string | undefined; active?: boolean | undefined; systemRole?: 'admin' | 'user' | undefined }, actor: Principal): Promise<UserRow> {
+    const user = await this.get(id);
+    const set: Partial<UserRow> = { updated_at: this.clock().toISOString() };
+    if (patch.name !== undefined) set.name = patch.name.trim();
+    if (patch.password !== undefined) set.password_hash = await this.hashPassword(patch.password);
+    if (patch.active !== undefined) set.active = patch.active ? 1 : 0;
+    if (patch.systemRole !== undefined) set.system_role = patch.systemRole;
+    const demotesAdmin = user.system_role === 'admin' && user.active === 1 && (patch.active === false || patch.systemRole === 'user');
+    if (demotesAdmin && (await this.stores.users.countAdmins()) <= 1) fail('CONFLICT', 'This is the last administrator; make another one first.');
+    await this.stores.users.update(id, set);
+    if (patch.active === false || patch.password !== undefined) await this.stores.sessions.deleteForUser(id);
+    this.cache.invalidateUser(id);
+    const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+    await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: id, details: { changed, ...(patch.active !== undefined ? { active: patch.active } : {}), ...(patch.systemRole ? { systemRole: patch.systemRole } : {}) } });
+    return this.get(id);
+  }
+
+  /**
+   * Checks an email and password. An unknown email costs the same hash as a known one, so the
+   * answer's timing does not tell which emails exist.
+   */
+  async checkPassword(email: string, password: string): Promise<UserRow> {
+    const user = await this.stores.users.findByEmail(email);
+    if (!user || !user.password_hash || user.active !== 1) {
+      this.dummyHash ??= argon2.hash(randomBase62(24), { type: argon2.argon2id, memoryCost: this.hashing.memoryCost, timeCost: this.hashing.timeCost, parallelism: 1 });
+      await argon2.verify(await this.dummyHash, password).catch(() => false);
+      fail('INVALID_CREDENTIALS');
+    }
+    const ok = await argon2.verify(user.password_hash, password).catch(() => false);
+    if (!ok) fail('INVALID_CREDENTIALS');
+    return user;
+  }
+
+  /** Signs in: returns the session cookie value (stored only as its hash) and its expiry. */
+  async signIn(email: string, password: string): Promise<{ user: UserRow; cookie: string; expiresAt: Date }> {
+    const user = await this.checkPassword(email, password);
+    const cookie = randomBase62(43);
+    const now = this.clock();
+    const expiresAt = new Date(now.getTime() + this.sessionTtlMs);
+    await this.stores.sessions.insert({ id_hash: sessionHash(cookie), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt.toISOString() });
+    return { user, cookie, expiresAt };
+  }
+
+  async signOut(cookie: string): Promise<void> {
+    await this.stores.sessions.delete(sessionHash(cookie));
+  }
+
+  /** The user id behind a session cookie, or null when it is unknown or expired. */
+  async sessionUserId(cookie: string): Promise<string | null> {
+    if (!/^[0-9A-Za-z]{43}$/.test(cookie)) return null;
+    const row = await this.stores.sessions.find(sessionHash(cookie));
+    if (!row) return null;
+    if (row.expires_at <= this.clock().toISOString()) {
+      await this.stores.sessions.delete(row.id_hash);
+      return null;
+    }
+    return row.user_id;
+  }
+}
+
+function sessionHash(cookie: string): string {
+  return createHash('sha256').update(cookie).digest('base64url');
+}

@@ -1,0 +1,75 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, MembershipsTable, ResourcesTable } from './schema.js';
+
+export type ResourceRow = Selectable<ResourcesTable>;
+export type MembershipRow = Selectable<MembershipsTable>;
+
+/** Resources (the tree) and memberships (user × resource → role). */
+export class ResourceStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: ResourceRow): Promise<void> {
+    await this.db.insertInto('resources').values(row).execute();
+  }
+
+  findById(id: string): Promise<ResourceRow | undefined> {
+    return this.db.selectFrom('resources').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Direct children of a resource (or the roots, for `null`), by name. */
+  children(parentId: string | null, limit: number, cursor?: string): Promise<ResourceRow[]> {
+    let q = this.db.selectFrom('resources').selectAll().orderBy('id').limit(limit);
+    q = parentId === null ? q.where('parent_id', 'is', null) : q.where('parent_id', '=', parentId);
+    if (cursor) q = q.where('id', '>', cursor);
+    return q.execute();
+  }
+
+  findMany(ids: readonly string[]): Promise<ResourceRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('resources').selectAll().where('id', 'in', ids).execute();
+  }
+
+  async hasChildren(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('resources').select('id').where('parent_id', '=', id).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async rename(id: string, name: string, now: string): Promise<void> {
+    await this.db.updateTable('resources').set({ name, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /** Deletes a childless resource; its memberships and tokens go with it (foreign keys cascade). */
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('resources').where('id', '=', id).execute();
+  }
+
+  /** Sets (or replaces) a user's role on a resource. */
+  async setMembership(resourceId: string, userId: string, role: string, now: string): Promise<void> {
+    await this.db
+      .insertInto('memberships')
+      .values({ resource_id: resourceId, user_id: userId, role, created_at: now })
+      .onConflict((oc) => oc.columns(['resource_id', 'user_id']).doUpdateSet({ role }))
+      .execute();
+  }
+
+  async removeMembership(resourceId: string, userId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('memberships').where('resource_id', '=', resourceId).where('user_id', '=', userId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  membersOf(resourceId: string): Promise<(MembershipRow & { email: string; name: string })[]> {
+    return this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['memberships.resource_id', 'memberships.user_id', 'memberships.role', 'memberships.created_at', 'users.email', 'users.name'])
+      .where('memberships.resource_id', '=', resourceId)
+      .orderBy('users.email')
+      .execute();
+  }
+
+  /** Every role a user holds, by resource id. */
+  async rolesOf(userId: string): Promise<Map<string, string>> {
+    const rows = await this.db.selectFrom('memberships').select(['resource_id', 'role']).where('user_id', '=', userId).execute();
+    return new Map(rows.map((r) => [r.resource_id, r.role]));
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Table shapes as Kysely sees them. Times are ISO 8601 UTC text and flags are 0/1 integers in
+ * both dialects, so one set of queries serves SQLite and PostgreSQL alike.
+ */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  system_role: 'admin' | 'user';
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ResourcesTable {
+  id: string;
+  type: string;
+  name: string;
+  parent_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  resource_id: string;
+  user_id: string;
+  role: string;
+  created_at: string;
+}
+
+export interface TokensTable {
+  id: string;
+  name: string;
+  description: string;
+  owner_id: string;
+  resource_id: string | null;
+  level: string | null;
+  /** JSON array of permission names (explicit list; empty when `level` is set). */
+  permissions: string;
+  /** JSON array of API group names. */
+  api_groups: string;
+  expires_at: string | null;
+  active: number;
+  impersonate_user_id: string | null;
+  logging: 'none' | 'request' | 'request+response';
+  key_prefix: string;
+  /** AES-256-GCM ciphertext of the key, only when recoverable keys are on. */
+  encrypted_key: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+}
+
+export interface TokenKeysTable {
+  key_hash: string;
+  token_id: string;
+  /** Null for the current key; set when a roll leaves the old key valid for a grace period. */
+  expires_at: string | null;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: string;
+  actor_type: 'user' | 'token' | 'system';
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  resource_id: string | null;
+  /** JSON object with what changed; never a key, hash or password. */
+  details: string;
+  ip: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  resources: ResourcesTable;
+  memberships: MembershipsTable;
+  tokens: TokensTable;
+  token_keys: TokenKeysTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,39 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UsersTable } from './schema.js';
+
+export type UserRow = Selectable<UsersTable>;
+
+/** Users: the people who sign in, by id or email. */
+export class UserStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Inserts a user row as given. */
+  async insert(row: UserRow): Promise<void> {
+    await this.db.insertInto('users').values(row).execute();
+  }
+
+  findById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Looks a user up by email, case-insensitively (emails are stored lower-cased). */
+  findByEmail(email: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  }
+
+  /** Users in id order, after `cursor`. */
+  list(limit: number, cursor?: string): Promise<UserRow[]> {
+    let q = this.db.selectFrom('users').selectAll().orderBy('id').limit(limit);
+    if (cursor) q = q.where('id', '>', cursor);
+    return q.execute();
+  }
+
+  async update(id: string, patch: Partial<Omit<UserRow, 'id' | 'created_at'>>): Promise<void> {
+    await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
+  }
+
+  async countAdmins(): Promise<number> {
+    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<string | number>().as('n')).where('system_role', '=', 'admin').executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
