@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
+import { loadConfig, type Config } from '../../src/config.js';
+import { buildApp } from '../../src/http/app.js';
+import type { FastifyTypebox } from '../../src/http/types.js';
+import { createKeygate, type Keygate } from '../../src/keygate.js';
+import { randomBase62 } from '../../src/domain/keys.js';
+
+/**
+ * The dialects the suite runs against. SQLite always; PostgreSQL when KEYGATE_TEST_POSTGRES_URL
+ * is set. With KEYGATE_TEST_REQUIRE_POSTGRES=1 (as CI sets it) a missing URL fails the run
+ * instead of skipping, so a green CI always means both dialects ran.
+ */
+export const DIALECTS: { name: 'sqlite' | 'postgres'; url: string | undefined }[] = [{ name: 'sqlite', url: undefined }];
+const pgUrl = process.env.KEYGATE_TEST_POSTGRES_URL;
+if (pgUrl) DIALECTS.push({ name: 'postgres', url: pgUrl });
+else if (process.env.KEYGATE_TEST_REQUIRE_POSTGRES === '1') throw new Error('KEYGATE_TEST_REQUIRE_POSTGRES=1 but KEYGATE_TEST_POSTGRES_URL is not set');
+
+export interface TestEnv {
+  app: FastifyTypebox;
+  kg: Keygate;
+  config: Config;
+}
+
+/** Fast, weak password hashing: tests sign in often; production uses the real cost. */
+const TEST_HASHING = { memoryCost: 1024, timeCost: 1 };
+
+/** A fresh keygate (own SQLite file or own PostgreSQL schema) with an app, built from env-style settings. */
+export async function createTestEnv(dialectUrl: string | undefined, env: Record<string, string> = {}): Promise<TestEnv & { dispose(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keygate-test-'));
+  const config = loadConfig({ KEYGATE_DATA_DIR: dataDir, KEYGATE_DATABASE_URL: dialectUrl ?? '', KEYGATE_USAGE_FLUSH_MS: '60000', ...env });
+  const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
+  const kg = await createKeygate(config, { pgSchema, passwordHashing: TEST_HASHING });
+  const app = await buildApp(kg);
+  await app.ready();
+  return {
+    app,
+    kg,
+    config,
+    async dispose() {
+      await app.close();
+      if (pgSchema) await kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
+      await kg.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs a suite once per dialect, each with its own fresh keygate. The callback gets a getter,
+ * valid inside tests, for the environment of its dialect.
+ */
+export function forEachDialect(title: string, suite: (env: () => TestEnv, dialect: string) => void, env: Record<string, string> = {}): void {
+  for (const dialect of DIALECTS) {
+    describe(`${title} [${dialect.name}]`, () => {
+      let current: (TestEnv & { dispose(): Promise<void> }) | undefined;
+      before(async () => {
+        current = await createTestEnv(dialect.url, env);
+      });
+      after(async () => {
+        await current?.dispose();
+      });
+      suite(() => current ?? (() => { throw new Error('test env not ready'); })(), dialect.name);
+    });
+  }
+}
