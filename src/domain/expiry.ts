@@ -6,8 +6,11 @@ export type ExpiresIn = (typeof EXPIRES_IN)[number];
 
 const DAY = 86_400_000;
 const PRESET_MS: Record<Exclude<ExpiresIn, 'never'>, number> = { '30d': 30 * DAY, '90d': 90 * DAY, '1y': 365 * DAY, '2y': 730 * DAY };
-/** Longest duration parseDuration accepts (10,000 years): keeps `now + duration` a valid Date. */
-const MAX_DURATION_MS = 10_000 * 365 * DAY;
+/**
+ * Longest duration parseDuration accepts (1,000 years). Larger ones made `now + duration` an invalid
+ * Date (RangeError on toISOString) or a 6-digit-year ISO string that no longer sorts as text.
+ */
+const MAX_DURATION_MS = 1_000 * 365 * DAY;
 
 /** Parses a lifetime such as `30d`, `12h`, `1y` into milliseconds (for policy settings and grace periods). */
 export function parseDuration(text: string): number | null {

@@ -93,13 +93,21 @@ export interface TokenQuestion {
 export function decideToken(q: TokenQuestion): Decision {
   const none: readonly string[] = [];
   const nowMs = q.now.getTime();
-  if (q.keyExpiresAt && Date.parse(q.keyExpiresAt) <= nowMs) return { code: 'EXPIRED', permissions: none };
+  // An expiry that cannot be read fails closed: treated as passed, never as "no expiry".
+  const passed = (iso: string | null | undefined) => {
+    if (iso === null || iso === undefined) return false;
+    const at = Date.parse(iso);
+    return Number.isNaN(at) || at <= nowMs;
+  };
+  if (passed(q.keyExpiresAt)) return { code: 'EXPIRED', permissions: none };
   if (!q.token.active) return { code: 'DISABLED', permissions: none };
-  if (q.token.expiresAt && Date.parse(q.token.expiresAt) <= nowMs) return { code: 'EXPIRED', permissions: none };
+  if (passed(q.token.expiresAt)) return { code: 'EXPIRED', permissions: none };
   const acting = q.token.impersonateUserId ? q.impersonated : q.owner;
   if (!q.owner.active || !acting || !acting.active || acting.id !== (q.token.impersonateUserId ?? q.owner.id)) {
     return { code: 'OWNER_DISABLED', permissions: none };
   }
+  // Only administrators may impersonate; an owner who is no longer one loses the token's use.
+  if (q.token.impersonateUserId && q.owner.systemRole !== 'admin') return { code: 'OWNER_DISABLED', permissions: none };
   if (q.apiGroup !== undefined && !apiGroupAllows(q.token.apiGroups, q.apiGroup)) {
     return { code: 'API_GROUP_NOT_ALLOWED', permissions: none };
   }

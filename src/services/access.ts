@@ -41,8 +41,7 @@ export class Access {
     const impersonated = facts.impersonateUserId ? await this.cache.user(facts.impersonateUserId) : null;
     const home = facts.resourceId === null ? [] : await this.cache.ancestry(facts.resourceId);
     if (!home) return { code: 'NOT_FOUND' };
-    let target: Ancestry | undefined;
-    if (q.resourceId !== undefined) target = (await this.cache.ancestry(q.resourceId)) ?? ['\u0000unknown'];
+    const target = q.resourceId === undefined ? undefined : await this.cache.ancestry(q.resourceId);
     const decision = decideToken({
       model: this.model,
       token: facts,
@@ -50,12 +49,16 @@ export class Access {
       impersonated,
       keyExpiresAt: entry.expiresAt,
       home,
-      target,
+      target: target ?? undefined,
       permission: q.permission,
       apiGroup: q.apiGroup,
       now: this.clock(),
     });
     const principal: Principal = { kind: 'token', token: facts, name: token.row.name, owner, impersonated, home };
+    // A resource that does not exist is outside every token's reach, a system token's too.
+    if (target === null && (decision.code === 'VALID' || decision.code === 'INSUFFICIENT_PERMISSIONS')) {
+      return { code: 'OUT_OF_SCOPE', permissions: [], token, principal };
+    }
     return { ...decision, token, principal };
   }
 

@@ -144,20 +144,24 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('999999s'), 999_999_000);
   });
   it('refuses anything else', () => {
-    for (const bad of ['', 'd', '30', '30 d', '-1d', '1.5h', '30D', '1w', '1mo', '1234567s', '1e3s', 'toString', '30dd', '10001y', '999999y']) {
+    for (const bad of ['', 'd', '30', '30 d', '-1d', '1.5h', '30D', '1w', '1mo', '1234567s', '1e3s', 'toString', '30dd', '1001y', '10000y', '999999y']) {
       assert.equal(parseDuration(bad), null, bad);
     }
   });
-  it('accepts up to 10,000 years, so that now + duration stays a valid Date', () => {
-    assert.equal(parseDuration('10000y'), 10_000 * 365 * DAY);
-    assert.ok(!Number.isNaN(new Date(Date.now() + parseDuration('10000y')!).getTime()));
+  it('accepts up to 1,000 years, so that now + duration stays a valid Date with a 4-digit year', () => {
+    assert.equal(parseDuration('1000y'), 1_000 * 365 * DAY);
+    assert.equal(parseDuration(`${1000 * 365}d`), 1_000 * 365 * DAY);
+    assert.equal(parseDuration(`${1000 * 365 + 1}d`), null);
+    assert.match(new Date(NOW.getTime() + parseDuration('1000y')!).toISOString(), /^\d{4}-/);
+    // With the largest allowed maximum lifetime, "nothing asked" still resolves to a usable time.
+    assert.match(resolveExpiry({}, NOW, parseDuration('1000y'))!.toISOString(), /^\d{4}-/);
   });
   it('never throws and returns a non-negative integer or null, small enough to add to a Date', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.tuple(fc.nat({ max: 999_999 }), fc.constantFrom('s', 'm', 'h', 'd', 'y')).map(([n, u]) => `${n}${u}`)), (s) => {
         const v = parseDuration(s);
         assert.ok(v === null || (Number.isSafeInteger(v) && v >= 0));
-        if (v !== null) assert.ok(!Number.isNaN(new Date(NOW.getTime() + v).getTime()), s);
+        if (v !== null) assert.match(new Date(NOW.getTime() + v).toISOString(), /^\d{4}-/, s);
       }),
       { numRuns: 300 },
     );

@@ -99,6 +99,15 @@ describe('randomBase62', () => {
     assert.equal(seen.size, 62);
   });
 
+  it('is unbiased: the first 8 characters (where a plain byte % 62 would land more often) are not favoured', () => {
+    const counts = new Map<string, number>();
+    for (const c of randomBase62(200_000)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const mean = (chars: string) => [...chars].reduce((sum, c) => sum + (counts.get(c) ?? 0), 0) / chars.length;
+    // Unbiased: ratio 1 ± ~0.01. Byte % 62 would give 5/4 = 1.25.
+    const ratio = mean(ALPHABET.slice(0, 8)) / mean(ALPHABET.slice(8));
+    assert.ok(ratio > 0.95 && ratio < 1.05, `ratio ${ratio}`);
+  });
+
   it('does not repeat itself', () => {
     const many = new Set(Array.from({ length: 1000 }, () => randomBase62(RANDOM_LENGTH)));
     assert.equal(many.size, 1000);
