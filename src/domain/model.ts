@@ -53,9 +53,13 @@ export const DEFAULT_MODEL: AccessModel = {
   },
 };
 
-/** Every permission in the model, as a set. */
+const permissionSets = new WeakMap<AccessModel, ReadonlySet<string>>();
+
+/** Every permission in the model, as a set (computed once per model: it is on the hot path). */
 export function allPermissions(model: AccessModel): ReadonlySet<string> {
-  return new Set(Object.keys(model.permissions));
+  let set = permissionSets.get(model);
+  if (!set) permissionSets.set(model, (set = new Set(Object.keys(model.permissions))));
+  return set;
 }
 
 /** The permissions a level bundles; empty for an unknown level. */

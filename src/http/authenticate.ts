@@ -101,6 +101,6 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
   // The one place where the decision and the outcome of a request are both known.
   app.addHook('onResponse', async (request) => {
     const p = request.auth?.principal;
-    if (p?.kind === 'token') kg.usage.record(p.token.id, new Date(), request.ip);
+    if (p?.kind === 'token') kg.usage.record(p.token.id, Date.now(), request.ip);
   });
 }

@@ -6,7 +6,7 @@ import type { TokenStore } from '../store/tokens.js';
  * `flushMs`, and on close.
  */
 export class UsageRecorder {
-  private pending = new Map<string, { at: string; ip: string | null }>();
+  private pending = new Map<string, { at: number; ip: string | null }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -16,9 +16,9 @@ export class UsageRecorder {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Notes a use; cheap enough for the hot path. */
-  record(tokenId: string, at: Date, ip: string | null): void {
-    this.pending.set(tokenId, { at: at.toISOString(), ip });
+  /** Notes a use (time in epoch ms); cheap enough for the hot path. */
+  record(tokenId: string, at: number, ip: string | null): void {
+    this.pending.set(tokenId, { at, ip });
     if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.flush(), this.flushMs);
       this.timer.unref();
@@ -28,7 +28,7 @@ export class UsageRecorder {
   /** Writes what is pending; concurrent calls are serialised. */
   flush(): Promise<void> {
     this.timer = undefined;
-    const batch = [...this.pending].map(([id, u]) => ({ id, ...u }));
+    const batch = [...this.pending].map(([id, u]) => ({ id, at: new Date(u.at).toISOString(), ip: u.ip }));
     this.pending = new Map();
     this.flushing = this.flushing.then(() => this.tokens.recordUsage(batch)).catch(this.onError);
     return this.flushing;
