@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
 import { keygateUnavailable, staleBuildWarning, startKeygate, type KeygateTarget } from './keygate.js';
 import { freePort, installExitHooks, killAll, spawnPinned, waitForHttp, type Pinned } from './proc.js';
 import { luaScript, runWrk, type LuaRequest, type WrkResult } from './wrk.js';
@@ -44,6 +45,8 @@ interface Target {
   id: TargetId;
   label: string;
   url: string;
+  /** Pid of the server process, for the cpu accounting. */
+  pid: number | undefined;
   script?: string | undefined;
   /** One request to check the target answers as expected before it is loaded. */
   probe: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string | undefined };
@@ -55,6 +58,8 @@ interface RunRecord {
   target: TargetId;
   round: number;
   result: WrkResult;
+  /** How the server core's time was spent during the measured run. */
+  cpu: CpuShare | null;
 }
 
 const log = (line: string): void => {
@@ -92,7 +97,8 @@ function preflight(): void {
 
 function wrkVersion(): string {
   const r = spawnSync('wrk', ['--version'], { stdio: 'pipe' });
-  return (r.stdout.toString() + r.stderr.toString()).split('\n')[0]?.trim() ?? 'unknown';
+  const first = (r.stdout.toString() + r.stderr.toString()).split('\n')[0] ?? '';
+  return first.split(/\s+/).slice(0, 2).join(' ') || 'unknown';
 }
 
 async function startFloor(kind: 'hello' | 'verify', tmp: string): Promise<{ server: Pinned; baseUrl: string; keysFile: string }> {
@@ -185,11 +191,12 @@ async function main(): Promise<void> {
     rmSync(floor2.keysFile, { force: true });
     const json = { 'Content-Type': 'application/json' };
 
-    targets.push({ id: 'floor1', label: 'floor 1: Fastify GET /hello', url: `${floor1.baseUrl}/hello`, probe: { method: 'GET', headers: {} } });
+    targets.push({ id: 'floor1', label: 'floor 1: Fastify GET /hello', url: `${floor1.baseUrl}/hello`, pid: floor1.server.child.pid, probe: { method: 'GET', headers: {} } });
     targets.push({
       id: 'floor2',
       label: 'floor 2: Fastify POST /verify',
       url: `${floor2.baseUrl}/verify`,
+      pid: floor2.server.child.pid,
       script: writeScript(tmp, 'floor2.lua', floorKeys.map((k) => ({ method: 'POST', path: '/verify', headers: json, body: JSON.stringify({ key: k }) }))),
       probe: { method: 'POST', headers: json, body: JSON.stringify({ key: floorKeys[0] }) },
     });
@@ -216,6 +223,7 @@ async function main(): Promise<void> {
           id: 'verify',
           label: 'keygate POST /api/v1.0/verify',
           url: `${keygate.baseUrl}${verifyPath}`,
+          pid: keygate.server.child.pid,
           script: writeScript(tmp, 'keygate-verify.lua', keygate.sampleKeys.map((k) => ({ method: 'POST', path: verifyPath, headers: { ...json, ...auth }, body: JSON.stringify({ key: k }) }))),
           probe: { method: 'POST', headers: { ...json, ...auth }, body: JSON.stringify({ key: keygate.sampleKeys[0] }) },
         });
@@ -223,6 +231,7 @@ async function main(): Promise<void> {
           id: 'me',
           label: 'keygate GET /api/v1.0/me',
           url: `${keygate.baseUrl}${mePath}`,
+          pid: keygate.server.child.pid,
           script: writeScript(tmp, 'keygate-me.lua', [{ method: 'GET', path: mePath, headers: auth }]),
           probe: { method: 'GET', headers: auth },
         });
@@ -249,13 +258,17 @@ async function main(): Promise<void> {
         for (const t of live) {
           const base = { url: t.url, connections: c, cpu: settings.loadCpu, script: t.script };
           if (settings.warmupS > 0) await runWrk({ ...base, durationS: settings.warmupS });
+          const before = cpuSnapshot(settings.serverCpu, t.pid);
           const result = await runWrk({ ...base, durationS: settings.durationS });
-          runs.push({ target: t.id, round, result });
+          const cpu = cpuShare(before, cpuSnapshot(settings.serverCpu, t.pid));
+          runs.push({ target: t.id, round, result, cpu });
           n++;
           const errs = runErrors(result);
           log(
             `  [${pad(String(n), String(total).length)}/${total}] ${padEnd(t.label, 34)} c=${pad(String(c), 3)}  ${pad(fmtInt(result.rps), 8)} req/s  ` +
-              `p50 ${pad(fmtMs(result.p50Ms), 6)} ms  p99 ${pad(fmtMs(result.p99Ms), 6)} ms${errs > 0 ? `  ERRORS ${errs} (non-2xx ${result.non2xx})` : ''}`,
+              `p50 ${pad(fmtMs(result.p50Ms), 6)} ms  p99 ${pad(fmtMs(result.p99Ms), 6)} ms` +
+              (cpu ? `  cpu${settings.serverCpu}: server ${cpu.serverPct}% other ${cpu.otherPct}% idle ${cpu.idlePct}%` : '') +
+              (errs > 0 ? `  ERRORS ${errs} (non-2xx ${result.non2xx})` : ''),
           );
         }
       }
@@ -301,7 +314,20 @@ async function main(): Promise<void> {
   const ratioCheck = (name: string, id: TargetId, floor: TargetId, c: number, threshold: number): void => {
     const value = med(id, c, (r) => r.rps) / med(floor, c, (r) => r.rps);
     const available = hasRuns(id) && hasRuns(floor);
-    checks.push({ name, value, unit: 'ratio', op: '>=', threshold, ...judge(value, '>=', threshold, errorsAt(id, c) + errorsAt(floor, c), available) });
+    const verdict = judge(value, '>=', threshold, errorsAt(id, c) + errorsAt(floor, c), available);
+    const spread = available ? perRound(id, floor, c) : '';
+    checks.push({ name, value, unit: 'ratio', op: '>=', threshold, ...verdict, note: [verdict.note, spread].filter(Boolean).join('; ') || undefined });
+  };
+  /** Ratio per round, to show the spread when there are several rounds. */
+  const perRound = (id: TargetId, floor: TargetId, c: number): string => {
+    if (settings.rounds < 2) return '';
+    const parts: string[] = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      const a = runs.find((r) => r.target === id && r.round === round && r.result.connections === c);
+      const b = runs.find((r) => r.target === floor && r.round === round && r.result.connections === c);
+      if (a && b) parts.push((a.result.rps / b.result.rps).toFixed(2));
+    }
+    return parts.length > 0 ? `rounds: ${parts.join(' ')}` : '';
   };
   for (const c of settings.connections) ratioCheck(`verify / floor 2 req/s @${c}`, 'verify', 'floor2', c, 0.8);
   for (const c of settings.connections) ratioCheck(`GET /me / floor 1 req/s @${c}`, 'me', 'floor1', c, 0.6);
@@ -316,12 +342,22 @@ async function main(): Promise<void> {
     const floorRatio = med('floor2', c, (r) => r.rps) / med('floor1', c, (r) => r.rps);
     return `@${c} ${Number.isFinite(floorRatio) ? floorRatio.toFixed(2) : '—'}`;
   });
-  log(`  reference: floor 2 / floor 1 ${ref.join(', ')} (≈ 0.55 expected on the 2-core box)`);
+  log(`  reference: floor 2 / floor 1 req/s ${ref.join(', ')} (earlier runs on the 2-core box: ≈ 0.55)`);
+  const floorP99 = (['floor1', 'floor2'] as const).map((id) => `${id === 'floor1' ? 'floor 1' : 'floor 2'} ${fmtMs(med(id, p99At, (r) => r.p99Ms))} ms`);
+  log(`  reference: floor p99 @${p99At}: ${floorP99.join(', ')} (a p99 MISS that the floors share is the machine, not keygate)`);
   log(`  ${padEnd('target', 30)}  ${pad('value', 8)}  ${pad('needs', 9)}  result`);
   for (const ch of checks) {
     const value = Number.isFinite(ch.value) ? (ch.unit === 'ratio' ? ch.value.toFixed(2) : `${ch.value.toFixed(2)} ms`) : '—';
     const needs = `${ch.op === '>=' ? '≥' : '<'} ${ch.unit === 'ratio' ? ch.threshold.toFixed(2) : `${ch.threshold} ms`}`;
     log(`  ${padEnd(ch.name, 30)}  ${pad(value, 8)}  ${pad(needs, 9)}  ${ch.result}${ch.note ? `  (${ch.note})` : ''}`);
+  }
+  const busiest = runs.reduce<RunRecord | undefined>((m, r) => ((r.cpu?.otherPct ?? 0) > (m?.cpu?.otherPct ?? -1) ? r : m), undefined);
+  if (busiest?.cpu) {
+    const noisy = busiest.cpu.otherPct >= 10 || busiest.cpu.stealPct >= 5;
+    log(
+      `  noise: at most ${busiest.cpu.otherPct}% of cpu ${settings.serverCpu} went to other processes in a run (steal ${busiest.cpu.stealPct}%)` +
+        (noisy ? ' — the machine was busy; rerun, or use BENCH_ROUNDS=3 for medians' : ''),
+    );
   }
   if (keygateSkipped) log(`  keygate not measured: ${keygateSkipped}`);
   if (stale) log(`  warning: ${stale}`);
@@ -339,7 +375,7 @@ async function main(): Promise<void> {
       ? { measured: true, tokenCount: keygate.tokenCount, seedMs: keygate.seedMs, startMs: keygate.startMs, staleBuild: stale }
       : { measured: false, reason: keygateSkipped },
     targets: targets.map((t) => ({ id: t.id, label: t.label, path: new URL(t.url).pathname, broken: t.broken ? redact(t.broken) : null })),
-    runs: runs.map((r) => ({ target: r.target, round: r.round, ...r.result })),
+    runs: runs.map((r) => ({ target: r.target, round: r.round, ...r.result, cpu: r.cpu })),
     medians,
     checks,
   };

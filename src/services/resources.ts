@@ -38,7 +38,7 @@ export class ResourceService {
 
   /** Creates a resource under a parent the caller may write to (roots: administrators only). */
   async create(p: Principal, input: { type: string; name: string; parentId?: string | null | undefined }, ip: string | null): Promise<ResourceRow> {
-    if (!(input.type in this.model.resourceTypes)) fail('UNKNOWN_RESOURCE_TYPE', `Unknown resource type ${input.type}; known: ${Object.keys(this.model.resourceTypes).join(', ')}.`, 'type');
+    if (!Object.hasOwn(this.model.resourceTypes, input.type)) fail('UNKNOWN_RESOURCE_TYPE', `Unknown resource type ${input.type}; known: ${Object.keys(this.model.resourceTypes).join(', ')}.`, 'type');
     let parentType: string | null = null;
     if (input.parentId) {
       await this.access.require(p, input.parentId, 'resources:write');
@@ -128,10 +128,11 @@ export class ResourceService {
   /** Gives a user a role on the resource; never a role with more rights than the caller's own. */
   async setRole(p: Principal, id: string, userRef: string, role: string, ip: string | null): Promise<Member> {
     const { held } = await this.access.require(p, id, 'members:manage');
-    if (!(role in this.model.levels)) fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
+    if (!Object.hasOwn(this.model.levels, role)) fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
     const excess = levelPermissions(this.model, role).filter((perm) => !held.has(perm));
     if (excess.length > 0) fail('ROLE_ESCALATION', `You cannot give ${role}: it holds ${excess.join(', ')}, which you do not.`, 'role');
     const user = (await this.users.find(userRef)) ?? fail('UNKNOWN_USER', `There is no user ${userRef}.`, 'userId');
+    await this.refuseIfOutranked(held, id, user.id, 'change');
     await this.stores.resources.setMembership(id, user.id, role, this.clock().toISOString());
     this.cache.invalidateUser(user.id);
     await this.audit.record(p, { action: 'membership.set', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id, role }, ip });
@@ -139,10 +140,19 @@ export class ResourceService {
   }
 
   async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {
-    await this.access.require(p, id, 'members:manage');
+    const { held } = await this.access.require(p, id, 'members:manage');
     const user = (await this.users.find(userRef)) ?? fail('NOT_FOUND', 'That user is not a member here.');
+    await this.refuseIfOutranked(held, id, user.id, 'remove');
     if (!(await this.stores.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
     this.cache.invalidateUser(user.id);
     await this.audit.record(p, { action: 'membership.remove', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id }, ip });
+  }
+
+  /** A member whose role here holds rights the caller lacks can be neither changed nor removed by it (a manager cannot demote an administrator). */
+  private async refuseIfOutranked(held: ReadonlySet<string>, id: string, userId: string, verb: 'change' | 'remove'): Promise<void> {
+    const existing = (await this.stores.resources.rolesOf(userId)).get(id);
+    if (existing === undefined) return;
+    const lacking = levelPermissions(this.model, existing).filter((perm) => !held.has(perm));
+    if (lacking.length > 0) fail('ROLE_ESCALATION', `You cannot ${verb} this member's ${existing} role: it holds ${lacking.join(', ')}, which you do not.`, 'role');
   }
 }

@@ -62,19 +62,19 @@ export class TokenService {
   private permissionSet(input: { level?: string | undefined; permissions?: string[] | undefined }): { level: string | null; permissions: string[] } {
     if (input.level !== undefined && input.permissions !== undefined) fail('VALIDATION_FAILED', 'Give a level or a list of permissions, not both.', 'permissions');
     if (input.permissions !== undefined) {
-      const unknown = input.permissions.filter((p) => !(p in this.model.permissions));
+      const unknown = input.permissions.filter((p) => !Object.hasOwn(this.model.permissions, p));
       if (unknown.length > 0) fail('UNKNOWN_PERMISSION', `Unknown permission ${unknown.join(', ')}.`, 'permissions');
       return { level: null, permissions: [...new Set(input.permissions)].sort() };
     }
     const level = input.level ?? 'reader';
-    if (!(level in this.model.levels)) fail('UNKNOWN_LEVEL', `Unknown level ${level}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'level');
+    if (!Object.hasOwn(this.model.levels, level)) fail('UNKNOWN_LEVEL', `Unknown level ${level}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'level');
     return { level, permissions: [] };
   }
 
   private apiGroups(groups: string[] | undefined): string[] {
     const list = groups ?? [NATIVE_API_GROUP];
     if (list.length === 0) fail('VALIDATION_FAILED', 'A token needs at least one API group.', 'apiGroups');
-    const unknown = list.filter((g) => !(g in this.model.apiGroups));
+    const unknown = list.filter((g) => !Object.hasOwn(this.model.apiGroups, g));
     if (unknown.length > 0) fail('UNKNOWN_API_GROUP', `Unknown API group ${unknown.join(', ')}.`, 'apiGroups');
     return [...new Set(list)].sort();
   }

@@ -28,8 +28,8 @@ export function verifyRoutes(app: FastifyTypebox): void {
         fail('INSUFFICIENT_PERMISSIONS', 'Verifying keys needs a token with the keys:verify permission.');
       }
       const { key, resourceId, permission, apiGroup } = request.body;
-      if (permission !== undefined && !(permission in model.permissions)) fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');
-      if (apiGroup !== undefined && !(apiGroup in model.apiGroups)) fail('UNKNOWN_API_GROUP', `Unknown API group ${apiGroup}.`, 'apiGroup');
+      if (permission !== undefined && !Object.hasOwn(model.permissions, permission)) fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');
+      if (apiGroup !== undefined && !Object.hasOwn(model.apiGroups, apiGroup)) fail('UNKNOWN_API_GROUP', `Unknown API group ${apiGroup}.`, 'apiGroup');
       const verdict = await kg.access.evaluateKey(key, { resourceId, permission, apiGroup });
       if (verdict.code === 'MALFORMED' || verdict.code === 'NOT_FOUND') return { valid: false, code: verdict.code };
       // The verifier sees only tokens where it holds keys:verify itself; others do not exist for it.
