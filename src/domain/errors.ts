@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
   MALFORMED_BODY: { status: 400, message: 'The request body could not be parsed.' },
+  MALFORMED_URL: { status: 400, message: 'The URL could not be decoded.' },
   AMBIGUOUS_CREDENTIALS: { status: 400, message: 'The request presents more than one different key.' },
   QUERY_KEY_DISABLED: { status: 400, message: 'Keys in the query string are switched off on this server; send the key in the X-API-Key header.' },
   UNAUTHENTICATED: { status: 401, message: 'Sign in or present an API key.' },
@@ -27,6 +28,7 @@ export const ERROR_CODES = {
   KEY_TAKEN: { status: 409, message: 'This key value is already in use; choose another.' },
   RESOURCE_NOT_EMPTY: { status: 409, message: 'The resource still has children; delete or move them first.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  URI_TOO_LONG: { status: 414, message: 'A part of the URL is too long.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This content type is not supported.' },
   INVALID_PARENT: { status: 422, message: 'A resource of this type cannot be placed there.' },
   UNKNOWN_RESOURCE_TYPE: { status: 422, message: 'This resource type is not configured.' },

@@ -7,7 +7,8 @@ import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
 import { decorateRequestAuth, installAuthentication } from './authenticate.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
+import { installInputGuard } from './input.js';
 import { metaRoutes } from './meta.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import type { FastifyTypebox } from './types.js';
@@ -44,6 +45,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyTypebox;
 
   app.decorate('keygate', kg);
@@ -51,6 +53,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
   await app.register(cookie);
   await app.register(formbody);
   installErrorHandling(app);
+  installInputGuard(app);
   decorateRequestAuth(app);
 
   await app.register(swagger, {

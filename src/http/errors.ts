@@ -39,6 +39,18 @@ function frameworkCode(err: FastifyError): ErrorCode | undefined {
 }
 
 /**
+ * Errors the router meets before any route or hook runs (a URL that cannot be decoded, a path
+ * segment beyond the length limit). Without this Fastify answers with its own body, outside the
+ * envelope and echoing the URL, which may hold a key.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const code: ErrorCode = err.code === 'FST_ERR_BAD_URL' ? 'MALFORMED_URL' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'INTERNAL';
+  // No route matched, so the app's onSend hooks do not run: set their headers here.
+  reply.headers({ 'x-request-id': request.id, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+  return sendError(reply, request, code);
+}
+
+/**
  * Every error leaves through here: ours keep their code, the framework's are mapped, and
  * anything else is logged (without request data) and answered as INTERNAL with the request id.
  */

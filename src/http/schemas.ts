@@ -109,7 +109,8 @@ export const TokenCreate = Type.Object(
     expiresIn: Type.Optional(ExpiresIn),
     expiresAt: Type.Optional(Type.Union([Time, Type.Null()], { description: 'An ISO 8601 time; null for never.' })),
     logging: Type.Optional(Logging),
-    impersonate: Type.Optional(Type.Union([Type.String({ maxLength: 320 }), Type.Null()], { description: 'Email or id of the user the token acts as (administrators only).' })),
+    // Null first: with type coercion on, a String-first union turns null into "" before Null is tried.
+    impersonate: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 320 })], { description: 'Email or id of the user the token acts as (administrators only); null for none.' })),
     key: Type.Optional(Type.String({ maxLength: 256, description: 'A chosen key value (administrators only; minimum length applies).' })),
   },
   { additionalProperties: false },
@@ -125,7 +126,7 @@ export const TokenPatch = Type.Object(
     expiresIn: Type.Optional(ExpiresIn),
     expiresAt: Type.Optional(Type.Union([Time, Type.Null()])),
     logging: Type.Optional(Logging),
-    impersonate: Type.Optional(Type.Union([Type.String({ maxLength: 320 }), Type.Null()])),
+    impersonate: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 320 })], { description: 'Email or id of the user the token acts as (administrators only); null to stop impersonating.' })),
     active: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 1 },

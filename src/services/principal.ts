@@ -16,7 +16,12 @@ export function ownerId(p: Principal): string {
   return p.kind === 'user' ? p.user.id : p.owner.id;
 }
 
-/** Whether the principal acts with system-administrator rights. */
+/**
+ * Whether the principal acts with system-administrator rights: an active administrator, or a
+ * system token (attached to no resource) acting for one. A token attached to a resource never
+ * does, whoever owns it: its reach ends at its subtree.
+ */
 export function isSystemAdmin(p: Principal): boolean {
+  if (p.kind === 'token' && p.token.resourceId !== null) return false;
   return actingUser(p).systemRole === 'admin' && actingUser(p).active;
 }

@@ -50,7 +50,8 @@ export class ResourceService {
       fail('INVALID_PARENT', parentType === null ? `A ${input.type} needs a parent.` : `A ${input.type} cannot be placed under a ${parentType}.`, 'parentId');
     }
     const now = this.clock().toISOString();
-    const row: ResourceRow = { id: newId('res'), type: input.type, name: input.name.trim(), parent_id: input.parentId ?? null, created_at: now, updated_at: now };
+    // `||`, not `??`: the request schema's type coercion turns a JSON null parentId into "" (a root, not a parent named "").
+    const row: ResourceRow = { id: newId('res'), type: input.type, name: input.name.trim(), parent_id: input.parentId || null, created_at: now, updated_at: now };
     await this.stores.resources.insert(row);
     await this.audit.record(p, { action: 'resource.create', targetType: 'resource', targetId: row.id, resourceId: row.id, details: { type: row.type, name: row.name, parentId: row.parent_id }, ip });
     return row;

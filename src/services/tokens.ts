@@ -2,7 +2,7 @@ import { fail } from '../domain/errors.js';
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
-import { escalation, type Ancestry } from '../domain/policy.js';
+import { apiGroupAllows, escalation, type Ancestry } from '../domain/policy.js';
 import type { Stores } from '../store/index.js';
 import type { TokenFilter, TokenRow } from '../store/tokens.js';
 import type { Access } from './access.js';
@@ -71,11 +71,19 @@ export class TokenService {
     return { level, permissions: [] };
   }
 
-  private apiGroups(groups: string[] | undefined): string[] {
-    const list = groups ?? [NATIVE_API_GROUP];
+  /**
+   * Resolves the API groups of a new or edited token. A token creating or editing one cannot give
+   * it a group it may not call itself; left out, the groups are its own.
+   */
+  private apiGroups(p: Principal, groups: string[] | undefined): string[] {
+    const list = groups ?? (p.kind === 'token' ? [...p.token.apiGroups] : [NATIVE_API_GROUP]);
     if (list.length === 0) fail('VALIDATION_FAILED', 'A token needs at least one API group.', 'apiGroups');
     const unknown = list.filter((g) => !Object.hasOwn(this.model.apiGroups, g));
     if (unknown.length > 0) fail('UNKNOWN_API_GROUP', `Unknown API group ${unknown.join(', ')}.`, 'apiGroups');
+    if (p.kind === 'token') {
+      const wider = list.filter((g) => !apiGroupAllows(p.token.apiGroups, g));
+      if (wider.length > 0) fail('PERMISSION_ESCALATION', `The token would call API group ${wider.join(', ')}, which the token asking may not.`, 'apiGroups');
+    }
     return [...new Set(list)].sort();
   }
 
@@ -84,6 +92,15 @@ export class TokenService {
     const wanted = resolved.level !== null ? levelPermissions(this.model, resolved.level) : resolved.permissions;
     const excess = escalation(wanted, this.access.permissionsAt(p, home));
     if (excess.length > 0) fail('PERMISSION_ESCALATION', `The token would hold ${excess.join(', ')}, which you do not hold here.`, resolved.level !== null ? 'level' : 'permissions');
+  }
+
+  /** A token cannot give another token a longer life than its own. */
+  private withinCreator(p: Principal, expiresAt: Date | null): Date | null {
+    if (p.kind !== 'token' || p.token.expiresAt === null) return expiresAt;
+    if (expiresAt === null || expiresAt.getTime() > Date.parse(p.token.expiresAt)) {
+      fail('EXPIRY_TOO_LONG', `A token cannot outlive the token that sets it up; expire it by ${p.token.expiresAt}.`, 'expiresAt');
+    }
+    return expiresAt;
   }
 
   private async impersonation(p: Principal, ref: string | null | undefined): Promise<string | null> {
@@ -102,10 +119,10 @@ export class TokenService {
     if (resourceId !== null) home = (await this.access.require(p, resourceId, 'tokens:create')).ancestry;
     else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null)) fail('FORBIDDEN', 'Only administrators create tokens that are not attached to a resource.');
     const resolved = this.permissionSet(input);
-    const apiGroups = this.apiGroups(input.apiGroups);
+    const apiGroups = this.apiGroups(p, input.apiGroups);
     this.checkEscalation(p, home, resolved);
     const now = this.clock();
-    const expiresAt = resolveExpiry({ expiresIn: input.expiresIn, expiresAt: input.expiresAt }, now, this.policy.maxLifetimeMs);
+    const expiresAt = this.withinCreator(p, resolveExpiry({ expiresIn: input.expiresIn, expiresAt: input.expiresAt }, now, this.policy.maxLifetimeMs));
     const impersonateUserId = await this.impersonation(p, input.impersonate);
 
     let key: string;
@@ -176,16 +193,23 @@ export class TokenService {
   /**
    * May the principal see or manage this token? Its owner may (as a person, or through another
    * of its tokens holding tokens:create there); so may whoever holds tokens:read / tokens:manage
-   * on the token's resource. Anyone else is told it does not exist.
+   * on the token's resource. Anyone else is told it does not exist. A token may manage (or reveal
+   * the key of) only a token that holds no more than itself: otherwise a weak token could roll,
+   * reactivate or reveal a stronger one of the same owner and so escalate.
    */
-  private async authorizeOn(p: Principal, row: TokenRow, need: 'read' | 'manage'): Promise<Ancestry> {
+  private async authorizeOn(p: Principal, row: TokenRow, need: 'read' | 'manage' | 'reveal'): Promise<Ancestry> {
     const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
     const held = this.access.permissionsAt(p, home);
     const owns = ownerId(p) === row.owner_id && (p.kind === 'user' || held.has('tokens:create'));
-    const allowed = owns || held.has('tokens:manage') || (need === 'read' && held.has('tokens:read'));
+    const allowed = owns || held.has('tokens:manage') || (need !== 'manage' && held.has('tokens:read'));
     if (!allowed) {
       if (held.has('tokens:read')) fail('INSUFFICIENT_PERMISSIONS', 'Managing other people\'s tokens needs tokens:manage on the resource.');
       fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+    }
+    if (p.kind === 'token' && need !== 'read' && row.id !== p.token.id) {
+      const target = tokenFacts(this.model, row);
+      const stronger = [...escalation(target.permissions, held), ...target.apiGroups.filter((g) => !apiGroupAllows(p.token.apiGroups, g))];
+      if (stronger.length > 0) fail('PERMISSION_ESCALATION', `That token holds ${stronger.join(', ')}, which this token does not; a token manages only tokens no stronger than itself.`);
     }
     return home;
   }
@@ -245,9 +269,9 @@ export class TokenService {
       set.level = resolved.level;
       set.permissions = JSON.stringify(resolved.permissions);
     }
-    if (patch.apiGroups !== undefined) set.api_groups = JSON.stringify(this.apiGroups(patch.apiGroups));
+    if (patch.apiGroups !== undefined) set.api_groups = JSON.stringify(this.apiGroups(p, patch.apiGroups));
     if (patch.expiresIn !== undefined || patch.expiresAt !== undefined) {
-      set.expires_at = resolveExpiry({ expiresIn: patch.expiresIn, expiresAt: patch.expiresAt }, this.clock(), this.policy.maxLifetimeMs)?.toISOString() ?? null;
+      set.expires_at = this.withinCreator(p, resolveExpiry({ expiresIn: patch.expiresIn, expiresAt: patch.expiresAt }, this.clock(), this.policy.maxLifetimeMs))?.toISOString() ?? null;
     }
     if (patch.logging !== undefined) set.logging = patch.logging;
     if (patch.impersonate !== undefined) {
@@ -276,6 +300,8 @@ export class TokenService {
   async roll(p: Principal, id: string, graceSeconds: number, ip: string | null): Promise<{ view: TokenView; key: string }> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'manage');
+    // The new key acts as the owner, so only the owner may receive it; others deactivate or delete.
+    if (ownerId(p) !== row.owner_id) fail('FORBIDDEN', 'Only the token\'s owner may roll it; deactivate or delete it instead.');
     const key = this.keys.generate();
     const now = this.clock();
     const until = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : null;
@@ -303,7 +329,7 @@ export class TokenService {
   /** Shows a recoverable key again, to its owner only; every reveal is audited. */
   async reveal(p: Principal, id: string, ip: string | null): Promise<string> {
     const row = await this.load(id);
-    await this.authorizeOn(p, row, 'read');
+    await this.authorizeOn(p, row, 'reveal');
     if (ownerId(p) !== row.owner_id || actingUser(p).id !== row.owner_id) fail('FORBIDDEN', 'Only the token\'s owner may see its key.');
     if (row.encrypted_key === null || !this.keys.recoverable) fail('KEY_NOT_RECOVERABLE');
     let key: string;

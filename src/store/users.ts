@@ -32,8 +32,9 @@ export class UserStore {
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }
 
+  /** Active administrators: a deactivated one cannot sign in, so it does not count toward "not the last". */
   async countAdmins(): Promise<number> {
-    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<string | number>().as('n')).where('system_role', '=', 'admin').executeTakeFirstOrThrow();
+    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<string | number>().as('n')).where('system_role', '=', 'admin').where('active', '=', 1).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }

@@ -103,6 +103,10 @@ export function tokenRoutes(app: FastifyTypebox): void {
         body: Type.Optional(Type.Object({ graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) }, { additionalProperties: false })),
         response: { 200: Type.Ref('TokenWithKey'), ...errorResponses },
       },
+      // The body is optional (POST …/roll with none means grace 0); an absent body is validated as {}.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
     async (request) => {
       const { view, key } = await kg.tokens.roll(principalOf(request), request.params.id, request.body?.graceSeconds ?? 0, request.ip);
