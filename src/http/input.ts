@@ -3,29 +3,34 @@ import { fail } from '../domain/errors.js';
 
 const MAX_DEPTH = 64;
 
-/** The dotted path of the first string (or property name) holding a NUL character, or null. */
-export function nulPath(value: unknown, path = '', depth = 0): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+/** A NUL character, or half of a surrogate pair without its other half (text that is not well-formed Unicode). */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The dotted path of the first string (or property name) that cannot be stored faithfully, or null. */
+export function unstorablePath(value: unknown, path = '', depth = 0): string | null {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : null;
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return null;
   for (const [k, v] of Object.entries(value)) {
     const here = path ? `${path}.${k}` : k;
-    if (k.includes('\u0000')) return here;
-    const found = nulPath(v, here, depth + 1);
+    if (UNSTORABLE.test(k)) return here;
+    const found = unstorablePath(v, here, depth + 1);
     if (found !== null) return found;
   }
   return null;
 }
 
 /**
- * Refuses text with NUL characters in the path, the query or the body, after authentication and
- * schema validation and before any handler. No field has a use for them, and PostgreSQL cannot
- * store or even compare them (it fails the query), which would turn such input into a 500.
+ * Refuses text with NUL characters or lone surrogates in the path, the query or the body, after
+ * authentication and schema validation and before any handler. No field has a use for them:
+ * PostgreSQL cannot store or even compare NUL (it fails the query, which would be a 500), and a
+ * lone surrogate is stored as replacement characters (differently by each dialect), so what was
+ * answered would not be what was kept.
  */
 export function installInputGuard(app: FastifyInstance): void {
   app.addHook('preHandler', async (request) => {
     for (const part of [request.params, request.query, request.body]) {
-      const field = nulPath(part);
-      if (field !== null) fail('VALIDATION_FAILED', `${field ? `${field}: ` : ''}must not contain NUL characters.`, field || undefined);
+      const field = unstorablePath(part);
+      if (field !== null) fail('VALIDATION_FAILED', `${field ? `${field}: ` : ''}must be well-formed Unicode text without NUL characters.`, field || undefined);
     }
   });
 }

@@ -34,6 +34,7 @@ export function metaRoutes(app: FastifyTypebox): void {
         tags: ['meta'],
         summary: 'API versions, their status and sunset dates',
         response: {
+          ...errorResponses,
           200: Type.Object({
             versions: Type.Array(
               Type.Object({
@@ -68,7 +69,7 @@ export function metaRoutes(app: FastifyTypebox): void {
   // Publishes the API's changes as JSON, or as Atom when the client asks for it.
   app.get(
     '/api/changelog',
-    { config: open, schema: { tags: ['meta'], summary: 'API changes (JSON; Atom with Accept: application/atom+xml)', response: { 200: Type.Object({ entries: Type.Array(Entry) }) } } },
+    { config: open, schema: { tags: ['meta'], summary: 'API changes (JSON; Atom with Accept: application/atom+xml)', response: { 200: Type.Object({ entries: Type.Array(Entry) }), ...errorResponses } } },
     async (request, reply) => {
       if (/application\/atom\+xml/.test(request.headers.accept ?? '')) {
         return reply.type('application/atom+xml; charset=utf-8').serializer((x: unknown) => String(x)).send(changelogAtom(baseUrl(request)) as never);
@@ -78,7 +79,7 @@ export function metaRoutes(app: FastifyTypebox): void {
   );
 
   // The changelog as an Atom feed, for feed readers.
-  app.get('/api/changelog.atom', { config: open, schema: { tags: ['meta'], summary: 'API changes as an Atom feed' } }, async (request, reply) =>
+  app.get('/api/changelog.atom', { config: open, schema: { tags: ['meta'], summary: 'API changes as an Atom feed', response: { ...errorResponses } } }, async (request, reply) =>
     reply.type('application/atom+xml; charset=utf-8').send(changelogAtom(baseUrl(request))),
   );
 
@@ -101,7 +102,8 @@ export function openApiFor(app: FastifyTypebox, version: string): unknown {
   const hit = cache.get(version);
   if (hit) return hit;
   const full = app.swagger() as { paths?: Record<string, unknown>; info: Record<string, unknown> } & Record<string, unknown>;
-  const paths = Object.fromEntries(Object.entries(full.paths ?? {}).filter(([path]) => path.startsWith(`/api/${version}/`) || !path.startsWith('/api/v')));
+  // Versioned paths look like /api/v1.0/…; /api/versions is not one of them.
+  const paths = Object.fromEntries(Object.entries(full.paths ?? {}).filter(([path]) => path.startsWith(`/api/${version}/`) || !/^\/api\/v\d+\.\d+\//.test(path)));
   const doc = { ...full, info: { ...full.info, version }, paths };
   cache.set(version, doc);
   return doc;

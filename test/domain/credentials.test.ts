@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { extractCredential, type CredentialInput, type CredentialResult, type CredentialSource } from '../../src/domain/credentials.js';
 
-const KEY = 'kg_abcDEF0123456789abcdefghijABCDEFGHIJ';
-const OTHER = 'kg_zyxWVU9876543210zyxwvutsrqZYXWVUTSRQ';
+import { generateKey } from '../../src/domain/keys.js';
+
+// Minted per run: no literal key is ever committed.
+const KEY = generateKey('kg_');
+const OTHER = generateKey('kg_');
 const ON = { allowQueryKeys: true };
 const OFF = { allowQueryKeys: false };
 const FORM = 'application/x-www-form-urlencoded';
