@@ -38,7 +38,8 @@ export function tokenJson(v: TokenView, now: Date = new Date()) {
   };
 }
 
-/** A page: the items and, when the page is full, the cursor to fetch the next one. */
-export function page<T extends { id: string }, J>(rows: T[], limit: number, toJson: (row: T) => J) {
-  return { items: rows.map(toJson), nextCursor: rows.length === limit && rows.length > 0 ? rows[rows.length - 1]!.id : null };
+/** A page: the items and, when the page is full, the cursor (the last id) to fetch the next one. */
+export function page<T, J>(rows: T[], limit: number, toJson: (row: T) => J, idOf: (row: T) => string = (row) => (row as { id: string }).id) {
+  const last = rows[rows.length - 1];
+  return { items: rows.map(toJson), nextCursor: rows.length === limit && last !== undefined ? idOf(last) : null };
 }

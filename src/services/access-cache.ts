@@ -60,6 +60,8 @@ export class AccessCache {
   private readonly users = new BoundedMap<string, Entry<UserFacts | null>>(100_000);
   /** Parent by resource id. A resource never changes parent, so these entries need no expiry. */
   private readonly parents = new BoundedMap<string, string | null>(500_000);
+  /** Bumped by every invalidation, so a load that raced one is not cached. */
+  private epoch = 0;
 
   constructor(
     private readonly stores: Stores,
@@ -72,34 +74,39 @@ export class AccessCache {
     return entry !== undefined && this.clock() - entry.loadedAt < this.ttlMs;
   }
 
+  /**
+   * Reads through a cache map. A value loaded while an invalidation happened is returned but
+   * not kept: it may predate the change, and keeping it would undo the invalidation.
+   */
+  private async through<T>(map: Map<string, Entry<T | null>>, id: string, load: () => Promise<T | null>): Promise<T | null> {
+    const hit = map.get(id);
+    if (this.fresh(hit)) return hit.value;
+    const epoch = this.epoch;
+    const value = await load();
+    if (epoch === this.epoch) map.set(id, { value, loadedAt: this.clock() });
+    return value;
+  }
+
   /** The key entry for a hash, or null when no token has that key. */
-  async key(hash: string): Promise<CachedKey | null> {
-    const hit = this.keys.get(hash);
-    if (this.fresh(hit)) return hit.value;
-    const row = await this.stores.tokens.findKey(hash);
-    const value = row ? { tokenId: row.token_id, expiresAt: row.expires_at } : null;
-    this.keys.set(hash, { value, loadedAt: this.clock() });
-    return value;
+  key(hash: string): Promise<CachedKey | null> {
+    return this.through(this.keys, hash, async () => {
+      const row = await this.stores.tokens.findKey(hash);
+      return row ? { tokenId: row.token_id, expiresAt: row.expires_at } : null;
+    });
   }
 
-  async token(id: string): Promise<CachedToken | null> {
-    const hit = this.tokens.get(id);
-    if (this.fresh(hit)) return hit.value;
-    const row = await this.stores.tokens.findById(id);
-    const value = row ? { row, facts: tokenFacts(this.model, row) } : null;
-    this.tokens.set(id, { value, loadedAt: this.clock() });
-    return value;
+  token(id: string): Promise<CachedToken | null> {
+    return this.through(this.tokens, id, async () => {
+      const row = await this.stores.tokens.findById(id);
+      return row ? { row, facts: tokenFacts(this.model, row) } : null;
+    });
   }
 
-  async user(id: string): Promise<UserFacts | null> {
-    const hit = this.users.get(id);
-    if (this.fresh(hit)) return hit.value;
-    const row = await this.stores.users.findById(id);
-    const value: UserFacts | null = row
-      ? { id: row.id, active: row.active === 1, systemRole: row.system_role, roles: await this.stores.resources.rolesOf(row.id) }
-      : null;
-    this.users.set(id, { value, loadedAt: this.clock() });
-    return value;
+  user(id: string): Promise<UserFacts | null> {
+    return this.through(this.users, id, async () => {
+      const row = await this.stores.users.findById(id);
+      return row ? { id: row.id, active: row.active === 1, systemRole: row.system_role, roles: await this.stores.resources.rolesOf(row.id) } : null;
+    });
   }
 
   /** Ids from the resource up to its root, or null when the resource does not exist. */
@@ -122,18 +129,22 @@ export class AccessCache {
   }
 
   invalidateKeys(hashes: readonly string[]): void {
+    this.epoch++;
     for (const h of hashes) this.keys.delete(h);
   }
 
   invalidateToken(id: string): void {
+    this.epoch++;
     this.tokens.delete(id);
   }
 
   invalidateUser(id: string): void {
+    this.epoch++;
     this.users.delete(id);
   }
 
   invalidateResource(id: string): void {
+    this.epoch++;
     this.parents.delete(id);
   }
 }

@@ -2,14 +2,14 @@ import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
 import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
-import { tokenJson } from '../views.js';
+import { page, tokenJson } from '../views.js';
 import type { TokenView } from '../../services/tokens.js';
 
 const TokenPage = Type.Object({ items: Type.Array(Type.Ref('Token')), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 const ResourceTokenQuery = Type.Omit(TokenListQuery, ['owner', 'resourceId']);
 
 function tokenPage(views: TokenView[], limit: number) {
-  return { items: views.map((v) => tokenJson(v)), nextCursor: views.length === limit && views.length > 0 ? views[views.length - 1]!.row.id : null };
+  return page(views, limit, (v) => tokenJson(v), (v) => v.row.id);
 }
 
 /** API tokens: issue, list, edit, activate/deactivate, roll, reveal, delete. */
