@@ -10,6 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const live = new Set<ChildProcess>();
 let hooksInstalled = false;
+/** Set once a signal asked us to stop: nothing new is started after that. */
+let stopping = false;
+
+/** Whether a signal asked the benchmark to stop. */
+export function isStopping(): boolean {
+  return stopping;
+}
 
 /** Kills every child still running: SIGTERM, then SIGKILL after `graceMs`. */
 export async function killAll(graceMs = 3_000): Promise<void> {
@@ -26,7 +33,6 @@ export function installExitHooks(onSignal: () => Promise<void>): void {
   process.on('exit', () => {
     for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   });
-  let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
@@ -37,9 +43,9 @@ export function installExitHooks(onSignal: () => Promise<void>): void {
       .then(onSignal)
       .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
-  process.once('SIGHUP', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
 }
 
 function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
@@ -90,6 +96,7 @@ const TAIL = 64 * 1024;
 
 /** Starts `taskset -c <cpu> <command> <args…>`; taskset execs the command, so the pid is the command's. */
 export function spawnPinned(opts: PinnedOptions): Pinned {
+  if (stopping) throw new Error(`not starting ${opts.name}: the benchmark is stopping`);
   const child = spawn('taskset', ['-c', String(opts.cpu), opts.command, ...opts.args], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
@@ -126,20 +133,6 @@ export function spawnPinned(opts: PinnedOptions): Pinned {
     stdout: () => out,
     stop: (graceMs = 3_000) => stopChild(child, graceMs),
   };
-}
-
-/** Runs a pinned process to completion, killing it if it outlives `timeoutMs`. */
-export async function runPinned(opts: PinnedOptions & { timeoutMs: number }): Promise<{ code: number | string; stdout: string; output: string }> {
-  const p = spawnPinned({ ...opts, keepStdout: true });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void p.stop(1_000);
-  }, opts.timeoutMs);
-  const code = await p.exited;
-  clearTimeout(timer);
-  if (timedOut) throw new Error(`${opts.name} did not finish within ${opts.timeoutMs} ms\n${p.output()}`);
-  return { code, stdout: p.stdout(), output: p.output() };
 }
 
 /** Polls `url` until it answers 200, the process exits, or `timeoutMs` passes. */

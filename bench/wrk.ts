@@ -1,4 +1,5 @@
-import { runPinned } from './proc.js';
+import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
+import { spawnPinned } from './proc.js';
 
 /** What one wrk run reports, latencies in milliseconds. */
 export interface WrkResult {
@@ -66,20 +67,32 @@ export interface WrkRun {
   script?: string | undefined;
 }
 
-/** Runs `taskset -c <cpu> wrk -t1 -c<N> -d<s> --latency [-s script] url` and parses the report. */
-export async function runWrk(run: WrkRun): Promise<WrkResult> {
+/**
+ * Runs `taskset -c <cpu> wrk -t1 -c<N> -d<s> --latency [-s script] url` and parses the report.
+ * Also says how wrk's core was spent (`loadCpu`, sampled until just before wrk's end, where
+ * `serverPct` is wrk itself): a busy neighbour on that core slows the load, not the server.
+ */
+export async function runWrk(run: WrkRun): Promise<{ result: WrkResult; loadCpu: CpuShare | null }> {
   const args = ['-t1', `-c${run.connections}`, `-d${run.durationS}s`, '--latency'];
   if (run.script) args.push('-s', run.script);
   args.push(run.url);
-  const { code, stdout, output } = await runPinned({
-    name: `wrk -c${run.connections} ${run.url}`,
-    cpu: run.cpu,
-    command: 'wrk',
-    args,
-    timeoutMs: (run.durationS + 30) * 1_000,
-  });
-  if (code !== 0) throw new Error(`wrk exited with ${code}:\n${output}`);
-  return parseWrk(stdout, run.connections, run.durationS);
+  const wrk = spawnPinned({ name: `wrk -c${run.connections} ${run.url}`, cpu: run.cpu, command: 'wrk', args, keepStdout: true });
+  const before = cpuSnapshot(run.cpu, wrk.child.pid);
+  let loadCpu: CpuShare | null = null;
+  const sampler = setTimeout(() => {
+    loadCpu = cpuShare(before, cpuSnapshot(run.cpu, wrk.child.pid));
+  }, Math.max(100, run.durationS * 1_000 - 250));
+  let timedOut = false;
+  const killer = setTimeout(() => {
+    timedOut = true;
+    void wrk.stop(1_000);
+  }, (run.durationS + 30) * 1_000);
+  const code = await wrk.exited;
+  clearTimeout(sampler);
+  clearTimeout(killer);
+  if (timedOut) throw new Error(`wrk did not finish within ${run.durationS + 30} s\n${wrk.output()}`);
+  if (code !== 0) throw new Error(`wrk exited with ${code}:\n${wrk.output()}`);
+  return { result: parseWrk(wrk.stdout(), run.connections, run.durationS), loadCpu };
 }
 
 /** One request shape for the Lua script. */
