@@ -1,4 +1,3 @@
-import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -8,7 +7,6 @@ import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
 import { decorateRequestAuth, installAuthentication } from './authenticate.js';
 import { frameworkErrors, installErrorHandling } from './errors.js';
-import { installInputGuard } from './input.js';
 import { metaRoutes } from './meta.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import type { FastifyTypebox } from './types.js';
@@ -27,6 +25,15 @@ export const REDACTED_LOG_PATHS = [
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+// Request ids need to be unique, not secret: a random per-process part and a counter, so the hot
+// path does not draw from the CSPRNG on every request.
+const processPart = randomBase62(8);
+let requestCounter = 0;
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `req_${processPart}${requestCounter.toString(36)}`;
+}
+
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
@@ -41,7 +48,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     // A caller's request id is kept when it is harmless, so traces join across services.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : `req_${randomBase62(16)}`;
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : nextRequestId();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -50,10 +57,8 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
 
   app.decorate('keygate', kg);
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
-  await app.register(cookie);
   await app.register(formbody);
   installErrorHandling(app);
-  installInputGuard(app);
   decorateRequestAuth(app);
 
   await app.register(swagger, {
@@ -85,13 +90,13 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     uiConfig: { urls: API_VERSIONS.map((v) => ({ url: `/api/${v.version}/openapi.json`, name: v.version })) as never },
   });
 
-  app.addHook('onSend', async (request, reply) => {
-    if (request.url.startsWith('/api/')) {
-      // Answers may hold a key (create, roll, reveal) or private data: never cache them.
-      reply.header('cache-control', 'no-store');
-    }
+  // Set first thing, so every answer has them, errors included.
+  app.addHook('onRequest', (request, reply, done) => {
+    // Answers may hold a key (create, roll, reveal) or private data: never cache them.
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    done();
   });
 
   await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox));

@@ -1,8 +1,9 @@
-import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { extractCredential, type CredentialSource } from '../domain/credentials.js';
 import { fail, type ErrorCode } from '../domain/errors.js';
 import type { Keygate } from '../keygate.js';
+import type { KeyVerdict } from '../services/access.js';
+import { refuseUnstorableInput } from './input.js';
 import type { Principal } from '../services/principal.js';
 
 export const SESSION_COOKIE = 'keygate_session';
@@ -14,7 +15,10 @@ export interface RouteAccess {
   apiGroup?: string;
 }
 
-/** What the pipeline knows about a request's credentials: the one place access logging will read. */
+/**
+ * What the pipeline knows about a request's credentials, kept on the request: the access log
+ * (a later issue) reads it with the response status in one onResponse hook.
+ */
 export interface RequestAuth {
   principal: Principal | null;
   source: CredentialSource | 'session' | null;
@@ -43,6 +47,16 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.auth.principal ?? fail('UNAUTHENTICATED');
 }
 
+const SESSION_COOKIE_RE = new RegExp(`(?:^|;)\\s*${SESSION_COOKIE}=([0-9A-Za-z]{1,128})\\s*(?:;|$)`);
+
+/**
+ * The session cookie's value, read straight from the header: a cookie-parsing plugin would add
+ * two hooks to every request, and keys (the hot path) never need cookies.
+ */
+export function sessionCookie(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : SESSION_COOKIE_RE.exec(header)?.[1];
+}
+
 /** Removes consumed credential fields so they reach neither validation nor handlers. */
 function stripCredentialFields(request: FastifyRequest, sources: CredentialSource[]): void {
   const query = request.query as Record<string, unknown> | undefined;
@@ -66,28 +80,16 @@ export function decorateRequestAuth(app: FastifyInstance): void {
  * on `request.auth` for the response hook.
  */
 export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
-  app.addHook('preValidation', async (request) => {
-    const config = request.routeOptions.config;
-    request.auth = { principal: null, source: null, outcome: null };
-    if (config.auth === 'none' || request.is404) return;
-    const credential = extractCredential(
-      { headers: request.headers, query: request.query, body: request.body, contentType: request.headers['content-type'] },
-      { allowQueryKeys: kg.config.allowQueryKeys },
-    );
-    if (credential.kind === 'error') {
-      request.auth.outcome = credential.code;
-      fail(credential.code);
-    }
-    if (credential.kind === 'key') {
-      stripCredentialFields(request, credential.sources);
-      request.auth.source = credential.sources[0]!;
-      const verdict = await kg.access.evaluateKey(credential.key, { apiGroup: config.apiGroup });
-      request.auth.outcome = verdict.code;
-      if (verdict.code !== 'VALID') fail(KEY_REFUSALS[verdict.code] ?? 'KEY_INVALID');
-      request.auth.principal = verdict.principal;
-      return;
-    }
-    const cookie = request.cookies?.[SESSION_COOKIE];
+  /** Settles a key verdict: the principal, or the refusal. */
+  const accept = (request: FastifyRequest, verdict: KeyVerdict): void => {
+    request.auth.outcome = verdict.code;
+    if (verdict.code !== 'VALID') fail(KEY_REFUSALS[verdict.code] ?? 'KEY_INVALID');
+    request.auth.principal = verdict.principal;
+    kg.usage.record(verdict.token.facts.id, Date.now(), request.ip);
+  };
+
+  const bySession = async (request: FastifyRequest, required: boolean): Promise<void> => {
+    const cookie = sessionCookie(request.headers.cookie);
     if (cookie) {
       const userId = await kg.users.sessionUserId(cookie);
       const user = userId ? await kg.cache.user(userId) : null;
@@ -96,11 +98,44 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
         return;
       }
     }
-    if (config.auth !== 'optional') fail('UNAUTHENTICATED');
+    if (required) fail('UNAUTHENTICATED');
+  };
+
+  // Callback style, not async: with a warm cache a key is judged synchronously, and the hot path
+  // then makes no promise at all.
+  app.addHook('preValidation', (request, _reply, done) => {
+    // Credentials first (a caller without any hears 401, whatever else is wrong), then the input.
+    const settled = () => {
+      try {
+        refuseUnstorableInput(request);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+    try {
+      const config = request.routeOptions.config;
+      request.auth = { principal: null, source: null, outcome: null };
+      if (request.is404) return done();
+      if (config.auth === 'none') return settled();
+      const credential = extractCredential(
+        { headers: request.headers, query: request.query, body: request.body, contentType: request.headers['content-type'] },
+        { allowQueryKeys: kg.config.allowQueryKeys },
+      );
+      if (credential.kind === 'error') {
+        request.auth.outcome = credential.code;
+        fail(credential.code);
+      }
+      if (credential.kind === 'none') return void bySession(request, config.auth !== 'optional').then(settled, done);
+      stripCredentialFields(request, credential.sources);
+      request.auth.source = credential.sources[0]!;
+      const verdict = kg.access.evaluateKey(credential.key, { apiGroup: config.apiGroup });
+      if (verdict instanceof Promise) return void verdict.then((v) => accept(request, v)).then(settled, done);
+      accept(request, verdict);
+      settled();
+    } catch (err) {
+      done(err as Error);
+    }
   });
-  // The one place where the decision and the outcome of a request are both known.
-  app.addHook('onResponse', async (request) => {
-    const p = request.auth?.principal;
-    if (p?.kind === 'token') kg.usage.record(p.token.id, Date.now(), request.ip);
-  });
+
 }

@@ -2,7 +2,7 @@ import type {} from '@fastify/swagger';
 import { Type } from 'typebox';
 import { API_VERSIONS } from './versions.js';
 import { CHANGELOG, changelogAtom } from './changelog.js';
-import { errorResponses } from './schemas.js';
+import { errorResponses, Nullable, OneOf } from './schemas.js';
 import type { FastifyTypebox } from './types.js';
 
 const open = { auth: 'none' as const };
@@ -41,8 +41,8 @@ export function metaRoutes(app: FastifyTypebox): void {
                 version: Type.String(),
                 status: Type.String(),
                 releasedAt: Type.String(),
-                deprecatedAt: Type.Union([Type.String(), Type.Null()]),
-                sunsetAt: Type.Union([Type.String(), Type.Null()]),
+                deprecatedAt: Nullable(Type.String()),
+                sunsetAt: Nullable(Type.String()),
                 baseUrl: Type.String(),
                 openapi: Type.String(),
               }),

@@ -1,10 +1,25 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { EXPIRES_IN } from '../domain/expiry.js';
 
 /**
  * One schema per shape: each validates requests, serialises responses and becomes part of the
  * OpenAPI document, so none of the three can drift from the others.
  */
+
+/**
+ * `T | null` as one JSON Schema type list (`type: [T, "null"]`) rather than `anyOf`: the response
+ * serialiser would otherwise run a validator per branch on every answer, and AJV's coercion would
+ * turn a null into "" in a union that lists the string first.
+ */
+export function Nullable<T extends TSchema>(schema: T, options: Record<string, unknown> = {}) {
+  const s = schema as unknown as { type: string };
+  return Type.Unsafe<Static<T> | null>({ ...schema, ...options, type: [s.type, 'null'] } as unknown as TSchema);
+}
+
+/** One of a fixed list of strings, as a plain `enum` (cheaper to check and to serialise than a union of literals). */
+export function OneOf<const V extends readonly string[]>(values: V, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...options } as unknown as TSchema);
+}
 
 const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-Za-z]{1,64}$`, maxLength: 80 });
 export const Time = Type.String({ format: 'date-time' });
@@ -27,7 +42,7 @@ export const User = Type.Object(
     id: Type.String(),
     email: Type.String(),
     name: Type.String(),
-    systemRole: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+    systemRole: OneOf(['admin', 'user']),
     active: Type.Boolean(),
     createdAt: Time,
     updatedAt: Time,
@@ -40,7 +55,7 @@ export const Resource = Type.Object(
     id: Type.String(),
     type: Type.String(),
     name: Type.String(),
-    parentId: Type.Union([Type.String(), Type.Null()]),
+    parentId: Nullable(Type.String()),
     createdAt: Time,
     updatedAt: Time,
   },
@@ -49,21 +64,21 @@ export const Resource = Type.Object(
 
 export const Member = Type.Object(
   {
-    kind: Type.Union([Type.Literal('user'), Type.Literal('token')]),
+    kind: OneOf(['user', 'token']),
     id: Type.String(),
     name: Type.String(),
-    email: Type.Union([Type.String(), Type.Null()]),
-    role: Type.Union([Type.String(), Type.Null()], { description: 'A person\'s role, or a token\'s permission level.' }),
+    email: Nullable(Type.String()),
+    role: Nullable(Type.String(), { description: 'A person\'s role, or a token\'s permission level.' }),
     resourceId: Type.String({ description: 'Where the role is held (an ancestor, when inherited).' }),
     inherited: Type.Boolean(),
-    active: Type.Union([Type.Boolean(), Type.Null()]),
-    expiresAt: Type.Union([Time, Type.Null()]),
-    ownerId: Type.Union([Type.String(), Type.Null()]),
+    active: Nullable(Type.Boolean()),
+    expiresAt: Nullable(Time),
+    ownerId: Nullable(Type.String()),
   },
   { $id: 'Member' },
 );
 
-export const Logging = Type.Union([Type.Literal('none'), Type.Literal('request'), Type.Literal('request+response')], {
+export const Logging = OneOf(['none', 'request', 'request+response'], {
   description: 'What the access log keeps of each request made with the token.',
 });
 
@@ -72,23 +87,23 @@ export const Token = Type.Object(
     id: Type.String(),
     name: Type.String(),
     description: Type.String(),
-    resourceId: Type.Union([Type.String(), Type.Null()], { description: 'Null for a system token (administrators only).' }),
+    resourceId: Nullable(Type.String(), { description: 'Null for a system token (administrators only).' }),
     ownerId: Type.String(),
-    level: Type.Union([Type.String(), Type.Null()]),
+    level: Nullable(Type.String()),
     permissions: Type.Array(Type.String(), { description: 'The token\'s own permissions (its level resolved).' }),
     apiGroups: Type.Array(Type.String()),
-    expiresAt: Type.Union([Time, Type.Null()]),
+    expiresAt: Nullable(Time),
     active: Type.Boolean(),
-    state: Type.Union([Type.Literal('active'), Type.Literal('inactive'), Type.Literal('expired')]),
-    impersonate: Type.Union([Type.Object({ id: Type.String(), email: Type.String() }), Type.Null()]),
+    state: OneOf(['active', 'inactive', 'expired']),
+    impersonate: Nullable(Type.Object({ id: Type.String(), email: Type.String() })),
     logging: Logging,
     keyPrefix: Type.String({ description: 'The first characters of the key, to recognise it. Never the key.' }),
     recoverable: Type.Boolean({ description: 'Whether the owner can see the key again.' }),
     createdBy: Type.String(),
     createdAt: Time,
     updatedAt: Time,
-    lastUsedAt: Type.Union([Time, Type.Null()]),
-    lastUsedIp: Type.Union([Type.String(), Type.Null()]),
+    lastUsedAt: Nullable(Time),
+    lastUsedIp: Nullable(Type.String()),
   },
   { $id: 'Token' },
 );
@@ -97,7 +112,7 @@ export const TokenWithKey = Type.Intersect([Token, Type.Object({ key: Type.Strin
 
 const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
 const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
-const ExpiresIn = Type.Union(EXPIRES_IN.map((v) => Type.Literal(v)), { description: 'A lifetime preset; or give expiresAt.' });
+const ExpiresIn = OneOf(EXPIRES_IN, { description: 'A lifetime preset; or give expiresAt.' });
 
 export const TokenCreate = Type.Object(
   {
@@ -107,10 +122,10 @@ export const TokenCreate = Type.Object(
     permissions: Type.Optional(Type.Array(PermissionName, { maxItems: 100, description: 'An explicit list of fine-grained permissions, instead of a level.' })),
     apiGroups: Type.Optional(Type.Array(GroupName, { minItems: 1, maxItems: 50, description: 'API groups the token may call; native (the default) means every endpoint.' })),
     expiresIn: Type.Optional(ExpiresIn),
-    expiresAt: Type.Optional(Type.Union([Time, Type.Null()], { description: 'An ISO 8601 time; null for never.' })),
+    expiresAt: Type.Optional(Nullable(Time, { description: 'An ISO 8601 time; null for never.' })),
     logging: Type.Optional(Logging),
     // Null first: with type coercion on, a String-first union turns null into "" before Null is tried.
-    impersonate: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 320 })], { description: 'Email or id of the user the token acts as (administrators only); null for none.' })),
+    impersonate: Type.Optional(Nullable(Type.String({ maxLength: 320 }), { description: 'Email or id of the user the token acts as (administrators only); null for none.' })),
     key: Type.Optional(Type.String({ maxLength: 256, description: 'A chosen key value (administrators only; minimum length applies).' })),
   },
   { additionalProperties: false },
@@ -124,9 +139,9 @@ export const TokenPatch = Type.Object(
     permissions: Type.Optional(Type.Array(PermissionName, { maxItems: 100 })),
     apiGroups: Type.Optional(Type.Array(GroupName, { minItems: 1, maxItems: 50 })),
     expiresIn: Type.Optional(ExpiresIn),
-    expiresAt: Type.Optional(Type.Union([Time, Type.Null()])),
+    expiresAt: Type.Optional(Nullable(Time)),
     logging: Type.Optional(Logging),
-    impersonate: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 320 })], { description: 'Email or id of the user the token acts as (administrators only); null to stop impersonating.' })),
+    impersonate: Type.Optional(Nullable(Type.String({ maxLength: 320 }), { description: 'Email or id of the user the token acts as (administrators only); null to stop impersonating.' })),
     active: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -136,7 +151,7 @@ export const TokenListQuery = Type.Object(
   {
     owner: Type.Optional(Type.String({ maxLength: 320, description: 'Administrators: a user id, or * for every user.' })),
     resourceId: Type.Optional(Type.String({ maxLength: 80 })),
-    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive'), Type.Literal('expired')])),
+    state: Type.Optional(OneOf(['active', 'inactive', 'expired'])),
     expiresBefore: Type.Optional(Time),
     expiresAfter: Type.Optional(Time),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
@@ -155,7 +170,7 @@ export const PageQuery = Type.Object(
 
 /** A page of items and the cursor for the next page (null on the last). */
 export const Page = <T extends ReturnType<typeof Type.Ref>>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+  Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }) });
 
@@ -169,48 +184,36 @@ export const VerifyRequest = Type.Object(
   { additionalProperties: false },
 );
 
-export const VerifyCode = Type.Union(
-  ['VALID', 'MALFORMED', 'NOT_FOUND', 'EXPIRED', 'DISABLED', 'OWNER_DISABLED', 'API_GROUP_NOT_ALLOWED', 'OUT_OF_SCOPE', 'INSUFFICIENT_PERMISSIONS'].map((c) => Type.Literal(c)),
-);
+export const VerifyCode = OneOf(['VALID', 'MALFORMED', 'NOT_FOUND', 'EXPIRED', 'DISABLED', 'OWNER_DISABLED', 'API_GROUP_NOT_ALLOWED', 'OUT_OF_SCOPE', 'INSUFFICIENT_PERMISSIONS']);
+
+/** What /me and /verify tell about a token: never its key or hash. */
+const tokenSummary = (permissionsMean: string) => ({
+  id: Type.String(),
+  name: Type.String(),
+  ownerId: Type.String(),
+  resourceId: Nullable(Type.String()),
+  permissions: Type.Array(Type.String(), { description: permissionsMean }),
+  apiGroups: Type.Array(Type.String()),
+  expiresAt: Nullable(Time),
+  impersonateUserId: Nullable(Type.String()),
+});
 
 export const VerifyResponse = Type.Object(
   {
     valid: Type.Boolean(),
     code: VerifyCode,
-    token: Type.Optional(
-      Type.Object({
-        id: Type.String(),
-        name: Type.String(),
-        ownerId: Type.String(),
-        resourceId: Type.Union([Type.String(), Type.Null()]),
-        permissions: Type.Array(Type.String(), { description: 'What the token may do at the resource asked about (or its own).' }),
-        apiGroups: Type.Array(Type.String()),
-        expiresAt: Type.Union([Time, Type.Null()]),
-        impersonateUserId: Type.Union([Type.String(), Type.Null()]),
-        logging: Logging,
-      }),
-    ),
+    token: Type.Optional(Type.Object({ ...tokenSummary('What the token may do at the resource asked about (or its own).'), logging: Logging })),
   },
   { $id: 'VerifyResponse' },
 );
 
-export const Me = Type.Union(
-  [
-    Type.Object({ kind: Type.Literal('user'), user: Type.Ref('User') }),
-    Type.Object({
-      kind: Type.Literal('token'),
-      token: Type.Object({
-        id: Type.String(),
-        name: Type.String(),
-        ownerId: Type.String(),
-        resourceId: Type.Union([Type.String(), Type.Null()]),
-        permissions: Type.Array(Type.String(), { description: 'What the token may do now at its own resource.' }),
-        apiGroups: Type.Array(Type.String()),
-        expiresAt: Type.Union([Time, Type.Null()]),
-        impersonateUserId: Type.Union([Type.String(), Type.Null()]),
-      }),
-    }),
-  ],
+// One object rather than a union of two: serialising a union validates each branch on every answer.
+export const Me = Type.Object(
+  {
+    kind: OneOf(['user', 'token']),
+    user: Type.Optional(Type.Ref('User', { description: 'When kind is user.' })),
+    token: Type.Optional(Type.Object(tokenSummary('What the token may do now at its own resource.'), { description: 'When kind is token.' })),
+  },
   { $id: 'Me' },
 );
 

@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import type { FastifyTypebox } from './types.js';
 import { resourceRoutes } from './v1/resources.js';
 import { sessionRoutes } from './v1/session.js';
@@ -26,7 +27,11 @@ export const API_VERSIONS: ApiVersion[] = [
     deprecatedAt: null,
     sunsetAt: null,
     register(app) {
-      sessionRoutes(app);
+      // Only the session routes set cookies, so only they carry the cookie plugin's hooks.
+      void app.register(async (scoped) => {
+        await scoped.register(cookie);
+        sessionRoutes(scoped as FastifyTypebox);
+      });
       userRoutes(app);
       resourceRoutes(app);
       tokenRoutes(app);

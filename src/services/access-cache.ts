@@ -15,6 +15,10 @@ export interface CachedToken {
   facts: TokenFacts;
 }
 
+/** What a synchronous look-up returns when the entry is absent or stale: the caller must load it. */
+export const MISS: unique symbol = Symbol('cache miss');
+export type Miss = typeof MISS;
+
 export interface CachedKey {
   tokenId: string;
   expiresAt: string | null;
@@ -85,6 +89,38 @@ export class AccessCache {
     const value = await load();
     if (epoch === this.epoch) map.set(id, { value, loadedAt: this.clock() });
     return value;
+  }
+
+  private peek<T>(map: Map<string, Entry<T | null>>, id: string): T | null | Miss {
+    const hit = map.get(id);
+    return this.fresh(hit) ? hit.value : MISS;
+  }
+
+  /** Synchronous look-ups for the hot path: the cached value, or MISS when it must be loaded. */
+  peekKey(hash: string): CachedKey | null | Miss {
+    return this.peek(this.keys, hash);
+  }
+
+  peekToken(id: string): CachedToken | null | Miss {
+    return this.peek(this.tokens, id);
+  }
+
+  peekUser(id: string): UserFacts | null | Miss {
+    return this.peek(this.users, id);
+  }
+
+  /** The ancestry from cached parents alone, or MISS when some parent is not cached yet. */
+  peekAncestry(resourceId: string): Ancestry | Miss {
+    const out: string[] = [];
+    let id: string | null = resourceId;
+    while (id !== null) {
+      if (out.length > 256 || out.includes(id)) return MISS; // let the loading path judge a corrupt tree
+      out.push(id);
+      const parent: string | null | undefined = this.parents.get(id);
+      if (parent === undefined) return MISS;
+      id = parent;
+    }
+    return out;
   }
 
   /** The key entry for a hash, or null when no token has that key. */

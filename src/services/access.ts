@@ -1,7 +1,7 @@
 import { fail } from '../domain/errors.js';
 import type { AccessModel } from '../domain/model.js';
-import { decideToken, userPermissionsAt, type Ancestry, type Decision } from '../domain/policy.js';
-import type { AccessCache, CachedToken } from './access-cache.js';
+import { decideToken, userPermissionsAt, type Ancestry, type Decision, type UserFacts } from '../domain/policy.js';
+import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
 import type { KeyRing } from './key-ring.js';
 import type { Principal } from './principal.js';
 
@@ -9,6 +9,21 @@ export type KeyVerdict =
   | { code: 'MALFORMED' }
   | { code: 'NOT_FOUND' }
   | (Decision & { token: CachedToken; principal: Principal });
+
+const NOT_FOUND = { code: 'NOT_FOUND' } as const;
+
+/** Everything the policy needs about a presented key, or NOT_FOUND. */
+type KeyFacts =
+  | typeof NOT_FOUND
+  | {
+      entry: CachedKey;
+      token: CachedToken;
+      owner: UserFacts;
+      impersonated: UserFacts | null;
+      home: Ancestry;
+      /** Undefined: no target asked; null: the target does not exist. */
+      target: Ancestry | null | undefined;
+    };
 
 export interface KeyQuestion {
   resourceId?: string | undefined;
@@ -28,33 +43,75 @@ export class Access {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Judges a presented key: format, storage, then the policy (at `q.resourceId` when given). */
-  async evaluateKey(key: string, q: KeyQuestion = {}): Promise<KeyVerdict> {
+  /**
+   * Judges a presented key: format, storage, then the policy (at `q.resourceId` when given).
+   * When everything it needs is cached and fresh — the usual case — it answers synchronously,
+   * without a promise; otherwise it loads what is missing.
+   */
+  evaluateKey(key: string, q: KeyQuestion = {}): KeyVerdict | Promise<KeyVerdict> {
     if (this.keys.classify(key) === 'malformed') return { code: 'MALFORMED' };
-    const entry = await this.cache.key(this.keys.hash(key));
-    if (!entry) return { code: 'NOT_FOUND' };
+    const hash = this.keys.hash(key);
+    const cached = this.factsNow(hash, q);
+    return cached === MISS ? this.loadFacts(hash, q).then((f) => this.judge(f, q)) : this.judge(cached, q);
+  }
+
+  /** The facts about a key from the cache alone, or MISS. */
+  private factsNow(hash: string, q: KeyQuestion): KeyFacts | Miss {
+    const entry = this.cache.peekKey(hash);
+    if (entry === MISS || entry === null) return entry === null ? NOT_FOUND : MISS;
+    const token = this.cache.peekToken(entry.tokenId);
+    if (token === MISS || token === null) return token === null ? NOT_FOUND : MISS;
+    const owner = this.cache.peekUser(token.facts.ownerId);
+    if (owner === MISS || owner === null) return owner === null ? NOT_FOUND : MISS;
+    const impersonated = token.facts.impersonateUserId ? this.cache.peekUser(token.facts.impersonateUserId) : null;
+    if (impersonated === MISS) return MISS;
+    const home = token.facts.resourceId === null ? [] : this.cache.peekAncestry(token.facts.resourceId);
+    if (home === MISS) return MISS;
+    const target = q.resourceId === undefined ? undefined : this.cache.peekAncestry(q.resourceId);
+    if (target === MISS) return MISS;
+    return { entry, token, owner, impersonated, home, target };
+  }
+
+  /** The facts about a key, loading what the cache lacks. */
+  private async loadFacts(hash: string, q: KeyQuestion): Promise<KeyFacts> {
+    const entry = await this.cache.key(hash);
+    if (!entry) return NOT_FOUND;
     const token = await this.cache.token(entry.tokenId);
-    if (!token) return { code: 'NOT_FOUND' };
-    const facts = token.facts;
-    const owner = await this.cache.user(facts.ownerId);
-    if (!owner) return { code: 'NOT_FOUND' };
-    const impersonated = facts.impersonateUserId ? await this.cache.user(facts.impersonateUserId) : null;
-    const home = facts.resourceId === null ? [] : await this.cache.ancestry(facts.resourceId);
-    if (!home) return { code: 'NOT_FOUND' };
+    if (!token) return NOT_FOUND;
+    const owner = await this.cache.user(token.facts.ownerId);
+    if (!owner) return NOT_FOUND;
+    const impersonated = token.facts.impersonateUserId ? await this.cache.user(token.facts.impersonateUserId) : null;
+    const home = token.facts.resourceId === null ? [] : await this.cache.ancestry(token.facts.resourceId);
+    if (!home) return NOT_FOUND;
     const target = q.resourceId === undefined ? undefined : await this.cache.ancestry(q.resourceId);
+    return { entry, token, owner, impersonated, home, target };
+  }
+
+  private judge(f: KeyFacts, q: KeyQuestion): KeyVerdict {
+    if ('code' in f) return f;
+    const { token, owner, impersonated, home, target } = f;
     const decision = decideToken({
       model: this.model,
-      token: facts,
+      token: token.facts,
       owner,
       impersonated,
-      keyExpiresAt: entry.expiresAt,
+      keyExpiresAt: f.entry.expiresAt,
       home,
       target: target ?? undefined,
       permission: q.permission,
       apiGroup: q.apiGroup,
       now: this.clock(),
     });
-    const principal: Principal = { kind: 'token', token: facts, name: token.row.name, owner, impersonated, home };
+    const principal: Principal = {
+      kind: 'token',
+      token: token.facts,
+      name: token.row.name,
+      owner,
+      impersonated,
+      home,
+      // What it may do at home, for /me and the verify caller's check; worked out once per request.
+      homePermissions: decision.code === 'VALID' && target === undefined ? new Set(decision.permissions) : null,
+    };
     // A resource that does not exist is outside every token's reach, a system token's too.
     if (target === null && (decision.code === 'VALID' || decision.code === 'INSUFFICIENT_PERMISSIONS')) {
       return { code: 'OUT_OF_SCOPE', permissions: [], token, principal };
@@ -65,6 +122,7 @@ export class Access {
   /** What the principal may do now on the resource with this ancestry. */
   permissionsAt(principal: Principal, ancestry: Ancestry): Set<string> {
     if (principal.kind === 'user') return userPermissionsAt(this.model, principal.user, ancestry);
+    if (ancestry === principal.home && principal.homePermissions) return new Set(principal.homePermissions);
     const d = decideToken({
       model: this.model,
       token: principal.token,

@@ -3,7 +3,16 @@ import type { Ancestry, TokenFacts, UserFacts } from '../domain/policy.js';
 /** Who is calling: a signed-in user, or an API token acting for its owner (or the user it impersonates). */
 export type Principal =
   | { kind: 'user'; user: UserFacts }
-  | { kind: 'token'; token: TokenFacts; name: string; owner: UserFacts; impersonated: UserFacts | null; home: Ancestry };
+  | {
+      kind: 'token';
+      token: TokenFacts;
+      name: string;
+      owner: UserFacts;
+      impersonated: UserFacts | null;
+      home: Ancestry;
+      /** What the token may do at its own resource, when already decided for this request. */
+      homePermissions?: ReadonlySet<string> | null;
+    };
 
 /** The user whose rights a principal exercises. */
 export function actingUser(p: Principal): UserFacts {

@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, errorResponses } from '../schemas.js';
+import { IdParams, PageQuery, errorResponses, Nullable, OneOf } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, resourceJson } from '../views.js';
 
-const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Nullable(Type.String()) });
 const MemberParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }), userId: Type.String({ minLength: 1, maxLength: 320, description: 'A user id, or an email address.' }) });
 
 /** The resource tree and its members. */
@@ -25,7 +25,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
           {
             type: Type.String({ minLength: 1, maxLength: 64 }),
             name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
-            parentId: Type.Optional(Type.Union([Type.String({ maxLength: 80 }), Type.Null()])),
+            parentId: Type.Optional(Nullable(Type.String({ maxLength: 80 }))),
           },
           { additionalProperties: false },
         ),

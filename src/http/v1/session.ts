@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyTypebox } from '../types.js';
-import { SESSION_COOKIE, principalOf } from '../authenticate.js';
+import { SESSION_COOKIE, principalOf, sessionCookie } from '../authenticate.js';
 import { errorResponses } from '../schemas.js';
 import { userJson } from '../views.js';
 
@@ -32,7 +32,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
     '/session',
     { config: { auth: 'none' }, schema: { tags: ['session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
-      const cookie = request.cookies[SESSION_COOKIE];
+      const cookie = sessionCookie(request.headers.cookie);
       if (cookie) await kg.users.signOut(cookie);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);

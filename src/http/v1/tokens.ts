@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses } from '../schemas.js';
+import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses, Nullable, OneOf } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, tokenJson } from '../views.js';
 import type { TokenView } from '../../services/tokens.js';
 
-const TokenPage = Type.Object({ items: Type.Array(Type.Ref('Token')), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const TokenPage = Type.Object({ items: Type.Array(Type.Ref('Token')), nextCursor: Nullable(Type.String()) });
 const ResourceTokenQuery = Type.Omit(TokenListQuery, ['owner', 'resourceId']);
 
 function tokenPage(views: TokenView[], limit: number) {

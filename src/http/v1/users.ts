@@ -2,11 +2,11 @@ import { Type } from 'typebox';
 import { fail } from '../../domain/errors.js';
 import { isSystemAdmin } from '../../services/principal.js';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, errorResponses } from '../schemas.js';
+import { IdParams, PageQuery, errorResponses, Nullable, OneOf } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
 
-const Role = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
+const Role = OneOf(['admin', 'user']);
 const Password = Type.String({ minLength: 12, maxLength: 1024 });
 
 /** People: administrators create and manage them; everyone may change their own name and password. */
@@ -36,7 +36,7 @@ export function userRoutes(app: FastifyTypebox): void {
   // Lists users (administrators only).
   app.get(
     '/users',
-    { config, schema: { tags: ['users'], summary: 'List users (administrators)', querystring: PageQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('User')), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } } },
+    { config, schema: { tags: ['users'], summary: 'List users (administrators)', querystring: PageQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('User')), nextCursor: Nullable(Type.String()) }), ...errorResponses } } },
     async (request) => {
       if (!isSystemAdmin(principalOf(request))) fail('FORBIDDEN', 'Only administrators list users.');
       const limit = request.query.limit ?? 100;
