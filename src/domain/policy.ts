@@ -45,10 +45,12 @@ export interface Decision {
   permissions: readonly string[];
 }
 
+const NOTHING: ReadonlySet<string> = new Set();
+
 /** What a user may do now on the resource whose ancestry is given (empty ancestry: nowhere in the tree). */
-export function userPermissionsAt(model: AccessModel, user: UserFacts, ancestry: Ancestry): Set<string> {
-  if (!user.active) return new Set();
-  if (user.systemRole === 'admin') return new Set(allPermissions(model));
+export function userPermissionsAt(model: AccessModel, user: UserFacts, ancestry: Ancestry): ReadonlySet<string> {
+  if (!user.active) return NOTHING;
+  if (user.systemRole === 'admin') return allPermissions(model);
   const out = new Set<string>();
   for (const resourceId of ancestry) {
     const role = user.roles.get(resourceId);

@@ -120,9 +120,9 @@ export class Access {
   }
 
   /** What the principal may do now on the resource with this ancestry. */
-  permissionsAt(principal: Principal, ancestry: Ancestry): Set<string> {
+  permissionsAt(principal: Principal, ancestry: Ancestry): ReadonlySet<string> {
     if (principal.kind === 'user') return userPermissionsAt(this.model, principal.user, ancestry);
-    if (ancestry === principal.home && principal.homePermissions) return new Set(principal.homePermissions);
+    if (ancestry === principal.home && principal.homePermissions) return principal.homePermissions;
     const d = decideToken({
       model: this.model,
       token: principal.token,
@@ -145,7 +145,7 @@ export class Access {
    * resource does not exist (404), so ids outside its reach reveal nothing; a caller who can see
    * it but lacks this permission gets 403.
    */
-  async require(principal: Principal, resourceId: string, permission: string): Promise<{ ancestry: Ancestry; held: Set<string> }> {
+  async require(principal: Principal, resourceId: string, permission: string): Promise<{ ancestry: Ancestry; held: ReadonlySet<string> }> {
     const ancestry = await this.ancestryOf(resourceId);
     const held = this.permissionsAt(principal, ancestry);
     if (held.size === 0) fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');

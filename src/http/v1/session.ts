@@ -43,9 +43,10 @@ export function sessionRoutes(app: FastifyTypebox): void {
   app.get(
     '/me',
     { schema: { tags: ['session'], summary: 'Who is calling: a user or a token', response: { 200: Type.Ref('Me'), ...errorResponses } } },
-    async (request) => {
+    // Not async: a token's answer needs no I/O, so it is sent without a promise.
+    (request) => {
       const p = principalOf(request);
-      if (p.kind === 'user') return { kind: 'user' as const, user: userJson(await kg.users.get(p.user.id)) };
+      if (p.kind === 'user') return kg.users.get(p.user.id).then((u) => ({ kind: 'user' as const, user: userJson(u) }));
       return {
         kind: 'token' as const,
         token: {
@@ -54,7 +55,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
           ownerId: p.owner.id,
           resourceId: p.token.resourceId,
           permissions: [...kg.access.permissionsAt(p, p.home)].sort(),
-          apiGroups: [...p.token.apiGroups],
+          apiGroups: p.token.apiGroups as string[],
           expiresAt: p.token.expiresAt,
           impersonateUserId: p.token.impersonateUserId,
         },
