@@ -143,7 +143,7 @@ token
   .option('--json', 'print JSON')
   .action(async (opts: { as: string; owner?: string; all?: boolean; resource?: string; state?: 'active' | 'inactive' | 'expired'; limit: number; json?: boolean }) => {
     await withKeygate(async (kg) => {
-      const views = await kg.tokens.list(await actAs(kg, opts.as), { owner: opts.all ? '*' : opts.owner, resourceId: opts.resource, state: opts.state, limit: opts.limit });
+      const { views } = await kg.tokens.list(await actAs(kg, opts.as), { owner: opts.all ? '*' : opts.owner, resourceId: opts.resource, state: opts.state, limit: opts.limit });
       const rows = views.map((v) => tokenJson(v));
       print(rows, !!opts.json, () => rows.map((t) => [t.id, t.keyPrefix + '…', t.state, t.expiresAt ?? 'never', t.resourceId ?? '(system)', t.name].join('\t')).join('\n'));
     });

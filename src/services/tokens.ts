@@ -228,23 +228,38 @@ export class TokenService {
    * Lists tokens. Without `owner` it is the caller's own; administrators may name any owner or
    * `*` for every token. A token listing tokens sees only those inside its own subtree.
    */
-  async list(p: Principal, q: Omit<TokenFilter, 'now' | 'ownerId'> & { owner?: string | undefined }): Promise<TokenView[]> {
+  async list(p: Principal, q: Omit<TokenFilter, 'now' | 'ownerId'> & { owner?: string | undefined }): Promise<{ views: TokenView[]; nextCursor: string | null }> {
     let owner: string | undefined = ownerId(p);
     if (q.owner !== undefined && q.owner !== owner) {
       if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators list other people\'s tokens; use a resource\'s token list instead.', 'owner');
       owner = q.owner === '*' ? undefined : q.owner;
     }
-    const rows = await this.stores.tokens.list({ ...q, ownerId: owner, now: this.clock().toISOString() });
+    const filter = { ...q, ownerId: owner, now: this.clock().toISOString() };
+    const scope = p.kind === 'token' ? p.token.resourceId : null;
     const visible: TokenRow[] = [];
-    for (const row of rows) {
-      if (p.kind === 'token' && p.token.resourceId !== null) {
-        const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
-        if (!home.includes(p.token.resourceId)) continue;
+    let cursor = q.cursor;
+    let exhausted = false;
+    // A token attached to a resource sees only tokens inside its subtree. Filtering one page could
+    // leave it short and end the caller's paging early, so read on until the page is full.
+    while (visible.length < q.limit && !exhausted) {
+      const rows = await this.stores.tokens.list({ ...filter, cursor });
+      exhausted = rows.length < q.limit;
+      for (const row of rows) {
+        cursor = row.id;
+        if (scope !== null) {
+          const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
+          if (!home.includes(scope)) continue;
+        }
+        visible.push(row);
+        if (visible.length === q.limit) {
+          exhausted = exhausted && row === rows[rows.length - 1];
+          break;
+        }
       }
-      visible.push(row);
     }
-    return Promise.all(visible.map((r) => this.view(r)));
+    return { views: await Promise.all(visible.map((r) => this.view(r))), nextCursor: exhausted ? null : (cursor ?? null) };
   }
+
 
   /** Tokens attached to a resource: all of them with tokens:read, else just the caller's own. */
   async listForResource(p: Principal, resourceId: string, q: Omit<TokenFilter, 'now' | 'ownerId' | 'resourceId'>): Promise<TokenView[]> {

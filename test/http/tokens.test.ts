@@ -245,6 +245,26 @@ forEachDialect('tokens over HTTP', (env) => {
       assertError(await w.req('GET', '/tokens?limit=0', who), 400, 'VALIDATION_FAILED');
     });
 
+    it('a token attached to a resource lists only its subtree\'s tokens, and its paging never ends early', async () => {
+      const u = await w.member('reader');
+      const who = { cookie: u.cookie };
+      // The owner's tokens outside B's subtree are interleaved with those inside (ids are random):
+      // a page filtered after reading would come back short and end the paging.
+      for (let i = 0; i < 6; i++) await w.token(who, w.F, { name: `outside ${i}` });
+      const scoped = await w.token(who, w.B, { name: 'scoped', level: 'reader' });
+      const inside = [scoped.id, (await w.token(who, w.B, { name: 'in 1' })).id, (await w.token(who, w.B, { name: 'in 2' })).id];
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 20; pages++) {
+        const res: Reply = await w.req('GET', `/tokens?limit=1${cursor ? `&cursor=${cursor}` : ''}`, { key: scoped.key });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        seen.push(...res.body.items.map((t: any) => t.id));
+        cursor = res.body.nextCursor;
+        if (cursor === null) break;
+      }
+      assert.deepEqual(seen.sort(), inside.sort());
+    });
+
     it('a resource\'s tokens: all of them with tokens:read, a reader\'s own only, nothing for a stranger', async () => {
       const r = await w.member('reader');
       const m = await w.member('manager');

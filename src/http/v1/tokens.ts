@@ -54,7 +54,8 @@ export function tokenRoutes(app: FastifyTypebox): void {
     { config, schema: { tags, summary: 'List my tokens (administrators: any owner\'s, or all)', querystring: TokenListQuery, response: { 200: TokenPage, ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      return tokenPage(await kg.tokens.list(principalOf(request), { ...request.query, limit }), limit);
+      const { views, nextCursor } = await kg.tokens.list(principalOf(request), { ...request.query, limit });
+      return { items: views.map((v) => tokenJson(v)), nextCursor };
     },
   );
 
