@@ -21,6 +21,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (config.adminPassword.length < MIN_PASSWORD_LENGTH) throw new Error(`KEYGATE_ADMIN_PASSWORD needs at least ${MIN_PASSWORD_LENGTH} characters.`);
     await keygate.users.ensureAdmin(config.adminEmail, config.adminPassword);
   }
+  // Sessions end on their own when presented late; this clears the ones never presented again.
+  await keygate.stores.sessions.deleteExpired(new Date().toISOString());
   const app = await buildApp(keygate, { logger });
   const address = await app.listen({ port: config.port, host: config.host });
   let stopping: Promise<void> | undefined;

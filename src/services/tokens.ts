@@ -158,7 +158,13 @@ export class TokenService {
       last_used_at: null,
       last_used_ip: null,
     };
-    await this.stores.tokens.insert(row, keyHash);
+    try {
+      await this.stores.tokens.insert(row, keyHash);
+    } catch (err) {
+      // Two creates of one chosen key racing: the primary key decides, the loser hears it clearly.
+      if (await this.stores.tokens.keyExists(keyHash)) fail('KEY_TAKEN', undefined, 'key');
+      throw err;
+    }
     // A lookup of this hash may have been cached as "no such key" before it existed.
     this.cache.invalidateKeys([keyHash]);
     await this.audit.record(p, { action: 'token.create', targetType: 'token', targetId: id, resourceId, details: this.auditDetails(row), ip });
