@@ -43,6 +43,9 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: !kg.config.logRequests }),
+    // No child logger per request (it costs on the hot path): lines that concern a request carry
+    // its requestId explicitly.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: kg.config.bodyLimit,
     trustProxy: kg.config.trustProxy,
     // A caller's request id is kept when it is harmless, so traces join across services.

@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import type { FastifyTypebox } from './types.js';
 import { resourceRoutes } from './v1/resources.js';
+import { meRoutes } from './v1/me.js';
 import { sessionRoutes } from './v1/session.js';
 import { tokenRoutes } from './v1/tokens.js';
 import { userRoutes } from './v1/users.js';
@@ -32,6 +33,7 @@ export const API_VERSIONS: ApiVersion[] = [
         await scoped.register(cookie);
         sessionRoutes(scoped as FastifyTypebox);
       });
+      meRoutes(app);
       userRoutes(app);
       resourceRoutes(app);
       tokenRoutes(app);

@@ -64,6 +64,8 @@ export class AccessCache {
   private readonly users = new BoundedMap<string, Entry<UserFacts | null>>(100_000);
   /** Parent by resource id. A resource never changes parent, so these entries need no expiry. */
   private readonly parents = new BoundedMap<string, string | null>(500_000);
+  /** Whole ancestries, so the same resource always yields the very same array (identity matters to Access's memo). */
+  private readonly ancestries = new BoundedMap<string, Ancestry>(200_000);
   /** Bumped by every invalidation, so a load that raced one is not cached. */
   private epoch = 0;
 
@@ -111,6 +113,8 @@ export class AccessCache {
 
   /** The ancestry from cached parents alone, or MISS when some parent is not cached yet. */
   peekAncestry(resourceId: string): Ancestry | Miss {
+    const known = this.ancestries.get(resourceId);
+    if (known !== undefined) return known;
     const out: string[] = [];
     let id: string | null = resourceId;
     while (id !== null) {
@@ -120,6 +124,7 @@ export class AccessCache {
       if (parent === undefined) return MISS;
       id = parent;
     }
+    this.ancestries.set(resourceId, out);
     return out;
   }
 
@@ -147,6 +152,8 @@ export class AccessCache {
 
   /** Ids from the resource up to its root, or null when the resource does not exist. */
   async ancestry(resourceId: string): Promise<Ancestry | null> {
+    const known = this.peekAncestry(resourceId);
+    if (known !== MISS) return known;
     const out: string[] = [];
     let id: string | null = resourceId;
     while (id !== null) {
@@ -182,5 +189,6 @@ export class AccessCache {
   invalidateResource(id: string): void {
     this.epoch++;
     this.parents.delete(id);
+    this.ancestries.delete(id);
   }
 }

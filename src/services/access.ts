@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import type { AccessModel } from '../domain/model.js';
-import { decideToken, userPermissionsAt, type Ancestry, type Decision, type UserFacts } from '../domain/policy.js';
+import { decideToken, userPermissionsAt, type Ancestry, type Decision, type TokenFacts, type UserFacts } from '../domain/policy.js';
 import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
 import type { KeyRing } from './key-ring.js';
 import type { Principal } from './principal.js';
@@ -11,6 +11,8 @@ export type KeyVerdict =
   | (Decision & { token: CachedToken; principal: Principal });
 
 const NOT_FOUND = { code: 'NOT_FOUND' } as const;
+/** The home of a system token: no place in the tree (one shared array, so identities compare). */
+const NOWHERE: Ancestry = Object.freeze([]);
 
 /** Everything the policy needs about a presented key, or NOT_FOUND. */
 type KeyFacts =
@@ -25,6 +27,21 @@ type KeyFacts =
       target: Ancestry | null | undefined;
     };
 
+interface RememberedVerdict {
+  owner: UserFacts;
+  impersonated: UserFacts | null;
+  home: Ancestry;
+  entry: CachedKey;
+  apiGroup: string | undefined;
+  /** Epoch ms at which the verdict lapses (the token's or the key's expiry). */
+  validUntil: number;
+  verdict: KeyVerdict;
+}
+
+function expiryMs(iso: string | null): number {
+  return iso === null ? Number.POSITIVE_INFINITY : Date.parse(iso);
+}
+
 export interface KeyQuestion {
   resourceId?: string | undefined;
   permission?: string | undefined;
@@ -36,6 +53,8 @@ export interface KeyQuestion {
  * by reading the cache and asking the pure policy.
  */
 export class Access {
+  private readonly verdicts = new WeakMap<TokenFacts, RememberedVerdict>();
+
   constructor(
     private readonly model: AccessModel,
     private readonly cache: AccessCache,
@@ -65,7 +84,7 @@ export class Access {
     if (owner === MISS || owner === null) return owner === null ? NOT_FOUND : MISS;
     const impersonated = token.facts.impersonateUserId ? this.cache.peekUser(token.facts.impersonateUserId) : null;
     if (impersonated === MISS) return MISS;
-    const home = token.facts.resourceId === null ? [] : this.cache.peekAncestry(token.facts.resourceId);
+    const home = token.facts.resourceId === null ? NOWHERE : this.cache.peekAncestry(token.facts.resourceId);
     if (home === MISS) return MISS;
     const target = q.resourceId === undefined ? undefined : this.cache.peekAncestry(q.resourceId);
     if (target === MISS) return MISS;
@@ -81,7 +100,7 @@ export class Access {
     const owner = await this.cache.user(token.facts.ownerId);
     if (!owner) return NOT_FOUND;
     const impersonated = token.facts.impersonateUserId ? await this.cache.user(token.facts.impersonateUserId) : null;
-    const home = token.facts.resourceId === null ? [] : await this.cache.ancestry(token.facts.resourceId);
+    const home = token.facts.resourceId === null ? NOWHERE : await this.cache.ancestry(token.facts.resourceId);
     if (!home) return NOT_FOUND;
     const target = q.resourceId === undefined ? undefined : await this.cache.ancestry(q.resourceId);
     return { entry, token, owner, impersonated, home, target };
@@ -90,6 +109,17 @@ export class Access {
   private judge(f: KeyFacts, q: KeyQuestion): KeyVerdict {
     if ('code' in f) return f;
     const { token, owner, impersonated, home, target } = f;
+    const nowMs = this.clock().getTime();
+    // Authentication asks the same question of the same key on every request. Its inputs are
+    // cached objects that are replaced, never changed, when anything about them changes, so a
+    // VALID answer can be reused while they are the very same objects and nothing has expired.
+    const plain = target === undefined && q.permission === undefined;
+    if (plain) {
+      const hit = this.verdicts.get(token.facts);
+      if (hit && hit.owner === owner && hit.impersonated === impersonated && hit.home === home && hit.entry === f.entry && hit.apiGroup === q.apiGroup && nowMs < hit.validUntil) {
+        return hit.verdict;
+      }
+    }
     const decision = decideToken({
       model: this.model,
       token: token.facts,
@@ -100,8 +130,9 @@ export class Access {
       target: target ?? undefined,
       permission: q.permission,
       apiGroup: q.apiGroup,
-      now: this.clock(),
+      now: new Date(nowMs),
     });
+    const valid = decision.code === 'VALID' && target === undefined;
     const principal: Principal = {
       kind: 'token',
       token: token.facts,
@@ -109,15 +140,21 @@ export class Access {
       owner,
       impersonated,
       home,
-      // What it may do at home, for /me and the verify caller's check; worked out once per request.
-      homePermissions: decision.code === 'VALID' && target === undefined ? new Set(decision.permissions) : null,
+      // What it may do at home, for /me and the verify caller's check; decided once.
+      homePermissions: valid ? new Set(decision.permissions) : null,
     };
     // A resource that does not exist is outside every token's reach, a system token's too.
     if (target === null && (decision.code === 'VALID' || decision.code === 'INSUFFICIENT_PERMISSIONS')) {
       return { code: 'OUT_OF_SCOPE', permissions: [], token, principal };
     }
-    return { ...decision, token, principal };
+    const verdict: KeyVerdict = { code: decision.code, permissions: decision.permissions, token, principal };
+    if (plain && valid) {
+      const validUntil = Math.min(expiryMs(token.facts.expiresAt), expiryMs(f.entry.expiresAt));
+      this.verdicts.set(token.facts, { owner, impersonated, home, entry: f.entry, apiGroup: q.apiGroup, validUntil, verdict });
+    }
+    return verdict;
   }
+
 
   /** What the principal may do now on the resource with this ancestry. */
   permissionsAt(principal: Principal, ancestry: Ancestry): ReadonlySet<string> {

@@ -4,7 +4,7 @@ import { SESSION_COOKIE, principalOf, sessionCookie } from '../authenticate.js';
 import { errorResponses } from '../schemas.js';
 import { userJson } from '../views.js';
 
-/** Sign-in, sign-out and "who am I". */
+/** Sign-in and sign-out: the only routes that set cookies. */
 export function sessionRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
 
@@ -36,30 +36,6 @@ export function sessionRoutes(app: FastifyTypebox): void {
       if (cookie) await kg.users.signOut(cookie);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
-    },
-  );
-
-  // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
-  app.get(
-    '/me',
-    { schema: { tags: ['session'], summary: 'Who is calling: a user or a token', response: { 200: Type.Ref('Me'), ...errorResponses } } },
-    // Not async: a token's answer needs no I/O, so it is sent without a promise.
-    (request) => {
-      const p = principalOf(request);
-      if (p.kind === 'user') return kg.users.get(p.user.id).then((u) => ({ kind: 'user' as const, user: userJson(u) }));
-      return {
-        kind: 'token' as const,
-        token: {
-          id: p.token.id,
-          name: p.name,
-          ownerId: p.owner.id,
-          resourceId: p.token.resourceId,
-          permissions: [...kg.access.permissionsAt(p, p.home)].sort(),
-          apiGroups: p.token.apiGroups as string[],
-          expiresAt: p.token.expiresAt,
-          impersonateUserId: p.token.impersonateUserId,
-        },
-      };
     },
   );
 }

@@ -1,0 +1,34 @@
+import { Type } from 'typebox';
+import { principalOf } from '../authenticate.js';
+import { errorResponses } from '../schemas.js';
+import type { FastifyTypebox } from '../types.js';
+import { userJson } from '../views.js';
+
+/** "Who am I": a signed-in user, or a token with what it may do now. */
+export function meRoutes(app: FastifyTypebox): void {
+  const kg = app.keygate;
+
+  // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
+  app.get(
+    '/me',
+    { schema: { tags: ['session'], summary: 'Who is calling: a user or a token', response: { 200: Type.Ref('Me'), ...errorResponses } } },
+    // Not async: a token's answer needs no I/O, so it is sent without a promise.
+    (request) => {
+      const p = principalOf(request);
+      if (p.kind === 'user') return kg.users.get(p.user.id).then((u) => ({ kind: 'user' as const, user: userJson(u) }));
+      return {
+        kind: 'token' as const,
+        token: {
+          id: p.token.id,
+          name: p.name,
+          ownerId: p.owner.id,
+          resourceId: p.token.resourceId,
+          permissions: [...kg.access.permissionsAt(p, p.home)].sort(),
+          apiGroups: p.token.apiGroups as string[],
+          expiresAt: p.token.expiresAt,
+          impersonateUserId: p.token.impersonateUserId,
+        },
+      };
+    },
+  );
+}
