@@ -3,10 +3,17 @@ import { principalOf } from '../authenticate.js';
 import { errorResponses } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { userJson } from '../views.js';
+import type { Principal } from '../../services/principal.js';
+
+interface TokenAnswer {
+  kind: 'token';
+  token: { id: string; name: string; ownerId: string; resourceId: string | null; permissions: string[]; apiGroups: string[]; expiresAt: string | null; impersonateUserId: string | null };
+}
 
 /** "Who am I": a signed-in user, or a token with what it may do now. */
 export function meRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
+  const answers = new WeakMap<Principal, TokenAnswer>();
 
   // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
   app.get(
@@ -16,19 +23,26 @@ export function meRoutes(app: FastifyTypebox): void {
     (request) => {
       const p = principalOf(request);
       if (p.kind === 'user') return kg.users.get(p.user.id).then((u) => ({ kind: 'user' as const, user: userJson(u) }));
-      return {
-        kind: 'token' as const,
-        token: {
-          id: p.token.id,
-          name: p.name,
-          ownerId: p.owner.id,
-          resourceId: p.token.resourceId,
-          permissions: [...kg.access.permissionsAt(p, p.home)].sort(),
-          apiGroups: p.token.apiGroups as string[],
-          expiresAt: p.token.expiresAt,
-          impersonateUserId: p.token.impersonateUserId,
-        },
-      };
+      // A token principal is an unchanging object while it stays valid (Access remembers it), so
+      // its answer is built once.
+      let body = answers.get(p);
+      if (!body) {
+        body = {
+          kind: 'token' as const,
+          token: {
+            id: p.token.id,
+            name: p.name,
+            ownerId: p.owner.id,
+            resourceId: p.token.resourceId,
+            permissions: [...kg.access.permissionsAt(p, p.home)].sort(),
+            apiGroups: p.token.apiGroups as string[],
+            expiresAt: p.token.expiresAt,
+            impersonateUserId: p.token.impersonateUserId,
+          },
+        };
+        answers.set(p, body);
+      }
+      return body;
     },
   );
 }
