@@ -1,5 +1,5 @@
 import { fail } from '../domain/errors.js';
-import type { AccessModel } from '../domain/model.js';
+import { allPermissions, type AccessModel } from '../domain/model.js';
 import { decideToken, userPermissionsAt, type Ancestry, type Decision, type TokenFacts, type UserFacts } from '../domain/policy.js';
 import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
 import type { KeyRing } from './key-ring.js';
@@ -36,6 +36,12 @@ interface RememberedVerdict {
   /** Epoch ms at which the verdict lapses (the token's or the key's expiry). */
   validUntil: number;
   verdict: KeyVerdict;
+}
+
+/** Whether a permission list holds every permission of the model. */
+function holdsEverything(model: AccessModel, permissions: readonly string[]): boolean {
+  const all = allPermissions(model);
+  return permissions.length >= all.size && [...all].every((x) => permissions.includes(x));
 }
 
 function expiryMs(iso: string | null): number {
@@ -142,6 +148,7 @@ export class Access {
       home,
       // What it may do at home, for /me and the verify caller's check; decided once.
       homePermissions: valid ? new Set(decision.permissions) : null,
+      fullRights: holdsEverything(this.model, token.facts.permissions),
     };
     // A resource that does not exist is outside every token's reach, a system token's too.
     if (target === null && (decision.code === 'VALID' || decision.code === 'INSUFFICIENT_PERMISSIONS')) {

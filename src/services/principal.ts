@@ -12,6 +12,8 @@ export type Principal =
       home: Ancestry;
       /** What the token may do at its own resource, when already decided for this request. */
       homePermissions?: ReadonlySet<string> | null;
+      /** Whether the token holds every permission there is (an administrator-level token). */
+      fullRights: boolean;
     };
 
 /** The user whose rights a principal exercises. */
@@ -31,6 +33,8 @@ export function ownerId(p: Principal): string {
  * does, whoever owns it: its reach ends at its subtree.
  */
 export function isSystemAdmin(p: Principal): boolean {
-  if (p.kind === 'token' && p.token.resourceId !== null) return false;
+  // A token acts as a system administrator only when it is a system token (attached to no
+  // resource) that holds every permission: an administrator's reader-level token stays a reader.
+  if (p.kind === 'token' && (p.token.resourceId !== null || !p.fullRights)) return false;
   return actingUser(p).systemRole === 'admin' && actingUser(p).active;
 }

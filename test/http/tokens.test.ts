@@ -444,6 +444,17 @@ forEachDialect('tokens over HTTP', (env) => {
       assertError(await w.req('POST', '/tokens', { key: scoped.key }, { name: 'ops' }), 403, 'FORBIDDEN');
     });
 
+    it('an administrator\'s system token acts as an administrator only when it holds every permission', async () => {
+      const full = await w.token({ cookie: w.admin.cookie }, null, { name: 'ops', level: 'administrator' });
+      const weak = await w.token({ cookie: w.admin.cookie }, null, { name: 'read-only', level: 'reader' });
+      const newUser = (tag: string) => ({ email: `${tag}-${Date.now()}@example.com`, password: 'a long enough password', systemRole: 'admin' });
+      assert.equal((await w.req('POST', '/users', { key: full.key }, newUser('full'))).status, 201);
+      assertError(await w.req('POST', '/users', { key: weak.key }, newUser('weak')), 403, 'FORBIDDEN');
+      assertError(await w.req('GET', '/tokens?owner=*', { key: weak.key }), 403, 'FORBIDDEN');
+      assertError(await w.req('POST', '/resources', { key: weak.key }, { type: 'account', name: 'nope' }), 403, 'FORBIDDEN');
+      assert.equal((await w.req('GET', `/resources/${w.A}`, { key: weak.key })).status, 200, 'it still reads everywhere');
+    });
+
     it('without recoverable keys, GET /tokens/:id/key → 404 KEY_NOT_RECOVERABLE', async () => {
       const t = await w.token({ cookie: w.reader.cookie }, w.F);
       assert.equal(t.body.recoverable, false);
