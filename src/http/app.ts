@@ -86,6 +86,14 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
       },
       security: [{ apiKey: [] }, { apiKeyAlt: [] }, { authorization: [] }, { queryKey: [] }, { session: [] }],
     },
+    // Each operation says which API group a token needs to call it, from the route's own config.
+    transform: ({ schema, url, route }) => {
+      const group = (route.config as { apiGroup?: string } | undefined)?.apiGroup;
+      if (!schema || !group) return { schema, url };
+      const note = `API group: \`${group}\` (or \`native\`).`;
+      const description = (schema as { description?: string }).description;
+      return { schema: { ...schema, description: description ? `${description}\n\n${note}` : note }, url };
+    },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, {

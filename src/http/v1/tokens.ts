@@ -21,7 +21,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Adds a token to a resource; the response holds the key, once.
   app.post(
     '/resources/:id/tokens',
-    { config, schema: { tags, summary: 'Add an API token to a resource (the key is in this response only)', params: IdParams, body: TokenCreate, response: { 201: Type.Ref('TokenWithKey'), ...errorResponses } } },
+    { config, schema: { tags, summary: 'Add an API token to a resource (the key is in this response only)', description: 'Needs tokens:create on the resource. The token cannot hold permissions you do not hold there; impersonate and key are for system administrators.', params: IdParams, body: TokenCreate, response: { 201: Type.Ref('TokenWithKey'), ...errorResponses } } },
     async (request, reply) => {
       const { view, key } = await kg.tokens.create(principalOf(request), request.params.id, request.body, request.ip);
       return reply.code(201).send({ ...tokenJson(view), key });
@@ -31,7 +31,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Lists a resource's tokens: all with tokens:read there, else the caller's own.
   app.get(
     '/resources/:id/tokens',
-    { config, schema: { tags, summary: 'List a resource\'s tokens', params: IdParams, querystring: ResourceTokenQuery, response: { 200: TokenPage, ...errorResponses } } },
+    { config, schema: { tags, summary: 'List a resource\'s tokens', description: 'Every token on it with tokens:read (or tokens:manage); otherwise only your own.', params: IdParams, querystring: ResourceTokenQuery, response: { 200: TokenPage, ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
       return tokenPage(await kg.tokens.listForResource(principalOf(request), request.params.id, { ...request.query, limit }), limit);
@@ -62,21 +62,21 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Shows a token (never its key).
   app.get(
     '/tokens/:id',
-    { config, schema: { tags, summary: 'Show a token', params: IdParams, response: { 200: Type.Ref('Token'), ...errorResponses } } },
+    { config, schema: { tags, summary: 'Show a token', description: 'Its owner, or anyone with tokens:read or tokens:manage on its resource.', params: IdParams, response: { 200: Type.Ref('Token'), ...errorResponses } } },
     async (request) => tokenJson(await kg.tokens.get(principalOf(request), request.params.id)),
   );
 
   // Edits a token; its rights stay within the editor's own.
   app.patch(
     '/tokens/:id',
-    { config, schema: { tags, summary: 'Edit a token', params: IdParams, body: TokenPatch, response: { 200: Type.Ref('Token'), ...errorResponses } } },
+    { config, schema: { tags, summary: 'Edit a token', description: 'Its owner, or anyone with tokens:manage on its resource; new rights stay within the editor\'s own.', params: IdParams, body: TokenPatch, response: { 200: Type.Ref('Token'), ...errorResponses } } },
     async (request) => tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, request.ip)),
   );
 
   // Deletes a token; its key stops working at once.
   app.delete(
     '/tokens/:id',
-    { config, schema: { tags, summary: 'Delete a token', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    { config, schema: { tags, summary: 'Delete a token', description: 'Its owner, or anyone with tokens:manage on its resource.', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       await kg.tokens.delete(principalOf(request), request.params.id, request.ip);
       return reply.code(204).send(null);
@@ -99,7 +99,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
       config,
       schema: {
         tags,
-        summary: 'Roll a token: new key, old key valid for graceSeconds (default 0)',
+        summary: 'Roll a token: new key, old key valid for graceSeconds (default 0)', description: 'Its owner only: the new key acts as the owner.',
         params: IdParams,
         body: Type.Optional(Type.Object({ graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) }, { additionalProperties: false })),
         response: { 200: Type.Ref('TokenWithKey'), ...errorResponses },
@@ -118,7 +118,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Shows a recoverable key again, to its owner (audited).
   app.get(
     '/tokens/:id/key',
-    { config, schema: { tags, summary: 'Reveal a recoverable key (owner only; audited)', params: IdParams, response: { 200: Type.Object({ key: Type.String() }), ...errorResponses } } },
+    { config, schema: { tags, summary: 'Reveal a recoverable key (owner only; audited)', description: 'Only when the server stores keys encrypted (KEYGATE_RECOVERABLE_KEYS); otherwise 404 KEY_NOT_RECOVERABLE.', params: IdParams, response: { 200: Type.Object({ key: Type.String() }), ...errorResponses } } },
     async (request) => ({ key: await kg.tokens.reveal(principalOf(request), request.params.id, request.ip) }),
   );
 }
