@@ -16,8 +16,9 @@ export interface AuditEvent {
 export class AuditTrail {
   constructor(private readonly store: AuditStore, private readonly clock: () => Date = () => new Date()) {}
 
-  async record(actor: Principal | 'system', event: AuditEvent): Promise<void> {
-    await this.store.append({
+  /** Appends one record; pass the transaction's audit store to write it with the change it describes. */
+  async record(actor: Principal | 'system', event: AuditEvent, store: AuditStore = this.store): Promise<void> {
+    await store.append({
       id: newId('aud'),
       at: this.clock().toISOString(),
       actor_type: actor === 'system' ? 'system' : actor.kind,

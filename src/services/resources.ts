@@ -3,7 +3,6 @@ import { newId } from '../domain/ids.js';
 import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
 import type { Stores } from '../store/index.js';
 import type { ResourceRow } from '../store/resources.js';
-import type { TokenRow } from '../store/tokens.js';
 import type { Access } from './access.js';
 import type { AccessCache } from './access-cache.js';
 import type { AuditTrail } from './audit.js';
@@ -52,8 +51,10 @@ export class ResourceService {
     const now = this.clock().toISOString();
     // `||`, not `??`: the request schema's type coercion turns a JSON null parentId into "" (a root, not a parent named "").
     const row: ResourceRow = { id: newId('res'), type: input.type, name: input.name.trim(), parent_id: input.parentId || null, created_at: now, updated_at: now };
-    await this.stores.resources.insert(row);
-    await this.audit.record(p, { action: 'resource.create', targetType: 'resource', targetId: row.id, resourceId: row.id, details: { type: row.type, name: row.name, parentId: row.parent_id }, ip });
+    await this.stores.transaction(async (tx) => {
+      await tx.resources.insert(row);
+      await this.audit.record(p, { action: 'resource.create', targetType: 'resource', targetId: row.id, resourceId: row.id, details: { type: row.type, name: row.name, parentId: row.parent_id }, ip }, tx.audit);
+    });
     return row;
   }
 
@@ -81,8 +82,10 @@ export class ResourceService {
 
   async rename(p: Principal, id: string, name: string, ip: string | null): Promise<ResourceRow> {
     await this.access.require(p, id, 'resources:write');
-    await this.stores.resources.rename(id, name.trim(), this.clock().toISOString());
-    await this.audit.record(p, { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip });
+    await this.stores.transaction(async (tx) => {
+      await tx.resources.rename(id, name.trim(), this.clock().toISOString());
+      await this.audit.record(p, { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip }, tx.audit);
+    });
     return (await this.stores.resources.findById(id))!;
   }
 
@@ -91,19 +94,19 @@ export class ResourceService {
     const { ancestry } = await this.access.require(p, id, 'resources:delete');
     if (p.kind === 'token' && p.token.resourceId === id) fail('FORBIDDEN', 'A token cannot delete the resource it is attached to.');
     if (await this.stores.resources.hasChildren(id)) fail('RESOURCE_NOT_EMPTY');
-    const tokens = await this.stores.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 1_000_000 });
-    const members = await this.stores.resources.membersOf(id);
-    for (const t of tokens) await this.dropToken(t);
-    await this.stores.resources.delete(id);
+    const { tokens, hashes, members } = await this.stores.transaction(async (tx) => {
+      const tokens = await tx.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 1_000_000 });
+      const members = await tx.resources.membersOf(id);
+      const hashes: string[] = [];
+      for (const t of tokens) hashes.push(...(await tx.tokens.delete(t.id)));
+      await tx.resources.delete(id);
+      await this.audit.record(p, { action: 'resource.delete', targetType: 'resource', targetId: id, resourceId: ancestry[1] ?? null, details: { tokensDeleted: tokens.length }, ip }, tx.audit);
+      return { tokens, hashes, members };
+    });
+    this.cache.invalidateKeys(hashes);
+    for (const t of tokens) this.cache.invalidateToken(t.id);
     this.cache.invalidateResource(id);
     for (const m of members) this.cache.invalidateUser(m.user_id);
-    await this.audit.record(p, { action: 'resource.delete', targetType: 'resource', targetId: id, resourceId: ancestry[1] ?? null, details: { tokensDeleted: tokens.length }, ip });
-  }
-
-  private async dropToken(t: TokenRow): Promise<void> {
-    const hashes = await this.stores.tokens.delete(t.id);
-    this.cache.invalidateKeys(hashes);
-    this.cache.invalidateToken(t.id);
   }
 
   /** People (with inherited roles) and tokens attached to the resource, as its Users tab shows them. */
@@ -134,9 +137,11 @@ export class ResourceService {
     if (excess.length > 0) fail('ROLE_ESCALATION', `You cannot give ${role}: it holds ${excess.join(', ')}, which you do not.`, 'role');
     const user = (await this.users.find(userRef)) ?? fail('UNKNOWN_USER', `There is no user ${userRef}.`, 'userId');
     await this.refuseIfOutranked(held, id, user.id, 'change');
-    await this.stores.resources.setMembership(id, user.id, role, this.clock().toISOString());
+    await this.stores.transaction(async (tx) => {
+      await tx.resources.setMembership(id, user.id, role, this.clock().toISOString());
+      await this.audit.record(p, { action: 'membership.set', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id, role }, ip }, tx.audit);
+    });
     this.cache.invalidateUser(user.id);
-    await this.audit.record(p, { action: 'membership.set', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id, role }, ip });
     return { kind: 'user', id: user.id, name: user.name, email: user.email, role, resourceId: id, inherited: false, active: null, expiresAt: null, ownerId: null };
   }
 
@@ -144,9 +149,11 @@ export class ResourceService {
     const { held } = await this.access.require(p, id, 'members:manage');
     const user = (await this.users.find(userRef)) ?? fail('NOT_FOUND', 'That user is not a member here.');
     await this.refuseIfOutranked(held, id, user.id, 'remove');
-    if (!(await this.stores.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
+    await this.stores.transaction(async (tx) => {
+      if (!(await tx.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
+      await this.audit.record(p, { action: 'membership.remove', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id }, ip }, tx.audit);
+    });
     this.cache.invalidateUser(user.id);
-    await this.audit.record(p, { action: 'membership.remove', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id }, ip });
   }
 
   /** A member whose role here holds rights the caller lacks can be neither changed nor removed by it (a manager cannot demote an administrator). */

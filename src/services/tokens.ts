@@ -159,7 +159,10 @@ export class TokenService {
       last_used_ip: null,
     };
     try {
-      await this.stores.tokens.insert(row, keyHash);
+      await this.stores.transaction(async (tx) => {
+        await tx.tokens.insert(row, keyHash);
+        await this.audit.record(p, { action: 'token.create', targetType: 'token', targetId: id, resourceId, details: this.auditDetails(row), ip }, tx.audit);
+      });
     } catch (err) {
       // Two creates of one chosen key racing: the primary key decides, the loser hears it clearly.
       if (await this.stores.tokens.keyExists(keyHash)) fail('KEY_TAKEN', undefined, 'key');
@@ -167,7 +170,6 @@ export class TokenService {
     }
     // A lookup of this hash may have been cached as "no such key" before it existed.
     this.cache.invalidateKeys([keyHash]);
-    await this.audit.record(p, { action: 'token.create', targetType: 'token', targetId: id, resourceId, details: this.auditDetails(row), ip });
     return { view: await this.view(row), key };
   }
 
@@ -305,11 +307,14 @@ export class TokenService {
 
   private async save(p: Principal, row: TokenRow, set: Partial<TokenRow>, action: string, ip: string | null): Promise<TokenView> {
     set.updated_at = this.clock().toISOString();
-    await this.stores.tokens.update(row.id, set);
-    this.cache.invalidateToken(row.id);
-    const after = await this.load(row.id);
     const changed = Object.keys(set).filter((k) => k !== 'updated_at');
-    await this.audit.record(p, { action, targetType: 'token', targetId: row.id, resourceId: row.resource_id, details: { changed, ...this.auditDetails(after) }, ip });
+    const after = await this.stores.transaction(async (tx) => {
+      await tx.tokens.update(row.id, set);
+      const updated = (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+      await this.audit.record(p, { action, targetType: 'token', targetId: row.id, resourceId: row.resource_id, details: { changed, ...this.auditDetails(updated) }, ip }, tx.audit);
+      return updated;
+    });
+    this.cache.invalidateToken(row.id);
     return this.view(after);
   }
 
@@ -331,20 +336,26 @@ export class TokenService {
       encrypted_key: this.keys.recoverable ? this.keys.seal(key, id) : null,
       updated_at: now.toISOString(),
     };
-    const oldHashes = await this.stores.tokens.roll(id, this.keys.hash(key), patch, until, now.toISOString());
+    const oldHashes = await this.stores.transaction(async (tx) => {
+      const hashes = await tx.tokens.roll(id, this.keys.hash(key), patch, until, now.toISOString());
+      await this.audit.record(p, { action: 'token.roll', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { graceSeconds, oldKeyValidUntil: until }, ip }, tx.audit);
+      return hashes;
+    });
     this.cache.invalidateKeys(oldHashes);
     this.cache.invalidateToken(id);
-    await this.audit.record(p, { action: 'token.roll', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { graceSeconds, oldKeyValidUntil: until }, ip });
     return { view: await this.view((await this.load(id))), key };
   }
 
   async delete(p: Principal, id: string, ip: string | null): Promise<void> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'manage');
-    const hashes = await this.stores.tokens.delete(id);
+    const hashes = await this.stores.transaction(async (tx) => {
+      const dropped = await tx.tokens.delete(id);
+      await this.audit.record(p, { action: 'token.delete', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { name: row.name, ownerId: row.owner_id }, ip }, tx.audit);
+      return dropped;
+    });
     this.cache.invalidateKeys(hashes);
     this.cache.invalidateToken(id);
-    await this.audit.record(p, { action: 'token.delete', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { name: row.name, ownerId: row.owner_id }, ip });
   }
 
   /** Shows a recoverable key again, to its owner only; every reveal is audited. */

@@ -57,13 +57,15 @@ export class UserService {
       updated_at: now,
     };
     try {
-      await this.stores.users.insert(row);
+      await this.stores.transaction(async (tx) => {
+        await tx.users.insert(row);
+        await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: row.id, details: { email, systemRole: row.system_role } }, tx.audit);
+      });
     } catch (err) {
       // Two creates of one email racing: the unique index decides, the loser hears it clearly.
       if (await this.stores.users.findByEmail(email)) fail('EMAIL_TAKEN', undefined, 'email');
       throw err;
     }
-    await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: row.id, details: { email, systemRole: row.system_role } });
     return row;
   }
 
@@ -99,12 +101,14 @@ export class UserService {
     if (patch.active !== undefined) set.active = patch.active ? 1 : 0;
     if (patch.systemRole !== undefined) set.system_role = patch.systemRole;
     const demotesAdmin = user.system_role === 'admin' && user.active === 1 && (patch.active === false || patch.systemRole === 'user');
-    if (demotesAdmin && (await this.stores.users.countAdmins()) <= 1) fail('CONFLICT', 'This is the last administrator; make another one first.');
-    await this.stores.users.update(id, set);
-    if (patch.active === false || patch.password !== undefined) await this.stores.sessions.deleteForUser(id);
-    this.cache.invalidateUser(id);
     const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
-    await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: id, details: { changed, ...(patch.active !== undefined ? { active: patch.active } : {}), ...(patch.systemRole ? { systemRole: patch.systemRole } : {}) } });
+    await this.stores.transaction(async (tx) => {
+      if (demotesAdmin && (await tx.users.countAdmins()) <= 1) fail('CONFLICT', 'This is the last administrator; make another one first.');
+      await tx.users.update(id, set);
+      if (patch.active === false || patch.password !== undefined) await tx.sessions.deleteForUser(id);
+      await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: id, details: { changed, ...(patch.active !== undefined ? { active: patch.active } : {}), ...(patch.systemRole ? { systemRole: patch.systemRole } : {}) } }, tx.audit);
+    });
+    this.cache.invalidateUser(id);
     return this.get(id);
   }
 

@@ -4,6 +4,7 @@ import { ResourceStore } from './resources.js';
 import type { Database } from './schema.js';
 import { SessionStore } from './sessions.js';
 import { TokenStore } from './tokens.js';
+import { inTransaction } from './transaction.js';
 import { UserStore } from './users.js';
 
 /** All repositories over one database. */
@@ -14,11 +15,17 @@ export interface Stores {
   tokens: TokenStore;
   sessions: SessionStore;
   audit: AuditStore;
+  /**
+   * Runs `fn` with stores bound to one transaction: a change and its audit record are written
+   * together or not at all. Inside a transaction already, it joins it.
+   */
+  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
 }
 
 export function createStores(db: Kysely<Database>): Stores {
   return {
     db,
+    transaction: (fn) => inTransaction(db, (trx) => fn(createStores(trx))),
     users: new UserStore(db),
     resources: new ResourceStore(db),
     tokens: new TokenStore(db),

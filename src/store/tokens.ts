@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { inTransaction } from './transaction.js';
 import type { Database, TokenKeysTable, TokensTable } from './schema.js';
 
 export type TokenRow = Selectable<TokensTable>;
@@ -21,7 +22,7 @@ export class TokenStore {
 
   /** Inserts a token and its first key hash in one transaction. */
   async insert(row: TokenRow, keyHash: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       await trx.insertInto('tokens').values(row).execute();
       await trx.insertInto('token_keys').values({ key_hash: keyHash, token_id: row.id, expires_at: null, created_at: row.created_at }).execute();
     });
@@ -63,7 +64,7 @@ export class TokenStore {
    * when it is null. Returns the hashes that stopped working at once, so caches can drop them.
    */
   async roll(id: string, newHash: string, patch: Partial<TokenRow>, oldKeysUntil: string | null, now: string): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const old = await trx.selectFrom('token_keys').select(['key_hash', 'expires_at']).where('token_id', '=', id).execute();
       if (oldKeysUntil === null) {
         await trx.deleteFrom('token_keys').where('token_id', '=', id).execute();
@@ -79,7 +80,7 @@ export class TokenStore {
 
   /** Deletes a token and its keys; returns the hashes that were dropped. */
   async delete(id: string): Promise<string[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const keys = await trx.selectFrom('token_keys').select('key_hash').where('token_id', '=', id).execute();
       await trx.deleteFrom('token_keys').where('token_id', '=', id).execute();
       await trx.deleteFrom('tokens').where('id', '=', id).execute();
@@ -90,7 +91,7 @@ export class TokenStore {
   /** Writes a batch of last-used times and addresses in one transaction. */
   async recordUsage(batch: readonly { id: string; at: string; ip: string | null }[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       for (const u of batch) await trx.updateTable('tokens').set({ last_used_at: u.at, last_used_ip: u.ip }).where('id', '=', u.id).execute();
     });
   }
