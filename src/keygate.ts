@@ -37,7 +37,7 @@ export interface KeygateOptions {
 
 /** Opens the store, runs migrations and builds the services. */
 export async function createKeygate(config: Config, options: KeygateOptions = {}): Promise<Keygate> {
-  const opened = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema });
+  const opened = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema, onIdleError: options.onBackgroundError });
   try {
     await migrateToLatest(opened.db);
   } catch (err) {

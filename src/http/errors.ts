@@ -50,6 +50,15 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
   return sendError(reply, request, code);
 }
 
+/** Node socket errors, PostgreSQL's connection and availability classes (08, 53, 57P), SQLite's busy and locked. */
+const UNAVAILABLE_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08\w{3}|53\w{3}|57P0[1-3]|SQLITE_BUSY\w*|SQLITE_LOCKED\w*)$/;
+
+/** Whether an error means the database cannot be reached or used just now (worth a retry), not a bug. */
+export function isStoreUnavailable(err: { code?: unknown; message?: unknown }): boolean {
+  if (typeof err.code === 'string' && UNAVAILABLE_CODES.test(err.code)) return true;
+  return typeof err.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i.test(err.message);
+}
+
 /**
  * Every error leaves through here: ours keep their code, the framework's are mapped, and
  * anything else is logged (without request data) and answered as INTERNAL with the request id.
@@ -63,6 +72,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendError(reply, request, code, `${field ? `${field}: ` : ''}${err.validation?.[0]?.message ?? 'is not valid'}.`, field);
     }
     if (code) return sendError(reply, request, code);
+    if (isStoreUnavailable(err)) {
+      request.log.error({ err: { type: err.name, code: err.code }, requestId: request.id }, 'database unavailable');
+      return sendError(reply, request, 'UNAVAILABLE', 'The database is not reachable right now; try again shortly.');
+    }
     request.log.error({ err: { type: err.name, message: err.message, stack: err.stack, code: err.code }, requestId: request.id }, 'unhandled error');
     return sendError(reply, request, 'INTERNAL');
   });

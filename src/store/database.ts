@@ -20,6 +20,8 @@ export interface DatabaseOptions {
   dataDir: string;
   /** PostgreSQL schema to use (created if missing); tests give each instance its own. */
   pgSchema?: string | undefined;
+  /** Told when an idle PostgreSQL connection fails. */
+  onIdleError?: ((err: Error) => void) | undefined;
 }
 
 /** True when the URL names a PostgreSQL server. */
@@ -49,6 +51,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
       max: 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
+    // An idle connection the server drops (a restart, a failover) is reported on the pool; without
+    // a listener Node treats that as an uncaught error and exits. The pool replaces the connection.
+    pool.on('error', (err) => options.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
