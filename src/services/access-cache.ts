@@ -20,6 +20,8 @@ export const MISS: unique symbol = Symbol('cache miss');
 export type Miss = typeof MISS;
 
 export interface CachedKey {
+  /** The stored hash, compared again in constant time by whoever reads this entry. */
+  hash: string;
   tokenId: string;
   expiresAt: string | null;
 }
@@ -132,7 +134,7 @@ export class AccessCache {
   key(hash: string): Promise<CachedKey | null> {
     return this.through(this.keys, hash, async () => {
       const row = await this.stores.tokens.findKey(hash);
-      return row ? { tokenId: row.token_id, expiresAt: row.expires_at } : null;
+      return row ? { hash: row.key_hash, tokenId: row.token_id, expiresAt: row.expires_at } : null;
     });
   }
 

@@ -1,4 +1,5 @@
 import { fail } from '../domain/errors.js';
+import { hashesEqual } from '../domain/keys.js';
 import { allPermissions, type AccessModel } from '../domain/model.js';
 import { decideToken, userPermissionsAt, type Ancestry, type Decision, type TokenFacts, type UserFacts } from '../domain/policy.js';
 import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
@@ -84,6 +85,7 @@ export class Access {
   private factsNow(hash: string, q: KeyQuestion): KeyFacts | Miss {
     const entry = this.cache.peekKey(hash);
     if (entry === MISS || entry === null) return entry === null ? NOT_FOUND : MISS;
+    if (!hashesEqual(entry.hash, hash)) return NOT_FOUND;
     const token = this.cache.peekToken(entry.tokenId);
     if (token === MISS || token === null) return token === null ? NOT_FOUND : MISS;
     const owner = this.cache.peekUser(token.facts.ownerId);
@@ -100,7 +102,9 @@ export class Access {
   /** The facts about a key, loading what the cache lacks. */
   private async loadFacts(hash: string, q: KeyQuestion): Promise<KeyFacts> {
     const entry = await this.cache.key(hash);
-    if (!entry) return NOT_FOUND;
+    // The index found the entry by equality; the match is confirmed in constant time, so no
+    // store's comparison (collation, early exit) decides whether a key is accepted.
+    if (!entry || !hashesEqual(entry.hash, hash)) return NOT_FOUND;
     const token = await this.cache.token(entry.tokenId);
     if (!token) return NOT_FOUND;
     const owner = await this.cache.user(token.facts.ownerId);
