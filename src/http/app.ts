@@ -71,9 +71,9 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
         title: 'keygate API',
         version: API_VERSIONS[0]!.version,
         description:
-          'Resource-scoped API tokens: issue, manage and verify keys. Present a key in X-API-Key (or X-ApiKey, ' +
-          'Authorization: apiToken <key>, Authorization: Bearer <key>, the key or apiToken query parameter, a form field key, ' +
-          'or a JSON property API_Key). Every error has the body {"error": {"code", "message", "requestId"}}.',
+          'Resource-scoped API tokens: issue, manage and verify keys. Present a key in `X-API-Key` (or `X-ApiKey`, ' +
+          '`Authorization: apiToken <key>`, `Authorization: Bearer <key>`, the `key` or `apiToken` query parameter, a form field `key`, ' +
+          'or a JSON property `API_Key`). Every error has the body `{"error": {"code", "message", "requestId"}}`.',
       },
       components: {
         securitySchemes: {
@@ -87,8 +87,11 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
       security: [{ apiKey: [] }, { apiKeyAlt: [] }, { authorization: [] }, { queryKey: [] }, { session: [] }],
     },
     // Each operation says which API group a token needs to call it, from the route's own config.
+    // Public operations (health, changelog, sign-in) need no credentials, and say so.
     transform: ({ schema, url, route }) => {
-      const group = (route.config as { apiGroup?: string } | undefined)?.apiGroup;
+      const config = route.config as { apiGroup?: string; auth?: string } | undefined;
+      if (schema && config?.auth === 'none') return { schema: { ...schema, security: [] }, url };
+      const group = config?.apiGroup;
       if (!schema || !group) return { schema, url };
       const note = `API group: \`${group}\` (or \`native\`).`;
       const description = (schema as { description?: string }).description;
