@@ -45,7 +45,7 @@ function frameworkCode(err: FastifyError): ErrorCode | undefined {
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const code: ErrorCode = err.code === 'FST_ERR_BAD_URL' ? 'MALFORMED_URL' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'INTERNAL';
-  // No route matched, so the app's onSend hooks do not run: set their headers here.
+  // No route matched, so the app's onRequest hook did not run: set its headers here.
   reply.headers({ 'x-request-id': request.id, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
   return sendError(reply, request, code);
 }

@@ -168,10 +168,6 @@ export const PageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** A page of items and the cursor for the next page (null on the last). */
-export const Page = <T extends ReturnType<typeof Type.Ref>>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
-
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }) });
 
 export const VerifyRequest = Type.Object(
@@ -216,9 +212,6 @@ export const Me = Type.Object(
   },
   { $id: 'Me' },
 );
-
-export type TokenCreateBody = Static<typeof TokenCreate>;
-export type TokenPatchBody = Static<typeof TokenPatch>;
 
 /** Schemas registered once with the app and referenced by `$ref` elsewhere. */
 export const SHARED_SCHEMAS = [ErrorBody, User, Resource, Member, Token, TokenWithKey, VerifyResponse, Me];
