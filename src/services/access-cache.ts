@@ -113,22 +113,33 @@ export class AccessCache {
     return this.peek(this.users, id);
   }
 
-  /** The ancestry from cached parents alone, or MISS when some parent is not cached yet. */
-  peekAncestry(resourceId: string): Ancestry | Miss {
+  /**
+   * Walks cached parents from a resource to its root. Answers the ancestry (cached whole, so the
+   * same resource always yields the very same array), the first resource whose parent is not
+   * cached yet, or null for a corrupt tree (a cycle, or deeper than 256).
+   */
+  private walk(resourceId: string): Ancestry | { missing: string } | null {
     const known = this.ancestries.get(resourceId);
     if (known !== undefined) return known;
     const out: string[] = [];
     let id: string | null = resourceId;
     while (id !== null) {
-      if (out.length > 256 || out.includes(id)) return MISS; // let the loading path judge a corrupt tree
+      if (out.length > 256 || out.includes(id)) return null;
       out.push(id);
       const parent: string | null | undefined = this.parents.get(id);
-      if (parent === undefined) return MISS;
+      if (parent === undefined) return { missing: id };
       id = parent;
     }
     this.ancestries.set(resourceId, out);
     return out;
   }
+
+  /** The ancestry from cached parents alone, or MISS when it needs loading (or the tree is corrupt). */
+  peekAncestry(resourceId: string): Ancestry | Miss {
+    const walked = this.walk(resourceId);
+    return walked === null || 'missing' in walked ? MISS : walked;
+  }
+
 
   /** The key entry for a hash, or null when no token has that key. */
   key(hash: string): Promise<CachedKey | null> {
@@ -154,24 +165,17 @@ export class AccessCache {
 
   /** Ids from the resource up to its root, or null when the resource does not exist. */
   async ancestry(resourceId: string): Promise<Ancestry | null> {
-    const known = this.peekAncestry(resourceId);
-    if (known !== MISS) return known;
-    const out: string[] = [];
-    let id: string | null = resourceId;
-    while (id !== null) {
-      if (out.length > 256 || out.includes(id)) return null; // defensive: a corrupt tree is no tree
-      out.push(id);
-      let parent = this.parents.get(id);
-      if (parent === undefined) {
-        const row = await this.stores.resources.findById(id);
-        if (!row) return null;
-        parent = row.parent_id;
-        this.parents.set(id, parent);
-      }
-      id = parent;
+    // Load one missing parent at a time; each load caches it, so this ends within the depth bound.
+    for (let loads = 0; loads <= 257; loads++) {
+      const walked = this.walk(resourceId);
+      if (walked === null || !('missing' in walked)) return walked;
+      const row = await this.stores.resources.findById(walked.missing);
+      if (!row) return null;
+      this.parents.set(row.id, row.parent_id);
     }
-    return out;
+    return null;
   }
+
 
   invalidateKeys(hashes: readonly string[]): void {
     this.epoch++;

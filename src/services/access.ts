@@ -166,7 +166,6 @@ export class Access {
     return verdict;
   }
 
-
   /** What the principal may do now on the resource with this ancestry. */
   permissionsAt(principal: Principal, ancestry: Ancestry): ReadonlySet<string> {
     if (principal.kind === 'user') return userPermissionsAt(this.model, principal.user, ancestry);

@@ -49,7 +49,7 @@ export class ResourceService {
       fail('INVALID_PARENT', parentType === null ? `A ${input.type} needs a parent.` : `A ${input.type} cannot be placed under a ${parentType}.`, 'parentId');
     }
     const now = this.clock().toISOString();
-    // `||`, not `??`: the request schema's type coercion turns a JSON null parentId into "" (a root, not a parent named "").
+    // `||`, not `??`: an empty parentId means no parent (a root), not a parent whose id is "".
     const row: ResourceRow = { id: newId('res'), type: input.type, name: input.name.trim(), parent_id: input.parentId || null, created_at: now, updated_at: now };
     await this.stores.transaction(async (tx) => {
       await tx.resources.insert(row);

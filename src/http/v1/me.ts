@@ -1,19 +1,15 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { errorResponses } from '../schemas.js';
+import { Me, errorResponses } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { userJson } from '../views.js';
 import type { Principal } from '../../services/principal.js';
 
-interface TokenAnswer {
-  kind: 'token';
-  token: { id: string; name: string; ownerId: string; resourceId: string | null; permissions: string[]; apiGroups: string[]; expiresAt: string | null; impersonateUserId: string | null };
-}
 
 /** "Who am I": a signed-in user, or a token with what it may do now. */
 export function meRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
-  const answers = new WeakMap<Principal, TokenAnswer>();
+  const answers = new WeakMap<Principal, Static<typeof Me>>();
 
   // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
   app.get(
