@@ -1,4 +1,4 @@
-import { newId } from '../domain/ids.js';
+import { newSortableId } from '../domain/ids.js';
 import type { AuditStore } from '../store/audit.js';
 import type { Principal } from './principal.js';
 
@@ -18,9 +18,10 @@ export class AuditTrail {
 
   /** Appends one record; pass the transaction's audit store to write it with the change it describes. */
   async record(actor: Principal | 'system', event: AuditEvent, store: AuditStore = this.store): Promise<void> {
+    const now = this.clock();
     await store.append({
-      id: newId('aud'),
-      at: this.clock().toISOString(),
+      id: newSortableId('aud', now.getTime()),
+      at: now.toISOString(),
       actor_type: actor === 'system' ? 'system' : actor.kind,
       actor_id: actor === 'system' ? null : actor.kind === 'user' ? actor.user.id : actor.token.id,
       action: event.action,

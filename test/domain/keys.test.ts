@@ -16,7 +16,7 @@ import {
   isWellFormedGeneratedKey,
   randomBase62,
 } from '../../src/domain/keys.js';
-import { newId } from '../../src/domain/ids.js';
+import { newId, newSortableId } from '../../src/domain/ids.js';
 
 const PREFIX = 'kg_';
 const NO_CUSTOM = { allowed: false, minLength: 20 };
@@ -116,6 +116,13 @@ describe('randomBase62', () => {
   it('backs prefixed ids', () => {
     assert.match(newId('tok'), /^tok_[0-9A-Za-z]{20}$/);
     assert.notEqual(newId('res'), newId('res'));
+  });
+
+  it('sortable ids sort by creation, within one millisecond too', () => {
+    const ms = Date.parse('2026-11-24T12:00:00Z');
+    const ids = [...Array.from({ length: 500 }, () => newSortableId('aud', ms)), newSortableId('aud', ms + 1)];
+    assert.deepEqual([...ids].sort(), ids);
+    assert.match(ids[0]!, /^aud_[0-9a-z]{15}[0-9A-Za-z]{8}$/);
   });
 });
 
