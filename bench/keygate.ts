@@ -58,7 +58,9 @@ export function staleBuildWarning(root: string): string | null {
   if (!existsSync(entry)) return null;
   const built = statSync(entry).mtimeMs;
   const src = newestMtime(join(root, 'src'));
-  return src > built ? `src/ changed after ${KEYGATE_ENTRY} was built; the figures are for the older build (run npm run build)` : null;
+  return src > built
+    ? `src/ changed after ${KEYGATE_ENTRY} was built; the figures are for the older build (run npm run build)`
+    : null;
 }
 
 /**
@@ -87,7 +89,11 @@ const BATCH = 1_000;
  * caller token. Returns the caller's key and the plain keys of the first `sampleCount` tokens;
  * plain keys exist only in memory (and in the temp-dir Lua script).
  */
-export async function seedKeygate(env: NodeJS.ProcessEnv, tokenCount: number, sampleCount: number): Promise<{ callerKey: string; sampleKeys: string[] }> {
+export async function seedKeygate(
+  env: NodeJS.ProcessEnv,
+  tokenCount: number,
+  sampleCount: number,
+): Promise<{ callerKey: string; sampleKeys: string[] }> {
   const config = loadConfig(env);
   const ring = new KeyRing(config);
   const { db, close } = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -98,9 +104,28 @@ export async function seedKeygate(env: NodeJS.ProcessEnv, tokenCount: number, sa
     const accountId = newId('res');
     await db
       .insertInto('users')
-      .values({ id: adminId, email: 'bench-admin@example.invalid', name: 'Bench admin', password_hash: null, system_role: 'admin', active: 1, created_at: now, updated_at: now })
+      .values({
+        id: adminId,
+        email: 'bench-admin@example.invalid',
+        name: 'Bench admin',
+        password_hash: null,
+        system_role: 'admin',
+        active: 1,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
-    await db.insertInto('resources').values({ id: accountId, type: 'account', name: 'Bench account', parent_id: null, created_at: now, updated_at: now }).execute();
+    await db
+      .insertInto('resources')
+      .values({
+        id: accountId,
+        type: 'account',
+        name: 'Bench account',
+        parent_id: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
 
     const tokenRow = (id: string, key: string, name: string, level: string): Insertable<TokensTable> => ({
       id,
@@ -127,8 +152,14 @@ export async function seedKeygate(env: NodeJS.ProcessEnv, tokenCount: number, sa
     const callerKey = ring.generate();
     const callerId = newId('tok');
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('tokens').values(tokenRow(callerId, callerKey, 'bench caller', 'administrator')).execute();
-      await trx.insertInto('token_keys').values({ key_hash: ring.hash(callerKey), token_id: callerId, expires_at: null, created_at: now }).execute();
+      await trx
+        .insertInto('tokens')
+        .values(tokenRow(callerId, callerKey, 'bench caller', 'administrator'))
+        .execute();
+      await trx
+        .insertInto('token_keys')
+        .values({ key_hash: ring.hash(callerKey), token_id: callerId, expires_at: null, created_at: now })
+        .execute();
     });
 
     const sampleKeys: string[] = [];
@@ -165,7 +196,14 @@ export async function startKeygate(opts: KeygateOptions): Promise<KeygateTarget>
   opts.log(`seeded ${opts.tokenCount.toLocaleString('en-US')} tokens (+1 caller) in ${(seedMs / 1000).toFixed(1)} s`);
 
   const t1 = Date.now();
-  const server = spawnPinned({ name: 'keygate', cpu: opts.cpu, command: process.execPath, args: [KEYGATE_ENTRY, 'serve'], cwd: opts.root, env });
+  const server = spawnPinned({
+    name: 'keygate',
+    cpu: opts.cpu,
+    command: process.execPath,
+    args: [KEYGATE_ENTRY, 'serve'],
+    cwd: opts.root,
+    env,
+  });
   const baseUrl = `http://127.0.0.1:${opts.port}`;
   await waitForHttp(`${baseUrl}/health`, server, 60_000);
   return { server, baseUrl, callerKey, sampleKeys, tokenCount: opts.tokenCount, seedMs, startMs: Date.now() - t1 };

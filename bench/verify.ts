@@ -28,7 +28,10 @@ const settings = {
   durationS: Math.round(envNumber('BENCH_DURATION', 10, 1)),
   warmupS: Math.round(envNumber('BENCH_WARMUP', 3, 0)),
   rounds: Math.round(envNumber('BENCH_ROUNDS', 1, 1)),
-  connections: (process.env.BENCH_CONNECTIONS ?? '10,100').split(',').map((c) => Math.round(Number(c.trim()))).filter((c) => c > 0),
+  connections: (process.env.BENCH_CONNECTIONS ?? '10,100')
+    .split(',')
+    .map((c) => Math.round(Number(c.trim())))
+    .filter((c) => c > 0),
   serverCpu: Math.round(envNumber('BENCH_SERVER_CPU', 0, 0)),
   loadCpu: Math.round(envNumber('BENCH_LOAD_CPU', 1, 0)),
   tokenCount: Math.round(envNumber('BENCH_TOKENS', 100_000, 1)),
@@ -77,7 +80,12 @@ interface RunRecord {
  */
 function disturbance(r: Pick<RunRecord, 'cpu' | 'loadCpu'>): number {
   const loadMatters = r.loadCpu !== null && (r.loadCpu.idlePct < 10 || (r.cpu?.idlePct ?? 100) > 10);
-  return Math.max(r.cpu?.otherPct ?? 0, r.cpu?.stealPct ?? 0, r.loadCpu?.stealPct ?? 0, loadMatters ? r.loadCpu!.otherPct : 0);
+  return Math.max(
+    r.cpu?.otherPct ?? 0,
+    r.cpu?.stealPct ?? 0,
+    r.loadCpu?.stealPct ?? 0,
+    loadMatters ? r.loadCpu!.otherPct : 0,
+  );
 }
 
 const log = (line: string): void => {
@@ -105,11 +113,13 @@ function preflight(): void {
     ['taskset', ['-c', String(settings.loadCpu), 'true']],
   ] as const) {
     const r = spawnSync(cmd, [...args], { stdio: 'pipe' });
-    if (r.error || r.status !== 0) throw new Error(`cannot run ${cmd} ${args.join(' ')}: ${r.error?.message ?? r.stderr.toString()}`);
+    if (r.error || r.status !== 0)
+      throw new Error(`cannot run ${cmd} ${args.join(' ')}: ${r.error?.message ?? r.stderr.toString()}`);
   }
   const wrk = spawnSync('wrk', ['--version'], { stdio: 'pipe' });
   if (wrk.error) throw new Error(`wrk not found: ${wrk.error.message}`);
-  if (settings.serverCpu === settings.loadCpu) log(`warning: servers and wrk share cpu ${settings.serverCpu}; figures will be low`);
+  if (settings.serverCpu === settings.loadCpu)
+    log(`warning: servers and wrk share cpu ${settings.serverCpu}; figures will be low`);
   if (settings.connections.length === 0) throw new Error('BENCH_CONNECTIONS names no connection counts');
 }
 
@@ -119,7 +129,10 @@ function wrkVersion(): string {
   return first.split(/\s+/).slice(0, 2).join(' ') || 'unknown';
 }
 
-async function startFloor(kind: 'hello' | 'verify', tmp: string): Promise<{ server: Pinned; baseUrl: string; keysFile: string }> {
+async function startFloor(
+  kind: 'hello' | 'verify',
+  tmp: string,
+): Promise<{ server: Pinned; baseUrl: string; keysFile: string }> {
   const port = await freePort();
   const keysFile = join(tmp, `floor-${kind}-keys.json`);
   const server = spawnPinned({
@@ -152,12 +165,18 @@ function writeScript(tmp: string, name: string, requests: LuaRequest[]): string 
 /** Sends the target's probe request; returns a problem description, or undefined when it answered 2xx. */
 async function probe(t: Target): Promise<string | undefined> {
   try {
-    const res = await fetch(t.url, { method: t.probe.method, headers: t.probe.headers, body: t.probe.body, signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(t.url, {
+      method: t.probe.method,
+      headers: t.probe.headers,
+      body: t.probe.body,
+      signal: AbortSignal.timeout(5_000),
+    });
     const text = await res.text();
     const shown = redact(text.length > 300 ? `${text.slice(0, 300)}…` : text);
     log(`  probe ${padEnd(t.label, 34)} → ${res.status} ${shown}`);
     if (res.status < 200 || res.status >= 300) return `probe answered ${res.status}: ${shown}`;
-    if ((t.id === 'verify' || t.id === 'floor2') && /"valid"\s*:\s*false/.test(text)) return `probe of a valid key answered valid:false: ${shown}`;
+    if ((t.id === 'verify' || t.id === 'floor2') && /"valid"\s*:\s*false/.test(text))
+      return `probe of a valid key answered valid:false: ${shown}`;
     return undefined;
   } catch (err) {
     return `probe failed: ${(err as Error).message}`;
@@ -191,7 +210,11 @@ async function main(): Promise<void> {
     `  ${settings.rounds} round(s), ${settings.durationS} s per run after ${settings.warmupS} s warm-up, connections ${settings.connections.join('/')}, ` +
       `servers on cpu ${settings.serverCpu}, wrk on cpu ${settings.loadCpu}`,
   );
-  log(`  ${cpus().length} cpus (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}, ${wrkVersion()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `  ${cpus().length} cpus (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}, ${wrkVersion()}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   log('');
 
   const targets: Target[] = [];
@@ -207,18 +230,30 @@ async function main(): Promise<void> {
     log('starting servers…');
     const [floor1, floor2] = await Promise.all([startFloor('hello', tmp), startFloor('verify', tmp)]);
     log(`  floor 1 (bare Fastify GET /hello) at ${floor1.baseUrl}`);
-    log(`  floor 2 (bare Fastify POST /verify, ${settings.tokenCount.toLocaleString('en-US')} hashes) at ${floor2.baseUrl}`);
+    log(
+      `  floor 2 (bare Fastify POST /verify, ${settings.tokenCount.toLocaleString('en-US')} hashes) at ${floor2.baseUrl}`,
+    );
     const floorKeys = JSON.parse(readFileSync(floor2.keysFile, 'utf8')) as string[];
     rmSync(floor2.keysFile, { force: true });
     const json = { 'Content-Type': 'application/json' };
 
-    targets.push({ id: 'floor1', label: 'floor 1: Fastify GET /hello', url: `${floor1.baseUrl}/hello`, pid: floor1.server.child.pid, probe: { method: 'GET', headers: {} } });
+    targets.push({
+      id: 'floor1',
+      label: 'floor 1: Fastify GET /hello',
+      url: `${floor1.baseUrl}/hello`,
+      pid: floor1.server.child.pid,
+      probe: { method: 'GET', headers: {} },
+    });
     targets.push({
       id: 'floor2',
       label: 'floor 2: Fastify POST /verify',
       url: `${floor2.baseUrl}/verify`,
       pid: floor2.server.child.pid,
-      script: writeScript(tmp, 'floor2.lua', floorKeys.map((k) => ({ method: 'POST', path: '/verify', headers: json, body: JSON.stringify({ key: k }) }))),
+      script: writeScript(
+        tmp,
+        'floor2.lua',
+        floorKeys.map((k) => ({ method: 'POST', path: '/verify', headers: json, body: JSON.stringify({ key: k }) })),
+      ),
       probe: { method: 'POST', headers: json, body: JSON.stringify({ key: floorKeys[0] }) },
     });
 
@@ -236,7 +271,9 @@ async function main(): Promise<void> {
           sampleCount: settings.sampleCount,
           log: (line) => log(`  keygate: ${line}`),
         });
-        log(`  keygate (${keygate.tokenCount.toLocaleString('en-US')} tokens) at ${keygate.baseUrl}, ready in ${(keygate.startMs / 1000).toFixed(1)} s`);
+        log(
+          `  keygate (${keygate.tokenCount.toLocaleString('en-US')} tokens) at ${keygate.baseUrl}, ready in ${(keygate.startMs / 1000).toFixed(1)} s`,
+        );
         const auth = { 'X-API-Key': keygate.callerKey };
         const verifyPath = '/api/v1.0/verify';
         const mePath = '/api/v1.0/me';
@@ -245,8 +282,21 @@ async function main(): Promise<void> {
           label: 'keygate POST /api/v1.0/verify',
           url: `${keygate.baseUrl}${verifyPath}`,
           pid: keygate.server.child.pid,
-          script: writeScript(tmp, 'keygate-verify.lua', keygate.sampleKeys.map((k) => ({ method: 'POST', path: verifyPath, headers: { ...json, ...auth }, body: JSON.stringify({ key: k }) }))),
-          probe: { method: 'POST', headers: { ...json, ...auth }, body: JSON.stringify({ key: keygate.sampleKeys[0] }) },
+          script: writeScript(
+            tmp,
+            'keygate-verify.lua',
+            keygate.sampleKeys.map((k) => ({
+              method: 'POST',
+              path: verifyPath,
+              headers: { ...json, ...auth },
+              body: JSON.stringify({ key: k }),
+            })),
+          ),
+          probe: {
+            method: 'POST',
+            headers: { ...json, ...auth },
+            body: JSON.stringify({ key: keygate.sampleKeys[0] }),
+          },
         });
         targets.push({
           id: 'me',
@@ -295,7 +345,9 @@ async function main(): Promise<void> {
             log(
               `  [${pad(String(n), String(total).length)}/${total}] ${padEnd(t.label, 34)} c=${pad(String(c), 3)}  ${pad(fmtInt(result.rps), 8)} req/s  ` +
                 `p50 ${pad(fmtMs(result.p50Ms), 6)} ms  p99 ${pad(fmtMs(result.p99Ms), 6)} ms` +
-                (cpu ? `  cpu${settings.serverCpu}: server ${cpu.serverPct}% other ${cpu.otherPct}% idle ${cpu.idlePct}%` : '') +
+                (cpu
+                  ? `  cpu${settings.serverCpu}: server ${cpu.serverPct}% other ${cpu.otherPct}% idle ${cpu.idlePct}%`
+                  : '') +
                 (loadCpu ? `  cpu${settings.loadCpu}: wrk ${loadCpu.serverPct}% other ${loadCpu.otherPct}%` : '') +
                 (errs > 0 ? `  ERRORS ${errs} (non-2xx ${result.non2xx})` : '') +
                 (noisy ? (attempt < settings.retries ? '  disturbed, again' : '  disturbed') : ''),
@@ -321,7 +373,10 @@ async function main(): Promise<void> {
     runs.filter((r) => r.target === id && r.result.connections === c).reduce((sum, r) => sum + runErrors(r.result), 0);
   const hasRuns = (id: TargetId): boolean => runs.some((r) => r.target === id);
 
-  const medians: Record<string, Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number; cpu: Record<string, number> }>> = {};
+  const medians: Record<
+    string,
+    Record<string, { rps: number; p50Ms: number; p99Ms: number; errors: number; cpu: Record<string, number> }>
+  > = {};
   for (const t of targets) {
     log(`${t.label}${settings.rounds > 1 ? ` (median of ${settings.rounds} rounds)` : ''}`);
     if (t.broken) {
@@ -329,17 +384,27 @@ async function main(): Promise<void> {
       log('');
       continue;
     }
-    log(`  ${pad('conns', 5)}  ${pad('req/s', 9)}  ${pad('p50 ms', 7)}  ${pad('p99 ms', 7)}  ${pad('errors', 7)}   cpu ${settings.serverCpu}: server / other / idle`);
+    log(
+      `  ${pad('conns', 5)}  ${pad('req/s', 9)}  ${pad('p50 ms', 7)}  ${pad('p99 ms', 7)}  ${pad('errors', 7)}   cpu ${settings.serverCpu}: server / other / idle`,
+    );
     medians[t.id] = {};
     for (const c of settings.connections) {
       const cpuOf = (pick: (s: CpuShare) => number): number =>
-        median(runs.filter((r) => r.target === t.id && r.result.connections === c && r.cpu !== null).map((r) => pick(r.cpu!)));
+        median(
+          runs
+            .filter((r) => r.target === t.id && r.result.connections === c && r.cpu !== null)
+            .map((r) => pick(r.cpu!)),
+        );
       const row = {
         rps: med(t.id, c, (r) => r.rps),
         p50Ms: med(t.id, c, (r) => r.p50Ms),
         p99Ms: med(t.id, c, (r) => r.p99Ms),
         errors: errorsAt(t.id, c),
-        cpu: { serverPct: cpuOf((s) => s.serverPct), otherPct: cpuOf((s) => s.otherPct), idlePct: cpuOf((s) => s.idlePct) },
+        cpu: {
+          serverPct: cpuOf((s) => s.serverPct),
+          otherPct: cpuOf((s) => s.otherPct),
+          idlePct: cpuOf((s) => s.idlePct),
+        },
       };
       medians[t.id]![String(c)] = row;
       const pct = (n: number): string => (Number.isFinite(n) ? `${Math.round(n)}%` : '—');
@@ -352,7 +417,13 @@ async function main(): Promise<void> {
   }
 
   const checks: Check[] = [];
-  const judge = (value: number, op: Check['op'], threshold: number, errors: number, available: boolean): Pick<Check, 'result' | 'note'> => {
+  const judge = (
+    value: number,
+    op: Check['op'],
+    threshold: number,
+    errors: number,
+    available: boolean,
+  ): Pick<Check, 'result' | 'note'> => {
     if (!available || !Number.isFinite(value)) return { result: 'n/a' };
     if (errors > 0) return { result: 'ERR', note: `${errors} error responses/socket errors during the run` };
     return { result: (op === '>=' ? value >= threshold : value < threshold) ? 'PASS' : 'MISS' };
@@ -372,39 +443,72 @@ async function main(): Promise<void> {
     const value = median(ratios);
     const verdict = judge(value, '>=', threshold, errorsAt(id, c) + errorsAt(floor, c), ratios.length > 0);
     const spread = ratios.length > 1 ? `rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')}` : '';
-    checks.push({ name, value, unit: 'ratio', op: '>=', threshold, ...verdict, note: [verdict.note, spread].filter(Boolean).join('; ') || undefined });
+    checks.push({
+      name,
+      value,
+      unit: 'ratio',
+      op: '>=',
+      threshold,
+      ...verdict,
+      note: [verdict.note, spread].filter(Boolean).join('; ') || undefined,
+    });
   };
   for (const c of settings.connections) ratioCheck(`verify / floor 2 req/s @${c}`, 'verify', 'floor2', c, 0.8);
   for (const c of settings.connections) ratioCheck(`GET /me / floor 1 req/s @${c}`, 'me', 'floor1', c, 0.6);
   const p99At = settings.connections.includes(100) ? 100 : Math.max(...settings.connections);
   for (const id of ['verify', 'me'] as const) {
     const value = med(id, p99At, (r) => r.p99Ms);
-    checks.push({ name: `${id === 'verify' ? 'verify' : 'GET /me'} p99 @${p99At}`, value, unit: 'ms', op: '<', threshold: 5, ...judge(value, '<', 5, errorsAt(id, p99At), hasRuns(id)) });
+    checks.push({
+      name: `${id === 'verify' ? 'verify' : 'GET /me'} p99 @${p99At}`,
+      value,
+      unit: 'ms',
+      op: '<',
+      threshold: 5,
+      ...judge(value, '<', 5, errorsAt(id, p99At), hasRuns(id)),
+    });
   }
 
-  log(`summary — ratios of req/s measured in this run${settings.rounds > 1 ? ' (median of the per-round ratios)' : ''}`);
+  log(
+    `summary — ratios of req/s measured in this run${settings.rounds > 1 ? ' (median of the per-round ratios)' : ''}`,
+  );
   const ref = settings.connections.map((c) => {
     const floorRatio = median(roundRatios('floor2', 'floor1', c));
     return `@${c} ${Number.isFinite(floorRatio) ? floorRatio.toFixed(2) : '—'}`;
   });
-  log(`  reference: floor 2 / floor 1 req/s ${ref.join(', ')} (reference only; ≈ 0.55 was seen earlier on this machine)`);
-  const floorP99 = (['floor1', 'floor2'] as const).map((id) => `${id === 'floor1' ? 'floor 1' : 'floor 2'} ${fmtMs(med(id, p99At, (r) => r.p99Ms))} ms`);
-  log(`  reference: floor p99 @${p99At}: ${floorP99.join(', ')} (a p99 MISS that the floors share is the machine, not keygate)`);
+  log(
+    `  reference: floor 2 / floor 1 req/s ${ref.join(', ')} (reference only; ≈ 0.55 was seen earlier on this machine)`,
+  );
+  const floorP99 = (['floor1', 'floor2'] as const).map(
+    (id) => `${id === 'floor1' ? 'floor 1' : 'floor 2'} ${fmtMs(med(id, p99At, (r) => r.p99Ms))} ms`,
+  );
+  log(
+    `  reference: floor p99 @${p99At}: ${floorP99.join(', ')} (a p99 MISS that the floors share is the machine, not keygate)`,
+  );
   log(`  ${padEnd('target', 30)}  ${pad('value', 8)}  ${pad('needs', 9)}  result`);
   for (const ch of checks) {
-    const value = Number.isFinite(ch.value) ? (ch.unit === 'ratio' ? ch.value.toFixed(2) : `${ch.value.toFixed(2)} ms`) : '—';
+    const value = Number.isFinite(ch.value)
+      ? ch.unit === 'ratio'
+        ? ch.value.toFixed(2)
+        : `${ch.value.toFixed(2)} ms`
+      : '—';
     const needs = `${ch.op === '>=' ? '≥' : '<'} ${ch.unit === 'ratio' ? ch.threshold.toFixed(2) : `${ch.threshold} ms`}`;
     log(`  ${padEnd(ch.name, 30)}  ${pad(value, 8)}  ${pad(needs, 9)}  ${ch.result}${ch.note ? `  (${ch.note})` : ''}`);
   }
-  const maxOf = (pick: (r: RunRecord) => number | undefined): number => runs.reduce((m, r) => Math.max(m, pick(r) ?? 0), 0);
+  const maxOf = (pick: (r: RunRecord) => number | undefined): number =>
+    runs.reduce((m, r) => Math.max(m, pick(r) ?? 0), 0);
   if (runs.some((r) => r.cpu !== null)) {
     const otherServer = maxOf((r) => r.cpu?.otherPct);
     const otherLoad = maxOf((r) => r.loadCpu?.otherPct);
-    const steal = Math.max(maxOf((r) => r.cpu?.stealPct), maxOf((r) => r.loadCpu?.stealPct));
+    const steal = Math.max(
+      maxOf((r) => r.cpu?.stealPct),
+      maxOf((r) => r.loadCpu?.stealPct),
+    );
     const noisy = maxOf(disturbance) > settings.maxOtherPct;
     log(
       `  noise: other processes took up to ${otherServer}% of cpu ${settings.serverCpu} (servers) and ${otherLoad}% of cpu ${settings.loadCpu} (wrk) in a run, steal ≤ ${steal}%` +
-        (noisy ? ' — the machine was busy even after retries; trust the ratios over the absolute figures, or rerun' : ''),
+        (noisy
+          ? ' — the machine was busy even after retries; trust the ratios over the absolute figures, or rerun'
+          : ''),
     );
   }
   if (keygateSkipped) log(`  keygate not measured: ${keygateSkipped}`);
@@ -418,12 +522,37 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     settings,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model.trim() ?? null, node: process.version, wrk: wrkVersion(), loadavgAtEnd: loadavg() },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model.trim() ?? null,
+      node: process.version,
+      wrk: wrkVersion(),
+      loadavgAtEnd: loadavg(),
+    },
     keygate: keygate
-      ? { measured: true, tokenCount: keygate.tokenCount, seedMs: keygate.seedMs, startMs: keygate.startMs, staleBuild: stale }
+      ? {
+          measured: true,
+          tokenCount: keygate.tokenCount,
+          seedMs: keygate.seedMs,
+          startMs: keygate.startMs,
+          staleBuild: stale,
+        }
       : { measured: false, reason: keygateSkipped },
-    targets: targets.map((t) => ({ id: t.id, label: t.label, path: new URL(t.url).pathname, broken: t.broken ? redact(t.broken) : null })),
-    runs: attempts.map((r) => ({ target: r.target, round: r.round, attempt: r.attempt, kept: runs.includes(r), ...r.result, cpu: r.cpu, loadCpu: r.loadCpu })),
+    targets: targets.map((t) => ({
+      id: t.id,
+      label: t.label,
+      path: new URL(t.url).pathname,
+      broken: t.broken ? redact(t.broken) : null,
+    })),
+    runs: attempts.map((r) => ({
+      target: r.target,
+      round: r.round,
+      attempt: r.attempt,
+      kept: runs.includes(r),
+      ...r.result,
+      cpu: r.cpu,
+      loadCpu: r.loadCpu,
+    })),
     medians,
     checks,
   };
@@ -434,7 +563,9 @@ async function main(): Promise<void> {
 
 main().catch(async (err: unknown) => {
   if (isStopping()) return; // a signal: the exit hook is cleaning up and exits
-  process.stderr.write(`benchmark failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+  process.stderr.write(
+    `benchmark failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
+  );
   await killAll();
   process.exitCode = 1;
 });

@@ -76,17 +76,29 @@ export async function runWrk(run: WrkRun): Promise<{ result: WrkResult; loadCpu:
   const args = ['-t1', `-c${run.connections}`, `-d${run.durationS}s`, '--latency'];
   if (run.script) args.push('-s', run.script);
   args.push(run.url);
-  const wrk = spawnPinned({ name: `wrk -c${run.connections} ${run.url}`, cpu: run.cpu, command: 'wrk', args, keepStdout: true });
+  const wrk = spawnPinned({
+    name: `wrk -c${run.connections} ${run.url}`,
+    cpu: run.cpu,
+    command: 'wrk',
+    args,
+    keepStdout: true,
+  });
   const before = cpuSnapshot(run.cpu, wrk.child.pid);
   let loadCpu: CpuShare | null = null;
-  const sampler = setTimeout(() => {
-    loadCpu = cpuShare(before, cpuSnapshot(run.cpu, wrk.child.pid));
-  }, Math.max(100, run.durationS * 1_000 - 250));
+  const sampler = setTimeout(
+    () => {
+      loadCpu = cpuShare(before, cpuSnapshot(run.cpu, wrk.child.pid));
+    },
+    Math.max(100, run.durationS * 1_000 - 250),
+  );
   let timedOut = false;
-  const killer = setTimeout(() => {
-    timedOut = true;
-    void wrk.stop(1_000);
-  }, (run.durationS + 30) * 1_000);
+  const killer = setTimeout(
+    () => {
+      timedOut = true;
+      void wrk.stop(1_000);
+    },
+    (run.durationS + 30) * 1_000,
+  );
   const code = await wrk.exited;
   clearTimeout(sampler);
   clearTimeout(killer);

@@ -53,15 +53,17 @@ function bool(value: string | undefined, fallback: boolean, name: string): boole
 function int(value: string | undefined, fallback: number, name: string, min = 0): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new ConfigError(`${name} must be an integer ≥ ${min}, not ${JSON.stringify(value)}`);
   return n;
 }
 
 function duration(value: string | undefined, fallback: number | null, name: string): number | null {
-  if (value === undefined || value === '' ) return fallback;
+  if (value === undefined || value === '') return fallback;
   if (value === 'none' || value === 'never') return null;
   const ms = parseDuration(value);
-  if (ms === null || ms <= 0) throw new ConfigError(`${name} must be a duration such as 90d, 1y or 12h, not ${JSON.stringify(value)}`);
+  if (ms === null || ms <= 0)
+    throw new ConfigError(`${name} must be a duration such as 90d, 1y or 12h, not ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -86,7 +88,8 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   // File keys use the environment variable names, so one vocabulary documents both.
-  const get = (name: string): string | undefined => env[name] ?? (file[name] === undefined ? undefined : String(file[name]));
+  const get = (name: string): string | undefined =>
+    env[name] ?? (file[name] === undefined ? undefined : String(file[name]));
   const model: AccessModel = {
     resourceTypes: (file.resourceTypes as AccessModel['resourceTypes']) ?? DEFAULT_MODEL.resourceTypes,
     permissions: { ...DEFAULT_MODEL.permissions, ...((file.permissions as AccessModel['permissions']) ?? {}) },
@@ -94,13 +97,16 @@ export function loadConfig(env: Env = process.env): Config {
     apiGroups: { ...DEFAULT_MODEL.apiGroups, ...((file.apiGroups as AccessModel['apiGroups']) ?? {}) },
   };
   const problems = modelProblems(model);
-  if (problems.length > 0) throw new ConfigError(`the access model in KEYGATE_CONFIG is not sound: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new ConfigError(`the access model in KEYGATE_CONFIG is not sound: ${problems.join('; ')}`);
 
   const keyPrefix = get('KEYGATE_KEY_PREFIX') ?? 'kg_';
-  if (!/^[a-z][a-z0-9]{0,9}_$/.test(keyPrefix)) throw new ConfigError('KEYGATE_KEY_PREFIX must be lower-case letters and digits ending in _, such as kg_');
+  if (!/^[a-z][a-z0-9]{0,9}_$/.test(keyPrefix))
+    throw new ConfigError('KEYGATE_KEY_PREFIX must be lower-case letters and digits ending in _, such as kg_');
   const recoverableKeys = bool(get('KEYGATE_RECOVERABLE_KEYS'), false, 'KEYGATE_RECOVERABLE_KEYS');
   const encKey = encryptionKey(get('KEYGATE_ENCRYPTION_KEY'));
-  if (recoverableKeys && !encKey) throw new ConfigError('KEYGATE_RECOVERABLE_KEYS needs KEYGATE_ENCRYPTION_KEY (32 bytes, hex or base64)');
+  if (recoverableKeys && !encKey)
+    throw new ConfigError('KEYGATE_RECOVERABLE_KEYS needs KEYGATE_ENCRYPTION_KEY (32 bytes, hex or base64)');
 
   return {
     port: int(get('PORT'), 8080, 'PORT'),

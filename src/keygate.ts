@@ -37,7 +37,12 @@ export interface KeygateOptions {
 
 /** Opens the store, runs migrations and builds the services. */
 export async function createKeygate(config: Config, options: KeygateOptions = {}): Promise<Keygate> {
-  const opened = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, pgSchema: options.pgSchema, onIdleError: options.onBackgroundError });
+  const opened = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    pgSchema: options.pgSchema,
+    onIdleError: options.onBackgroundError,
+  });
   try {
     await migrateToLatest(opened.db);
   } catch (err) {
@@ -49,7 +54,13 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const cache = new AccessCache(stores, config.model, config.cacheTtlMs);
   const access = new Access(config.model, cache, keys);
   const audit = new AuditTrail(stores.audit);
-  const users = new UserService(stores, cache, audit, options.passwordHashing ?? { memoryCost: 19_456, timeCost: 2 }, config.sessionTtlMs);
+  const users = new UserService(
+    stores,
+    cache,
+    audit,
+    options.passwordHashing ?? { memoryCost: 19_456, timeCost: 2 },
+    config.sessionTtlMs,
+  );
   const resources = new ResourceService(config.model, stores, access, cache, users, audit);
   const tokens = new TokenService(config.model, stores, access, cache, keys, users, audit, {
     maxLifetimeMs: config.maxTokenLifetimeMs,

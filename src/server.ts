@@ -15,10 +15,14 @@ export interface RunningServer {
 /** Starts keygate: opens and migrates the store, bootstraps the administrator, listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
-  const keygate = await createKeygate(config, { onBackgroundError: (err) => console.error('keygate: background write failed:', (err as Error).message) });
+  const keygate = await createKeygate(config, {
+    onBackgroundError: (err) => console.error('keygate: background write failed:', (err as Error).message),
+  });
   if (config.adminEmail || config.adminPassword) {
-    if (!config.adminEmail || !config.adminPassword) throw new Error('Set both KEYGATE_ADMIN_EMAIL and KEYGATE_ADMIN_PASSWORD, or neither.');
-    if (config.adminPassword.length < MIN_PASSWORD_LENGTH) throw new Error(`KEYGATE_ADMIN_PASSWORD needs at least ${MIN_PASSWORD_LENGTH} characters.`);
+    if (!config.adminEmail || !config.adminPassword)
+      throw new Error('Set both KEYGATE_ADMIN_EMAIL and KEYGATE_ADMIN_PASSWORD, or neither.');
+    if (config.adminPassword.length < MIN_PASSWORD_LENGTH)
+      throw new Error(`KEYGATE_ADMIN_PASSWORD needs at least ${MIN_PASSWORD_LENGTH} characters.`);
     await keygate.users.ensureAdmin(config.adminEmail, config.adminPassword);
   }
   // Sessions end on their own when presented late; this clears the ones never presented again.

@@ -28,7 +28,11 @@ describe('configuration', () => {
       ['KEYGATE_ENCRYPTION_KEY', 'too-short'],
       ['KEYGATE_CUSTOM_KEY_MIN_LENGTH', '4'],
     ] as const) {
-      assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && err.message.includes(name), `${name}=${value}`);
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (err: Error) => err instanceof ConfigError && err.message.includes(name),
+        `${name}=${value}`,
+      );
     }
     assert.throws(() => loadConfig({ KEYGATE_RECOVERABLE_KEYS: 'true' }), /KEYGATE_ENCRYPTION_KEY/);
   });

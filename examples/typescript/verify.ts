@@ -12,7 +12,12 @@ const res = await fetch(`${url}/api/v1.0/verify`, {
   headers: { 'content-type': 'application/json', 'x-api-key': serviceKey },
   body: JSON.stringify({ key: presented, resourceId, permission }),
 });
-const answer = (await res.json()) as { valid?: boolean; code?: string; token?: { id: string; ownerId: string; permissions: string[] }; error?: { code: string; message: string } };
+const answer = (await res.json()) as {
+  valid?: boolean;
+  code?: string;
+  token?: { id: string; ownerId: string; permissions: string[] };
+  error?: { code: string; message: string };
+};
 if (!res.ok) {
   console.error(`${res.status} ${answer.error?.code}: ${answer.error?.message}`);
   process.exit(1);

@@ -12,7 +12,10 @@ import { tokenJson } from '../http/views.js';
  * The command line: serve, migrate, bootstrap an administrator, and manage tokens by script.
  * Token commands act as a named user (--as), with exactly that user's rights.
  */
-const program = new Command().name('keygate').description('Self-hosted, resource-scoped API tokens.').showHelpAfterError();
+const program = new Command()
+  .name('keygate')
+  .description('Self-hosted, resource-scoped API tokens.')
+  .showHelpAfterError();
 
 async function withKeygate<T>(fn: (kg: Keygate, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -27,7 +30,7 @@ async function withKeygate<T>(fn: (kg: Keygate, config: Config) => Promise<T>): 
 async function actAs(kg: Keygate, email: string): Promise<Principal> {
   const row = await kg.users.find(email);
   const user = row ? await kg.cache.user(row.id) : null;
-  if (!user || !user.active) throw new KeygateError('UNKNOWN_USER', `There is no active user ${email}.`);
+  if (!user?.active) throw new KeygateError('UNKNOWN_USER', `There is no active user ${email}.`);
   return { kind: 'user', user };
 }
 
@@ -77,9 +80,13 @@ admin
   .option('--name <name>', 'display name')
   .action(async (opts: { email: string; password?: string; name?: string }) => {
     const password = opts.password ?? process.env.KEYGATE_ADMIN_PASSWORD;
-    if (!password) throw new KeygateError('VALIDATION_FAILED', 'Give --password or set KEYGATE_ADMIN_PASSWORD.', 'password');
+    if (!password)
+      throw new KeygateError('VALIDATION_FAILED', 'Give --password or set KEYGATE_ADMIN_PASSWORD.', 'password');
     await withKeygate(async (kg) => {
-      const user = await kg.users.create({ email: opts.email, password, name: opts.name, systemRole: 'admin' }, 'system');
+      const user = await kg.users.create(
+        { email: opts.email, password, name: opts.name, systemRole: 'admin' },
+        'system',
+      );
       console.log(`created administrator ${user.email} (${user.id})`);
     });
   });
@@ -95,7 +102,11 @@ resource
   .option('--json', 'print JSON')
   .action(async (opts: { as: string; type: string; name: string; parent?: string; json?: boolean }) => {
     await withKeygate(async (kg) => {
-      const row = await kg.resources.create(await actAs(kg, opts.as), { type: opts.type, name: opts.name, parentId: opts.parent ?? null }, null);
+      const row = await kg.resources.create(
+        await actAs(kg, opts.as),
+        { type: opts.type, name: opts.name, parentId: opts.parent ?? null },
+        null,
+      );
       print(row, !!opts.json, () => row.id);
     });
   });
@@ -115,21 +126,40 @@ token
   .option('--description <text>', 'description')
   .option('--logging <mode>', 'none, request or request+response')
   .option('--json', 'print JSON')
-  .action(async (opts: { as: string; name: string; resource?: string; level?: string; permission?: string[]; apiGroup?: string[]; expiresIn?: string; expiresAt?: string; description?: string; logging?: string; json?: boolean }) => {
-    await withKeygate(async (kg) => {
-      const { view, key } = await kg.tokens.create(await actAs(kg, opts.as), opts.resource ?? null, {
-        name: opts.name,
-        description: opts.description,
-        level: opts.level,
-        permissions: opts.permission,
-        apiGroups: opts.apiGroup,
-        expiresIn: opts.expiresIn,
-        expiresAt: opts.expiresAt,
-        logging: opts.logging as 'none' | 'request' | 'request+response' | undefined,
-      }, null);
-      print({ ...tokenJson(view), key }, !!opts.json, () => `${key}\n${view.row.id}`);
-    });
-  });
+  .action(
+    async (opts: {
+      as: string;
+      name: string;
+      resource?: string;
+      level?: string;
+      permission?: string[];
+      apiGroup?: string[];
+      expiresIn?: string;
+      expiresAt?: string;
+      description?: string;
+      logging?: string;
+      json?: boolean;
+    }) => {
+      await withKeygate(async (kg) => {
+        const { view, key } = await kg.tokens.create(
+          await actAs(kg, opts.as),
+          opts.resource ?? null,
+          {
+            name: opts.name,
+            description: opts.description,
+            level: opts.level,
+            permissions: opts.permission,
+            apiGroups: opts.apiGroup,
+            expiresIn: opts.expiresIn,
+            expiresAt: opts.expiresAt,
+            logging: opts.logging as 'none' | 'request' | 'request+response' | undefined,
+          },
+          null,
+        );
+        print({ ...tokenJson(view), key }, !!opts.json, () => `${key}\n${view.row.id}`);
+      });
+    },
+  );
 
 token
   .command('list')
@@ -141,13 +171,34 @@ token
   .option('--state <state>', 'active, inactive or expired')
   .option('--limit <n>', 'at most this many', positiveInt, 100)
   .option('--json', 'print JSON')
-  .action(async (opts: { as: string; owner?: string; all?: boolean; resource?: string; state?: 'active' | 'inactive' | 'expired'; limit: number; json?: boolean }) => {
-    await withKeygate(async (kg) => {
-      const { views } = await kg.tokens.list(await actAs(kg, opts.as), { owner: opts.all ? '*' : opts.owner, resourceId: opts.resource, state: opts.state, limit: opts.limit });
-      const rows = views.map((v) => tokenJson(v));
-      print(rows, !!opts.json, () => rows.map((t) => [t.id, t.keyPrefix + '…', t.state, t.expiresAt ?? 'never', t.resourceId ?? '(system)', t.name].join('\t')).join('\n'));
-    });
-  });
+  .action(
+    async (opts: {
+      as: string;
+      owner?: string;
+      all?: boolean;
+      resource?: string;
+      state?: 'active' | 'inactive' | 'expired';
+      limit: number;
+      json?: boolean;
+    }) => {
+      await withKeygate(async (kg) => {
+        const { views } = await kg.tokens.list(await actAs(kg, opts.as), {
+          owner: opts.all ? '*' : opts.owner,
+          resourceId: opts.resource,
+          state: opts.state,
+          limit: opts.limit,
+        });
+        const rows = views.map((v) => tokenJson(v));
+        print(rows, !!opts.json, () =>
+          rows
+            .map((t) =>
+              [t.id, `${t.keyPrefix}…`, t.state, t.expiresAt ?? 'never', t.resourceId ?? '(system)', t.name].join('\t'),
+            )
+            .join('\n'),
+        );
+      });
+    },
+  );
 
 for (const [name, description] of [
   ['revoke', 'Delete a token: its key stops working at once'],
@@ -169,7 +220,8 @@ for (const [name, description] of [
 }
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof KeygateError) console.error(`keygate: ${err.code}: ${err.message}${err.field ? ` (${err.field})` : ''}`);
+  if (err instanceof KeygateError)
+    console.error(`keygate: ${err.code}: ${err.message}${err.field ? ` (${err.field})` : ''}`);
   else if (err instanceof ConfigError) console.error(`keygate: configuration: ${err.message}`);
   else console.error(`keygate: ${(err as Error).message ?? String(err)}`);
   process.exit(1);

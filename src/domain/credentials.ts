@@ -48,7 +48,7 @@ function mediaType(contentType: string | undefined): string {
 
 function ownProperty(obj: unknown, name: string): unknown {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
-  return Object.prototype.hasOwnProperty.call(obj, name) ? (obj as Record<string, unknown>)[name] : undefined;
+  return Object.hasOwn(obj, name) ? (obj as Record<string, unknown>)[name] : undefined;
 }
 
 /** Extracts the presented key, or says why the request's credentials cannot be used. */
@@ -60,7 +60,7 @@ export function extractCredential(input: CredentialInput, options: ExtractOption
   const headers = input.headers ?? {};
   add('header:x-api-key', strings(headers['x-api-key']));
   add('header:x-apikey', strings(headers['x-apikey']));
-  for (const value of strings(headers['authorization'])) {
+  for (const value of strings(headers.authorization)) {
     // Other schemes (Basic, Negotiate …) belong to someone else: an upstream API may use them.
     const m = AUTH_SCHEME_RE.exec(value);
     if (m) add('header:authorization', [m[2]!]);

@@ -5,7 +5,12 @@ export const EXPIRES_IN = ['30d', '90d', '1y', '2y', 'never'] as const;
 export type ExpiresIn = (typeof EXPIRES_IN)[number];
 
 const DAY = 86_400_000;
-const PRESET_MS: Record<Exclude<ExpiresIn, 'never'>, number> = { '30d': 30 * DAY, '90d': 90 * DAY, '1y': 365 * DAY, '2y': 730 * DAY };
+const PRESET_MS: Record<Exclude<ExpiresIn, 'never'>, number> = {
+  '30d': 30 * DAY,
+  '90d': 90 * DAY,
+  '1y': 365 * DAY,
+  '2y': 730 * DAY,
+};
 /**
  * Longest duration parseDuration accepts (1,000 years). Larger ones made `now + duration` an invalid
  * Date (RangeError on toISOString) or a 6-digit-year ISO string that no longer sorts as text.
@@ -40,7 +45,9 @@ export function resolveExpiry(
     if (at.getTime() <= now.getTime()) fail('INVALID_EXPIRY', 'expiresAt must be in the future.', 'expiresAt');
   } else if (input.expiresIn !== undefined && input.expiresIn !== 'never') {
     // Own keys only: `toString`, `__proto__` … must not be taken for presets.
-    const ms = Object.hasOwn(PRESET_MS, input.expiresIn) ? PRESET_MS[input.expiresIn as Exclude<ExpiresIn, 'never'>] : undefined;
+    const ms = Object.hasOwn(PRESET_MS, input.expiresIn)
+      ? PRESET_MS[input.expiresIn as Exclude<ExpiresIn, 'never'>]
+      : undefined;
     if (ms === undefined) fail('INVALID_EXPIRY', `expiresIn must be one of ${EXPIRES_IN.join(', ')}.`, 'expiresIn');
     at = new Date(now.getTime() + ms);
   } else if (input.expiresIn === 'never' || input.expiresAt === null) {
@@ -52,7 +59,11 @@ export function resolveExpiry(
   if (maxLifetimeMs !== null) {
     const limit = now.getTime() + maxLifetimeMs;
     if (at === null || at.getTime() > limit) {
-      fail('EXPIRY_TOO_LONG', `This server's policy allows tokens to live until ${new Date(limit).toISOString()} at most.`, input.expiresAt !== undefined ? 'expiresAt' : 'expiresIn');
+      fail(
+        'EXPIRY_TOO_LONG',
+        `This server's policy allows tokens to live until ${new Date(limit).toISOString()} at most.`,
+        input.expiresAt !== undefined ? 'expiresAt' : 'expiresIn',
+      );
     }
   }
   return at;

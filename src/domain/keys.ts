@@ -67,7 +67,11 @@ export type KeyShape = 'generated' | 'custom' | 'malformed';
  * be a well-formed generated key; anything else can only be a chosen key, and only when the
  * operator allows chosen keys.
  */
-export function classifyKey(key: string, prefix: string, customKeys: { allowed: boolean; minLength: number }): KeyShape {
+export function classifyKey(
+  key: string,
+  prefix: string,
+  customKeys: { allowed: boolean; minLength: number },
+): KeyShape {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) return 'malformed';
   if (key.startsWith(prefix)) return isWellFormedGeneratedKey(key, prefix) ? 'generated' : 'malformed';
   return customKeys.allowed && isAcceptableCustomKey(key, prefix, customKeys.minLength) ? 'custom' : 'malformed';

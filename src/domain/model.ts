@@ -36,16 +36,16 @@ export const DEFAULT_MODEL: AccessModel = {
     'resources:write': 'Create, rename and move resources under it.',
     'resources:delete': 'Delete resources under it.',
     'members:read': 'See who has access: people and tokens.',
-    'members:manage': 'Give and take people\'s roles.',
-    'tokens:create': 'Create API tokens for oneself, up to one\'s own rights.',
+    'members:manage': "Give and take people's roles.",
+    'tokens:create': "Create API tokens for oneself, up to one's own rights.",
     'tokens:read': 'See every token attached to the resource.',
-    'tokens:manage': 'Edit, activate, deactivate, roll and delete anyone\'s tokens on the resource.',
+    'tokens:manage': "Edit, activate, deactivate, roll and delete anyone's tokens on the resource.",
     'logs:read': 'Read the access log of tokens on the resource.',
     'keys:verify': 'Ask keygate whether a key is valid (POST /verify), for tokens on the resource.',
   },
   levels: { reader: READER, manager: MANAGER, administrator: ADMINISTRATOR },
   apiGroups: {
-    native: 'Every endpoint: full control within the token\'s permissions.',
+    native: "Every endpoint: full control within the token's permissions.",
     resources: 'Resources and their members.',
     tokens: 'API tokens.',
     verify: 'Key verification for other services.',
@@ -58,7 +58,10 @@ const permissionSets = new WeakMap<AccessModel, ReadonlySet<string>>();
 /** Every permission in the model, as a set (computed once per model: it is on the hot path). */
 export function allPermissions(model: AccessModel): ReadonlySet<string> {
   let set = permissionSets.get(model);
-  if (!set) permissionSets.set(model, (set = new Set(Object.keys(model.permissions))));
+  if (!set) {
+    set = new Set(Object.keys(model.permissions));
+    permissionSets.set(model, set);
+  }
   return set;
 }
 
@@ -79,7 +82,7 @@ export function levelCovering(model: AccessModel, permissions: readonly string[]
 /** Whether a resource of `type` may sit under a parent of `parentType` (`null` = root). */
 export function mayPlace(model: AccessModel, type: string, parentType: string | null): boolean {
   const def = Object.hasOwn(model.resourceTypes, type) ? model.resourceTypes[type] : undefined;
-  return def !== undefined && def.parents.includes(parentType);
+  return def?.parents.includes(parentType) === true;
 }
 
 /** Checks a configured model for contradictions; returns a list of problems (empty when sound). */
@@ -88,10 +91,12 @@ export function modelProblems(model: AccessModel): string[] {
   const permissions = allPermissions(model);
   for (const [type, def] of Object.entries(model.resourceTypes)) {
     for (const parent of def.parents) {
-      if (parent !== null && !Object.hasOwn(model.resourceTypes, parent)) problems.push(`resource type ${type}: unknown parent type ${parent}`);
+      if (parent !== null && !Object.hasOwn(model.resourceTypes, parent))
+        problems.push(`resource type ${type}: unknown parent type ${parent}`);
     }
   }
-  if (!Object.values(model.resourceTypes).some((d) => d.parents.includes(null))) problems.push('no resource type may be a root');
+  if (!Object.values(model.resourceTypes).some((d) => d.parents.includes(null)))
+    problems.push('no resource type may be a root');
   for (const [level, bundle] of Object.entries(model.levels)) {
     for (const p of bundle) if (!permissions.has(p)) problems.push(`level ${level}: unknown permission ${p}`);
   }

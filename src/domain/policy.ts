@@ -105,7 +105,7 @@ export function decideToken(q: TokenQuestion): Decision {
   if (!q.token.active) return { code: 'DISABLED', permissions: none };
   if (passed(q.token.expiresAt)) return { code: 'EXPIRED', permissions: none };
   const acting = q.token.impersonateUserId ? q.impersonated : q.owner;
-  if (!q.owner.active || !acting || !acting.active || acting.id !== (q.token.impersonateUserId ?? q.owner.id)) {
+  if (!q.owner.active || !acting?.active || acting.id !== (q.token.impersonateUserId ?? q.owner.id)) {
     return { code: 'OWNER_DISABLED', permissions: none };
   }
   // Only administrators may impersonate; an owner who is no longer one loses the token's use.
@@ -114,7 +114,8 @@ export function decideToken(q: TokenQuestion): Decision {
     return { code: 'API_GROUP_NOT_ALLOWED', permissions: none };
   }
   const at = q.target ?? q.home;
-  if (q.target !== undefined && !inScope(q.token.resourceId, q.target)) return { code: 'OUT_OF_SCOPE', permissions: none };
+  if (q.target !== undefined && !inScope(q.token.resourceId, q.target))
+    return { code: 'OUT_OF_SCOPE', permissions: none };
   const held = userPermissionsAt(q.model, acting, at);
   const permissions = q.token.permissions.filter((p) => held.has(p));
   if (q.permission !== undefined && !permissions.includes(q.permission)) {

@@ -77,11 +77,30 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
       },
       components: {
         securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The preferred way to present a key.' },
+          apiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-API-Key',
+            description: 'The preferred way to present a key.',
+          },
           apiKeyAlt: { type: 'apiKey', in: 'header', name: 'X-ApiKey' },
-          authorization: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key> (or the apiToken scheme).' },
-          queryKey: { type: 'apiKey', in: 'query', name: 'key', description: 'Can be switched off by the operator; also apiToken.' },
-          session: { type: 'apiKey', in: 'cookie', name: 'keygate_session', description: 'The console\'s session, from POST /session.' },
+          authorization: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'Authorization: Bearer <key> (or the apiToken scheme).',
+          },
+          queryKey: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'key',
+            description: 'Can be switched off by the operator; also apiToken.',
+          },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'keygate_session',
+            description: "The console's session, from POST /session.",
+          },
         },
       },
       security: [{ apiKey: [] }, { apiKeyAlt: [] }, { authorization: [] }, { queryKey: [] }, { session: [] }],
@@ -113,12 +132,15 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     done();
   });
 
+  // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.
   await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox));
   for (const version of API_VERSIONS) {
     await app.register(
+      // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.
       async (scoped) => {
         const headers = deprecationHeaders(version);
-        if (Object.keys(headers).length > 0) scoped.addHook('onSend', async (_req, reply) => void reply.headers(headers));
+        if (Object.keys(headers).length > 0)
+          scoped.addHook('onSend', async (_req, reply) => void reply.headers(headers));
         // Only the versioned API authenticates; health, docs and the changelog are public.
         installAuthentication(scoped, kg);
         version.register(scoped as FastifyTypebox);

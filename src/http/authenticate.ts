@@ -119,7 +119,12 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
       if (request.is404) return done();
       if (config.auth === 'none') return settled();
       const credential = extractCredential(
-        { headers: request.headers, query: request.query, body: request.body, contentType: request.headers['content-type'] },
+        {
+          headers: request.headers,
+          query: request.query,
+          body: request.body,
+          contentType: request.headers['content-type'],
+        },
         { allowQueryKeys: kg.config.allowQueryKeys },
       );
       if (credential.kind === 'error') {
@@ -137,5 +142,4 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
       done(err as Error);
     }
   });
-
 }

@@ -2,8 +2,16 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERROR_CODES, KeygateError, type ErrorCode } from '../domain/errors.js';
 
 /** Sends the one error envelope. */
-export function sendError(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message?: string, field?: string) {
-  const body = { error: { code, message: message ?? ERROR_CODES[code].message, requestId: request.id, ...(field ? { field } : {}) } };
+export function sendError(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  code: ErrorCode,
+  message?: string,
+  field?: string,
+) {
+  const body = {
+    error: { code, message: message ?? ERROR_CODES[code].message, requestId: request.id, ...(field ? { field } : {}) },
+  };
   return reply.code(ERROR_CODES[code].status).type('application/json; charset=utf-8').send(body);
 }
 
@@ -44,19 +52,30 @@ function frameworkCode(err: FastifyError): ErrorCode | undefined {
  * envelope and echoing the URL, which may hold a key.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const code: ErrorCode = err.code === 'FST_ERR_BAD_URL' ? 'MALFORMED_URL' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'INTERNAL';
+  const code: ErrorCode =
+    err.code === 'FST_ERR_BAD_URL'
+      ? 'MALFORMED_URL'
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'URI_TOO_LONG'
+        : 'INTERNAL';
   // No route matched, so the app's onRequest hook did not run: set its headers here.
   reply.headers({ 'x-request-id': request.id, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
   return sendError(reply, request, code);
 }
 
 /** Node socket errors, PostgreSQL's connection and availability classes (08, 53, 57P), SQLite's busy and locked. */
-const UNAVAILABLE_CODES = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08\w{3}|53\w{3}|57P0[1-3]|SQLITE_BUSY\w*|SQLITE_LOCKED\w*)$/;
+const UNAVAILABLE_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08\w{3}|53\w{3}|57P0[1-3]|SQLITE_BUSY\w*|SQLITE_LOCKED\w*)$/;
 
 /** Whether an error means the database cannot be reached or used just now (worth a retry), not a bug. */
 export function isStoreUnavailable(err: { code?: unknown; message?: unknown }): boolean {
   if (typeof err.code === 'string' && UNAVAILABLE_CODES.test(err.code)) return true;
-  return typeof err.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i.test(err.message);
+  return (
+    typeof err.message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|the database system is (starting up|shutting down)/i.test(
+      err.message,
+    )
+  );
 }
 
 /**
@@ -69,14 +88,23 @@ export function installErrorHandling(app: FastifyInstance): void {
     const code = frameworkCode(err);
     if (code === 'VALIDATION_FAILED') {
       const field = validationField(err);
-      return sendError(reply, request, code, `${field ? `${field}: ` : ''}${err.validation?.[0]?.message ?? 'is not valid'}.`, field);
+      return sendError(
+        reply,
+        request,
+        code,
+        `${field ? `${field}: ` : ''}${err.validation?.[0]?.message ?? 'is not valid'}.`,
+        field,
+      );
     }
     if (code) return sendError(reply, request, code);
     if (isStoreUnavailable(err)) {
       request.log.error({ err: { type: err.name, code: err.code }, requestId: request.id }, 'database unavailable');
       return sendError(reply, request, 'UNAVAILABLE', 'The database is not reachable right now; try again shortly.');
     }
-    request.log.error({ err: { type: err.name, message: err.message, stack: err.stack, code: err.code }, requestId: request.id }, 'unhandled error');
+    request.log.error(
+      { err: { type: err.name, message: err.message, stack: err.stack, code: err.code }, requestId: request.id },
+      'unhandled error',
+    );
     return sendError(reply, request, 'INTERNAL');
   });
   // The path is not echoed: a mistyped URL may hold a key.

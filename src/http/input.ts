@@ -4,6 +4,7 @@ import { KeygateError } from '../domain/errors.js';
 const MAX_DEPTH = 64;
 
 /** A NUL character, or half of a surrogate pair without its other half (text that is not well-formed Unicode). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The dotted path of the first string (or property name) that cannot be stored faithfully, or null. */
@@ -29,6 +30,11 @@ export function unstorablePath(value: unknown, path = '', depth = 0): string | n
 export function refuseUnstorableInput(request: FastifyRequest): void {
   for (const part of [request.params, request.query, request.body]) {
     const field = unstorablePath(part);
-    if (field !== null) throw new KeygateError('VALIDATION_FAILED', `${field ? `${field}: ` : ''}must be well-formed Unicode text without NUL characters.`, field || undefined);
+    if (field !== null)
+      throw new KeygateError(
+        'VALIDATION_FAILED',
+        `${field ? `${field}: ` : ''}must be well-formed Unicode text without NUL characters.`,
+        field || undefined,
+      );
   }
 }

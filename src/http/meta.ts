@@ -2,7 +2,7 @@ import type {} from '@fastify/swagger';
 import { Type } from 'typebox';
 import { API_VERSIONS } from './versions.js';
 import { CHANGELOG, changelogAtom } from './changelog.js';
-import { errorResponses, Nullable, OneOf } from './schemas.js';
+import { errorResponses, Nullable } from './schemas.js';
 import type { FastifyTypebox } from './types.js';
 
 const open = { auth: 'none' as const };
@@ -14,12 +14,21 @@ export function metaRoutes(app: FastifyTypebox): void {
   // Answers whether the server and its database are up.
   app.get(
     '/health',
-    { config: open, schema: { tags: ['meta'], summary: 'Health check', response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String() }), ...errorResponses } } },
+    {
+      config: open,
+      schema: {
+        tags: ['meta'],
+        summary: 'Health check',
+        response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String() }), ...errorResponses },
+      },
+    },
     async (_request, reply) => {
       try {
         await kg.ping();
       } catch {
-        return reply.code(503).send({ error: { code: 'UNAVAILABLE', message: 'The database does not answer.', requestId: _request.id } } as never);
+        return reply.code(503).send({
+          error: { code: 'UNAVAILABLE', message: 'The database does not answer.', requestId: _request.id },
+        } as never);
       }
       return { status: 'ok' as const, database: kg.dialect };
     },
@@ -64,28 +73,51 @@ export function metaRoutes(app: FastifyTypebox): void {
     }),
   );
 
-  const Entry = Type.Object({ id: Type.String(), date: Type.String(), version: Type.String(), title: Type.String(), body: Type.String() });
+  const Entry = Type.Object({
+    id: Type.String(),
+    date: Type.String(),
+    version: Type.String(),
+    title: Type.String(),
+    body: Type.String(),
+  });
 
   // Publishes the API's changes as JSON, or as Atom when the client asks for it.
   app.get(
     '/api/changelog',
-    { config: open, schema: { tags: ['meta'], summary: 'API changes (JSON; Atom with Accept: application/atom+xml)', response: { 200: Type.Object({ entries: Type.Array(Entry) }), ...errorResponses } } },
+    {
+      config: open,
+      schema: {
+        tags: ['meta'],
+        summary: 'API changes (JSON; Atom with Accept: application/atom+xml)',
+        response: { 200: Type.Object({ entries: Type.Array(Entry) }), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       if (/application\/atom\+xml/.test(request.headers.accept ?? '')) {
-        return reply.type('application/atom+xml; charset=utf-8').serializer((x: unknown) => String(x)).send(changelogAtom(baseUrl(request)) as never);
+        return reply
+          .type('application/atom+xml; charset=utf-8')
+          .serializer((x: unknown) => String(x))
+          .send(changelogAtom(baseUrl(request)) as never);
       }
       return { entries: CHANGELOG };
     },
   );
 
   // The changelog as an Atom feed, for feed readers.
-  app.get('/api/changelog.atom', { config: open, schema: { tags: ['meta'], summary: 'API changes as an Atom feed', response: { ...errorResponses } } }, async (request, reply) =>
-    reply.type('application/atom+xml; charset=utf-8').send(changelogAtom(baseUrl(request))),
+  app.get(
+    '/api/changelog.atom',
+    {
+      config: open,
+      schema: { tags: ['meta'], summary: 'API changes as an Atom feed', response: { ...errorResponses } },
+    },
+    async (request, reply) => reply.type('application/atom+xml; charset=utf-8').send(changelogAtom(baseUrl(request))),
   );
 
   for (const v of API_VERSIONS) {
     // The OpenAPI 3.1 document of one API version, generated from the schemas that validate its requests.
-    app.get(`/api/${v.version}/openapi.json`, { config: open, schema: { hide: true } }, async () => openApiFor(app, v.version));
+    app.get(`/api/${v.version}/openapi.json`, { config: open, schema: { hide: true } }, async () =>
+      openApiFor(app, v.version),
+    );
   }
 }
 
@@ -98,12 +130,22 @@ const documents = new WeakMap<object, Map<string, unknown>>();
 /** The app's OpenAPI document narrowed to one version's paths (plus the unversioned ones). */
 export function openApiFor(app: FastifyTypebox, version: string): unknown {
   let cache = documents.get(app);
-  if (!cache) documents.set(app, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    documents.set(app, cache);
+  }
   const hit = cache.get(version);
   if (hit) return hit;
-  const full = app.swagger() as { paths?: Record<string, unknown>; info: Record<string, unknown> } & Record<string, unknown>;
+  const full = app.swagger() as { paths?: Record<string, unknown>; info: Record<string, unknown> } & Record<
+    string,
+    unknown
+  >;
   // Versioned paths look like /api/v1.0/…; /api/versions is not one of them.
-  const paths = Object.fromEntries(Object.entries(full.paths ?? {}).filter(([path]) => path.startsWith(`/api/${version}/`) || !/^\/api\/v\d+\.\d+\//.test(path)));
+  const paths = Object.fromEntries(
+    Object.entries(full.paths ?? {}).filter(
+      ([path]) => path.startsWith(`/api/${version}/`) || !/^\/api\/v\d+\.\d+\//.test(path),
+    ),
+  );
   const doc = { ...full, info: { ...full.info, version }, paths };
   cache.set(version, doc);
   return doc;

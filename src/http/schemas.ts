@@ -21,7 +21,6 @@ export function OneOf<const V extends readonly string[]>(values: V, options: Rec
   return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...options } as unknown as TSchema);
 }
 
-const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[0-9A-Za-z]{1,64}$`, maxLength: 80 });
 export const Time = Type.String({ format: 'date-time' });
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 
@@ -68,7 +67,7 @@ export const Member = Type.Object(
     id: Type.String(),
     name: Type.String(),
     email: Nullable(Type.String()),
-    role: Nullable(Type.String(), { description: 'A person\'s role, or a token\'s permission level.' }),
+    role: Nullable(Type.String(), { description: "A person's role, or a token's permission level." }),
     resourceId: Type.String({ description: 'Where the role is held (an ancestor, when inherited).' }),
     inherited: Type.Boolean(),
     active: Nullable(Type.Boolean()),
@@ -90,7 +89,7 @@ export const Token = Type.Object(
     resourceId: Nullable(Type.String(), { description: 'Null for a system token (administrators only).' }),
     ownerId: Type.String(),
     level: Nullable(Type.String()),
-    permissions: Type.Array(Type.String(), { description: 'The token\'s own permissions (its level resolved).' }),
+    permissions: Type.Array(Type.String(), { description: "The token's own permissions (its level resolved)." }),
     apiGroups: Type.Array(Type.String()),
     expiresAt: Nullable(Time),
     active: Type.Boolean(),
@@ -108,7 +107,10 @@ export const Token = Type.Object(
   { $id: 'Token' },
 );
 
-export const TokenWithKey = Type.Intersect([Token, Type.Object({ key: Type.String({ description: 'The key. Shown in this response only: store it now.' }) })], { $id: 'TokenWithKey' });
+export const TokenWithKey = Type.Intersect(
+  [Token, Type.Object({ key: Type.String({ description: 'The key. Shown in this response only: store it now.' }) })],
+  { $id: 'TokenWithKey' },
+);
 
 const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
 const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
@@ -118,15 +120,37 @@ export const TokenCreate = Type.Object(
   {
     name: Name,
     description: Type.Optional(Type.String({ maxLength: 2000 })),
-    level: Type.Optional(Type.String({ maxLength: 64, description: 'A permission level (reader, manager, administrator, …). Default reader.' })),
-    permissions: Type.Optional(Type.Array(PermissionName, { maxItems: 100, description: 'An explicit list of fine-grained permissions, instead of a level.' })),
-    apiGroups: Type.Optional(Type.Array(GroupName, { minItems: 1, maxItems: 50, description: 'API groups the token may call; native (the default) means every endpoint.' })),
+    level: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'A permission level (reader, manager, administrator, …). Default reader.',
+      }),
+    ),
+    permissions: Type.Optional(
+      Type.Array(PermissionName, {
+        maxItems: 100,
+        description: 'An explicit list of fine-grained permissions, instead of a level.',
+      }),
+    ),
+    apiGroups: Type.Optional(
+      Type.Array(GroupName, {
+        minItems: 1,
+        maxItems: 50,
+        description: 'API groups the token may call; native (the default) means every endpoint.',
+      }),
+    ),
     expiresIn: Type.Optional(ExpiresIn),
     expiresAt: Type.Optional(Nullable(Time, { description: 'An ISO 8601 time; null for never.' })),
     logging: Type.Optional(Logging),
     // Null first: with type coercion on, a String-first union turns null into "" before Null is tried.
-    impersonate: Type.Optional(Nullable(Type.String({ maxLength: 320 }), { description: 'Email or id of the user the token acts as (administrators only); null for none.' })),
-    key: Type.Optional(Type.String({ maxLength: 256, description: 'A chosen key value (administrators only; minimum length applies).' })),
+    impersonate: Type.Optional(
+      Nullable(Type.String({ maxLength: 320 }), {
+        description: 'Email or id of the user the token acts as (administrators only); null for none.',
+      }),
+    ),
+    key: Type.Optional(
+      Type.String({ maxLength: 256, description: 'A chosen key value (administrators only; minimum length applies).' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -141,7 +165,11 @@ export const TokenPatch = Type.Object(
     expiresIn: Type.Optional(ExpiresIn),
     expiresAt: Type.Optional(Nullable(Time)),
     logging: Type.Optional(Logging),
-    impersonate: Type.Optional(Nullable(Type.String({ maxLength: 320 }), { description: 'Email or id of the user the token acts as (administrators only); null to stop impersonating.' })),
+    impersonate: Type.Optional(
+      Nullable(Type.String({ maxLength: 320 }), {
+        description: 'Email or id of the user the token acts as (administrators only); null to stop impersonating.',
+      }),
+    ),
     active: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -149,7 +177,9 @@ export const TokenPatch = Type.Object(
 
 export const TokenListQuery = Type.Object(
   {
-    owner: Type.Optional(Type.String({ maxLength: 320, description: 'Administrators: a user id, or * for every user.' })),
+    owner: Type.Optional(
+      Type.String({ maxLength: 320, description: 'Administrators: a user id, or * for every user.' }),
+    ),
     resourceId: Type.Optional(Type.String({ maxLength: 80 })),
     state: Type.Optional(OneOf(['active', 'inactive', 'expired'])),
     expiresBefore: Type.Optional(Time),
@@ -180,7 +210,17 @@ export const VerifyRequest = Type.Object(
   { additionalProperties: false },
 );
 
-export const VerifyCode = OneOf(['VALID', 'MALFORMED', 'NOT_FOUND', 'EXPIRED', 'DISABLED', 'OWNER_DISABLED', 'API_GROUP_NOT_ALLOWED', 'OUT_OF_SCOPE', 'INSUFFICIENT_PERMISSIONS']);
+export const VerifyCode = OneOf([
+  'VALID',
+  'MALFORMED',
+  'NOT_FOUND',
+  'EXPIRED',
+  'DISABLED',
+  'OWNER_DISABLED',
+  'API_GROUP_NOT_ALLOWED',
+  'OUT_OF_SCOPE',
+  'INSUFFICIENT_PERMISSIONS',
+]);
 
 /** What /me and /verify tell about a token: never its key or hash. */
 const tokenSummary = (permissionsMean: string) => ({
@@ -198,7 +238,12 @@ export const VerifyResponse = Type.Object(
   {
     valid: Type.Boolean(),
     code: VerifyCode,
-    token: Type.Optional(Type.Object({ ...tokenSummary('What the token may do at the resource asked about (or its own).'), logging: Logging })),
+    token: Type.Optional(
+      Type.Object({
+        ...tokenSummary('What the token may do at the resource asked about (or its own).'),
+        logging: Logging,
+      }),
+    ),
   },
   { $id: 'VerifyResponse' },
 );
@@ -208,7 +253,11 @@ export const Me = Type.Object(
   {
     kind: OneOf(['user', 'token']),
     user: Type.Optional(Type.Ref('User', { description: 'When kind is user.' })),
-    token: Type.Optional(Type.Object(tokenSummary('What the token may do now at its own resource.'), { description: 'When kind is token.' })),
+    token: Type.Optional(
+      Type.Object(tokenSummary('What the token may do now at its own resource.'), {
+        description: 'When kind is token.',
+      }),
+    ),
   },
   { $id: 'Me' },
 );

@@ -45,8 +45,8 @@ export const API_VERSIONS: ApiVersion[] = [
 /** Headers a deprecated version adds to every answer (RFC 9745 Deprecation, RFC 8594 Sunset). */
 export function deprecationHeaders(v: ApiVersion): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (v.deprecatedAt) headers['deprecation'] = `@${Math.floor(Date.parse(v.deprecatedAt) / 1000)}`;
-  if (v.sunsetAt) headers['sunset'] = new Date(v.sunsetAt).toUTCString();
-  if (v.deprecatedAt || v.sunsetAt) headers['link'] = '</api/changelog>; rel="deprecation"; type="application/json"';
+  if (v.deprecatedAt) headers.deprecation = `@${Math.floor(Date.parse(v.deprecatedAt) / 1000)}`;
+  if (v.sunsetAt) headers.sunset = new Date(v.sunsetAt).toUTCString();
+  if (v.deprecatedAt || v.sunsetAt) headers.link = '</api/changelog>; rel="deprecation"; type="application/json"';
   return headers;
 }

@@ -4,11 +4,26 @@ import type { TokenView } from '../services/tokens.js';
 
 /** Rows → the API's JSON shapes. Key material never leaves through here. */
 export function userJson(u: UserRow) {
-  return { id: u.id, email: u.email, name: u.name, systemRole: u.system_role, active: u.active === 1, createdAt: u.created_at, updatedAt: u.updated_at };
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    systemRole: u.system_role,
+    active: u.active === 1,
+    createdAt: u.created_at,
+    updatedAt: u.updated_at,
+  };
 }
 
 export function resourceJson(r: ResourceRow) {
-  return { id: r.id, type: r.type, name: r.name, parentId: r.parent_id, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    id: r.id,
+    type: r.type,
+    name: r.name,
+    parentId: r.parent_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 export function tokenJson(v: TokenView, now: Date = new Date()) {
@@ -39,7 +54,12 @@ export function tokenJson(v: TokenView, now: Date = new Date()) {
 }
 
 /** A page: the items and, when the page is full, the cursor (the last id) to fetch the next one. */
-export function page<T, J>(rows: T[], limit: number, toJson: (row: T) => J, idOf: (row: T) => string = (row) => (row as { id: string }).id) {
+export function page<T, J>(
+  rows: T[],
+  limit: number,
+  toJson: (row: T) => J,
+  idOf: (row: T) => string = (row) => (row as { id: string }).id,
+) {
   const last = rows[rows.length - 1];
   return { items: rows.map(toJson), nextCursor: rows.length === limit && last !== undefined ? idOf(last) : null };
 }

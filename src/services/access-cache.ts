@@ -86,7 +86,11 @@ export class AccessCache {
    * Reads through a cache map. A value loaded while an invalidation happened is returned but
    * not kept: it may predate the change, and keeping it would undo the invalidation.
    */
-  private async through<T>(map: Map<string, Entry<T | null>>, id: string, load: () => Promise<T | null>): Promise<T | null> {
+  private async through<T>(
+    map: Map<string, Entry<T | null>>,
+    id: string,
+    load: () => Promise<T | null>,
+  ): Promise<T | null> {
     const hit = map.get(id);
     if (this.fresh(hit)) return hit.value;
     const epoch = this.epoch;
@@ -140,7 +144,6 @@ export class AccessCache {
     return walked === null || 'missing' in walked ? MISS : walked;
   }
 
-
   /** The key entry for a hash, or null when no token has that key. */
   key(hash: string): Promise<CachedKey | null> {
     return this.through(this.keys, hash, async () => {
@@ -159,7 +162,14 @@ export class AccessCache {
   user(id: string): Promise<UserFacts | null> {
     return this.through(this.users, id, async () => {
       const row = await this.stores.users.findById(id);
-      return row ? { id: row.id, active: row.active === 1, systemRole: row.system_role, roles: await this.stores.resources.rolesOf(row.id) } : null;
+      return row
+        ? {
+            id: row.id,
+            active: row.active === 1,
+            systemRole: row.system_role,
+            roles: await this.stores.resources.rolesOf(row.id),
+          }
+        : null;
     });
   }
 
@@ -175,7 +185,6 @@ export class AccessCache {
     }
     return null;
   }
-
 
   invalidateKeys(hashes: readonly string[]): void {
     this.epoch++;

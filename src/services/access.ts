@@ -1,7 +1,14 @@
 import { fail } from '../domain/errors.js';
 import { hashesEqual } from '../domain/keys.js';
 import { allPermissions, type AccessModel } from '../domain/model.js';
-import { decideToken, userPermissionsAt, type Ancestry, type Decision, type TokenFacts, type UserFacts } from '../domain/policy.js';
+import {
+  decideToken,
+  userPermissionsAt,
+  type Ancestry,
+  type Decision,
+  type TokenFacts,
+  type UserFacts,
+} from '../domain/policy.js';
 import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
 import type { KeyRing } from './key-ring.js';
 import type { Principal } from './principal.js';
@@ -126,7 +133,15 @@ export class Access {
     const plain = target === undefined && q.permission === undefined;
     if (plain) {
       const hit = this.verdicts.get(token.facts);
-      if (hit && hit.owner === owner && hit.impersonated === impersonated && hit.home === home && hit.entry === f.entry && hit.apiGroup === q.apiGroup && nowMs < hit.validUntil) {
+      if (
+        hit &&
+        hit.owner === owner &&
+        hit.impersonated === impersonated &&
+        hit.home === home &&
+        hit.entry === f.entry &&
+        hit.apiGroup === q.apiGroup &&
+        nowMs < hit.validUntil
+      ) {
         return hit.verdict;
       }
     }
@@ -161,7 +176,15 @@ export class Access {
     const verdict: KeyVerdict = { code: decision.code, permissions: decision.permissions, token, principal };
     if (plain && valid) {
       const validUntil = Math.min(expiryMs(token.facts.expiresAt), expiryMs(f.entry.expiresAt));
-      this.verdicts.set(token.facts, { owner, impersonated, home, entry: f.entry, apiGroup: q.apiGroup, validUntil, verdict });
+      this.verdicts.set(token.facts, {
+        owner,
+        impersonated,
+        home,
+        entry: f.entry,
+        apiGroup: q.apiGroup,
+        validUntil,
+        verdict,
+      });
     }
     return verdict;
   }
@@ -184,7 +207,10 @@ export class Access {
 
   /** Ancestry of a resource, or NOT_FOUND. */
   async ancestryOf(resourceId: string): Promise<Ancestry> {
-    return (await this.cache.ancestry(resourceId)) ?? fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
+    return (
+      (await this.cache.ancestry(resourceId)) ??
+      fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.')
+    );
   }
 
   /**
@@ -192,11 +218,16 @@ export class Access {
    * resource does not exist (404), so ids outside its reach reveal nothing; a caller who can see
    * it but lacks this permission gets 403.
    */
-  async require(principal: Principal, resourceId: string, permission: string): Promise<{ ancestry: Ancestry; held: ReadonlySet<string> }> {
+  async require(
+    principal: Principal,
+    resourceId: string,
+    permission: string,
+  ): Promise<{ ancestry: Ancestry; held: ReadonlySet<string> }> {
     const ancestry = await this.ancestryOf(resourceId);
     const held = this.permissionsAt(principal, ancestry);
     if (held.size === 0) fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
-    if (!held.has(permission)) fail('INSUFFICIENT_PERMISSIONS', `This needs the ${permission} permission on the resource.`);
+    if (!held.has(permission))
+      fail('INSUFFICIENT_PERMISSIONS', `This needs the ${permission} permission on the resource.`);
     return { ancestry, held };
   }
 }

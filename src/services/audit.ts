@@ -14,7 +14,10 @@ export interface AuditEvent {
 
 /** Appends who-changed-what records to the audit trail. */
 export class AuditTrail {
-  constructor(private readonly store: AuditStore, private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly store: AuditStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
   /** Appends one record; pass the transaction's audit store to write it with the change it describes. */
   async record(actor: Principal | 'system', event: AuditEvent, store: AuditStore = this.store): Promise<void> {

@@ -1,12 +1,24 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
-import { classifyKey, createKeyHasher, generateKey, isAcceptableCustomKey, displayPrefix, type KeyShape } from '../domain/keys.js';
+import {
+  classifyKey,
+  createKeyHasher,
+  generateKey,
+  isAcceptableCustomKey,
+  displayPrefix,
+  type KeyShape,
+} from '../domain/keys.js';
 
 /** Everything keygate does with key material, configured once: make, classify, hash, seal. */
 export class KeyRing {
   readonly hash: (key: string) => string;
 
-  constructor(private readonly config: Pick<Config, 'keyPrefix' | 'keySecret' | 'customKeys' | 'recoverableKeys' | 'encryptionKey'>) {
+  constructor(
+    private readonly config: Pick<
+      Config,
+      'keyPrefix' | 'keySecret' | 'customKeys' | 'recoverableKeys' | 'encryptionKey'
+    >,
+  ) {
     this.hash = createKeyHasher(config.keySecret);
   }
 

@@ -36,8 +36,17 @@ export class ResourceService {
   ) {}
 
   /** Creates a resource under a parent the caller may write to (roots: administrators only). */
-  async create(p: Principal, input: { type: string; name: string; parentId?: string | null | undefined }, ip: string | null): Promise<ResourceRow> {
-    if (!Object.hasOwn(this.model.resourceTypes, input.type)) fail('UNKNOWN_RESOURCE_TYPE', `Unknown resource type ${input.type}; known: ${Object.keys(this.model.resourceTypes).join(', ')}.`, 'type');
+  async create(
+    p: Principal,
+    input: { type: string; name: string; parentId?: string | null | undefined },
+    ip: string | null,
+  ): Promise<ResourceRow> {
+    if (!Object.hasOwn(this.model.resourceTypes, input.type))
+      fail(
+        'UNKNOWN_RESOURCE_TYPE',
+        `Unknown resource type ${input.type}; known: ${Object.keys(this.model.resourceTypes).join(', ')}.`,
+        'type',
+      );
     let parentType: string | null = null;
     if (input.parentId) {
       await this.access.require(p, input.parentId, 'resources:write');
@@ -46,14 +55,38 @@ export class ResourceService {
       fail('FORBIDDEN', 'Only administrators create top-level resources.', 'parentId');
     }
     if (!mayPlace(this.model, input.type, parentType)) {
-      fail('INVALID_PARENT', parentType === null ? `A ${input.type} needs a parent.` : `A ${input.type} cannot be placed under a ${parentType}.`, 'parentId');
+      fail(
+        'INVALID_PARENT',
+        parentType === null
+          ? `A ${input.type} needs a parent.`
+          : `A ${input.type} cannot be placed under a ${parentType}.`,
+        'parentId',
+      );
     }
     const now = this.clock().toISOString();
     // `||`, not `??`: an empty parentId means no parent (a root), not a parent whose id is "".
-    const row: ResourceRow = { id: newId('res'), type: input.type, name: input.name.trim(), parent_id: input.parentId || null, created_at: now, updated_at: now };
+    const row: ResourceRow = {
+      id: newId('res'),
+      type: input.type,
+      name: input.name.trim(),
+      parent_id: input.parentId || null,
+      created_at: now,
+      updated_at: now,
+    };
     await this.stores.transaction(async (tx) => {
       await tx.resources.insert(row);
-      await this.audit.record(p, { action: 'resource.create', targetType: 'resource', targetId: row.id, resourceId: row.id, details: { type: row.type, name: row.name, parentId: row.parent_id }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        {
+          action: 'resource.create',
+          targetType: 'resource',
+          targetId: row.id,
+          resourceId: row.id,
+          details: { type: row.type, name: row.name, parentId: row.parent_id },
+          ip,
+        },
+        tx.audit,
+      );
     });
     return row;
   }
@@ -72,11 +105,16 @@ export class ResourceService {
   /** The top of what the caller can see: every root for administrators, else the resources it holds a role on (or a token's own resource). */
   async entryPoints(p: Principal, limit: number, cursor?: string): Promise<ResourceRow[]> {
     if (p.kind === 'token' && p.token.resourceId !== null) {
-      return this.access.permissionsAt(p, p.home).has('resources:read') ? this.stores.resources.findMany([p.token.resourceId]) : [];
+      return this.access.permissionsAt(p, p.home).has('resources:read')
+        ? this.stores.resources.findMany([p.token.resourceId])
+        : [];
     }
     if (isSystemAdmin(p)) return this.stores.resources.children(null, limit, cursor);
     const user = p.kind === 'user' ? p.user : (p.impersonated ?? p.owner);
-    const ids = [...user.roles.keys()].sort().filter((id) => !cursor || id > cursor).slice(0, limit);
+    const ids = [...user.roles.keys()]
+      .sort()
+      .filter((id) => !cursor || id > cursor)
+      .slice(0, limit);
     return this.stores.resources.findMany(ids);
   }
 
@@ -84,7 +122,11 @@ export class ResourceService {
     await this.access.require(p, id, 'resources:write');
     await this.stores.transaction(async (tx) => {
       await tx.resources.rename(id, name.trim(), this.clock().toISOString());
-      await this.audit.record(p, { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip },
+        tx.audit,
+      );
     });
     return (await this.stores.resources.findById(id))!;
   }
@@ -92,7 +134,8 @@ export class ResourceService {
   /** Deletes a resource without children; its memberships and tokens go with it. */
   async delete(p: Principal, id: string, ip: string | null): Promise<void> {
     const { ancestry } = await this.access.require(p, id, 'resources:delete');
-    if (p.kind === 'token' && p.token.resourceId === id) fail('FORBIDDEN', 'A token cannot delete the resource it is attached to.');
+    if (p.kind === 'token' && p.token.resourceId === id)
+      fail('FORBIDDEN', 'A token cannot delete the resource it is attached to.');
     if (await this.stores.resources.hasChildren(id)) fail('RESOURCE_NOT_EMPTY');
     const { tokens, hashes, members } = await this.stores.transaction(async (tx) => {
       const tokens = await tx.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 1_000_000 });
@@ -100,7 +143,18 @@ export class ResourceService {
       const hashes: string[] = [];
       for (const t of tokens) hashes.push(...(await tx.tokens.delete(t.id)));
       await tx.resources.delete(id);
-      await this.audit.record(p, { action: 'resource.delete', targetType: 'resource', targetId: id, resourceId: ancestry[1] ?? null, details: { tokensDeleted: tokens.length }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        {
+          action: 'resource.delete',
+          targetType: 'resource',
+          targetId: id,
+          resourceId: ancestry[1] ?? null,
+          details: { tokensDeleted: tokens.length },
+          ip,
+        },
+        tx.audit,
+      );
       return { tokens, hashes, members };
     });
     this.cache.invalidateKeys(hashes);
@@ -118,13 +172,35 @@ export class ResourceService {
       for (const m of await this.stores.resources.membersOf(resourceId)) {
         if (seen.has(m.user_id)) continue;
         seen.add(m.user_id);
-        out.push({ kind: 'user', id: m.user_id, name: m.name, email: m.email, role: m.role, resourceId, inherited: resourceId !== id, active: null, expiresAt: null, ownerId: null });
+        out.push({
+          kind: 'user',
+          id: m.user_id,
+          name: m.name,
+          email: m.email,
+          role: m.role,
+          resourceId,
+          inherited: resourceId !== id,
+          active: null,
+          expiresAt: null,
+          ownerId: null,
+        });
       }
     }
     const tokens = await this.stores.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 10_000 });
     for (const t of tokens) {
       const role = t.level ?? levelCovering(this.model, JSON.parse(t.permissions) as string[]);
-      out.push({ kind: 'token', id: t.id, name: t.name, email: null, role, resourceId: id, inherited: false, active: t.active === 1, expiresAt: t.expires_at, ownerId: t.owner_id });
+      out.push({
+        kind: 'token',
+        id: t.id,
+        name: t.name,
+        email: null,
+        role,
+        resourceId: id,
+        inherited: false,
+        active: t.active === 1,
+        expiresAt: t.expires_at,
+        ownerId: t.owner_id,
+      });
     }
     return out;
   }
@@ -132,17 +208,41 @@ export class ResourceService {
   /** Gives a user a role on the resource; never a role with more rights than the caller's own. */
   async setRole(p: Principal, id: string, userRef: string, role: string, ip: string | null): Promise<Member> {
     const { held } = await this.access.require(p, id, 'members:manage');
-    if (!Object.hasOwn(this.model.levels, role)) fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
+    if (!Object.hasOwn(this.model.levels, role))
+      fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
     const excess = levelPermissions(this.model, role).filter((perm) => !held.has(perm));
-    if (excess.length > 0) fail('ROLE_ESCALATION', `You cannot give ${role}: it holds ${excess.join(', ')}, which you do not.`, 'role');
+    if (excess.length > 0)
+      fail('ROLE_ESCALATION', `You cannot give ${role}: it holds ${excess.join(', ')}, which you do not.`, 'role');
     const user = (await this.users.find(userRef)) ?? fail('UNKNOWN_USER', `There is no user ${userRef}.`, 'userId');
     await this.refuseIfOutranked(held, id, user.id, 'change');
     await this.stores.transaction(async (tx) => {
       await tx.resources.setMembership(id, user.id, role, this.clock().toISOString());
-      await this.audit.record(p, { action: 'membership.set', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id, role }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        {
+          action: 'membership.set',
+          targetType: 'membership',
+          targetId: `${id}:${user.id}`,
+          resourceId: id,
+          details: { userId: user.id, role },
+          ip,
+        },
+        tx.audit,
+      );
     });
     this.cache.invalidateUser(user.id);
-    return { kind: 'user', id: user.id, name: user.name, email: user.email, role, resourceId: id, inherited: false, active: null, expiresAt: null, ownerId: null };
+    return {
+      kind: 'user',
+      id: user.id,
+      name: user.name,
+      email: user.email,
+      role,
+      resourceId: id,
+      inherited: false,
+      active: null,
+      expiresAt: null,
+      ownerId: null,
+    };
   }
 
   async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {
@@ -151,16 +251,37 @@ export class ResourceService {
     await this.refuseIfOutranked(held, id, user.id, 'remove');
     await this.stores.transaction(async (tx) => {
       if (!(await tx.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
-      await this.audit.record(p, { action: 'membership.remove', targetType: 'membership', targetId: `${id}:${user.id}`, resourceId: id, details: { userId: user.id }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        {
+          action: 'membership.remove',
+          targetType: 'membership',
+          targetId: `${id}:${user.id}`,
+          resourceId: id,
+          details: { userId: user.id },
+          ip,
+        },
+        tx.audit,
+      );
     });
     this.cache.invalidateUser(user.id);
   }
 
   /** A member whose role here holds rights the caller lacks can be neither changed nor removed by it (a manager cannot demote an administrator). */
-  private async refuseIfOutranked(held: ReadonlySet<string>, id: string, userId: string, verb: 'change' | 'remove'): Promise<void> {
+  private async refuseIfOutranked(
+    held: ReadonlySet<string>,
+    id: string,
+    userId: string,
+    verb: 'change' | 'remove',
+  ): Promise<void> {
     const existing = (await this.stores.resources.rolesOf(userId)).get(id);
     if (existing === undefined) return;
     const lacking = levelPermissions(this.model, existing).filter((perm) => !held.has(perm));
-    if (lacking.length > 0) fail('ROLE_ESCALATION', `You cannot ${verb} this member's ${existing} role: it holds ${lacking.join(', ')}, which you do not.`, 'role');
+    if (lacking.length > 0)
+      fail(
+        'ROLE_ESCALATION',
+        `You cannot ${verb} this member's ${existing} role: it holds ${lacking.join(', ')}, which you do not.`,
+        'role',
+      );
   }
 }

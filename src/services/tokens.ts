@@ -59,15 +59,20 @@ export class TokenService {
   ) {}
 
   /** Resolves level/permissions and API groups, refusing anything the model does not define. */
-  private permissionSet(input: { level?: string | undefined; permissions?: string[] | undefined }): { level: string | null; permissions: string[] } {
-    if (input.level !== undefined && input.permissions !== undefined) fail('VALIDATION_FAILED', 'Give a level or a list of permissions, not both.', 'permissions');
+  private permissionSet(input: { level?: string | undefined; permissions?: string[] | undefined }): {
+    level: string | null;
+    permissions: string[];
+  } {
+    if (input.level !== undefined && input.permissions !== undefined)
+      fail('VALIDATION_FAILED', 'Give a level or a list of permissions, not both.', 'permissions');
     if (input.permissions !== undefined) {
       const unknown = input.permissions.filter((p) => !Object.hasOwn(this.model.permissions, p));
       if (unknown.length > 0) fail('UNKNOWN_PERMISSION', `Unknown permission ${unknown.join(', ')}.`, 'permissions');
       return { level: null, permissions: [...new Set(input.permissions)].sort() };
     }
     const level = input.level ?? 'reader';
-    if (!Object.hasOwn(this.model.levels, level)) fail('UNKNOWN_LEVEL', `Unknown level ${level}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'level');
+    if (!Object.hasOwn(this.model.levels, level))
+      fail('UNKNOWN_LEVEL', `Unknown level ${level}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'level');
     return { level, permissions: [] };
   }
 
@@ -82,31 +87,52 @@ export class TokenService {
     if (unknown.length > 0) fail('UNKNOWN_API_GROUP', `Unknown API group ${unknown.join(', ')}.`, 'apiGroups');
     if (p.kind === 'token') {
       const wider = list.filter((g) => !apiGroupAllows(p.token.apiGroups, g));
-      if (wider.length > 0) fail('PERMISSION_ESCALATION', `The token would call API group ${wider.join(', ')}, which the token asking may not.`, 'apiGroups');
+      if (wider.length > 0)
+        fail(
+          'PERMISSION_ESCALATION',
+          `The token would call API group ${wider.join(', ')}, which the token asking may not.`,
+          'apiGroups',
+        );
     }
     return [...new Set(list)].sort();
   }
 
   /** Refuses permissions beyond what the grantor may do now on the token's resource. */
-  private checkEscalation(p: Principal, home: Ancestry, resolved: { level: string | null; permissions: string[] }): void {
+  private checkEscalation(
+    p: Principal,
+    home: Ancestry,
+    resolved: { level: string | null; permissions: string[] },
+  ): void {
     const wanted = resolved.level !== null ? levelPermissions(this.model, resolved.level) : resolved.permissions;
     const excess = escalation(wanted, this.access.permissionsAt(p, home));
-    if (excess.length > 0) fail('PERMISSION_ESCALATION', `The token would hold ${excess.join(', ')}, which you do not hold here.`, resolved.level !== null ? 'level' : 'permissions');
+    if (excess.length > 0)
+      fail(
+        'PERMISSION_ESCALATION',
+        `The token would hold ${excess.join(', ')}, which you do not hold here.`,
+        resolved.level !== null ? 'level' : 'permissions',
+      );
   }
 
   /** A token cannot give another token a longer life than its own. */
   private withinCreator(p: Principal, expiresAt: Date | null): Date | null {
     if (p.kind !== 'token' || p.token.expiresAt === null) return expiresAt;
     if (expiresAt === null || expiresAt.getTime() > Date.parse(p.token.expiresAt)) {
-      fail('EXPIRY_TOO_LONG', `A token cannot outlive the token that sets it up; expire it by ${p.token.expiresAt}.`, 'expiresAt');
+      fail(
+        'EXPIRY_TOO_LONG',
+        `A token cannot outlive the token that sets it up; expire it by ${p.token.expiresAt}.`,
+        'expiresAt',
+      );
     }
     return expiresAt;
   }
 
   private async impersonation(p: Principal, ref: string | null | undefined): Promise<string | null> {
     if (ref === undefined || ref === null) return p.kind === 'token' ? p.token.impersonateUserId : null;
-    if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators may create tokens that impersonate a user.', 'impersonate');
-    const user = (await this.users.find(ref)) ?? fail('UNKNOWN_USER', `There is no user ${ref}; the name must match exactly.`, 'impersonate');
+    if (!isSystemAdmin(p))
+      fail('FORBIDDEN', 'Only administrators may create tokens that impersonate a user.', 'impersonate');
+    const user =
+      (await this.users.find(ref)) ??
+      fail('UNKNOWN_USER', `There is no user ${ref}; the name must match exactly.`, 'impersonate');
     return user.id;
   }
 
@@ -114,20 +140,34 @@ export class TokenService {
    * Adds a token to a resource (or, for administrators, a system token with `resourceId` null).
    * Returns the key: this is the only time it is ever given out, unless keys are recoverable.
    */
-  async create(p: Principal, resourceId: string | null, input: TokenInput, ip: string | null): Promise<{ view: TokenView; key: string }> {
+  async create(
+    p: Principal,
+    resourceId: string | null,
+    input: TokenInput,
+    ip: string | null,
+  ): Promise<{ view: TokenView; key: string }> {
     let home: Ancestry = [];
     if (resourceId !== null) home = (await this.access.require(p, resourceId, 'tokens:create')).ancestry;
-    else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null)) fail('FORBIDDEN', 'Only administrators create tokens that are not attached to a resource.');
+    else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null))
+      fail('FORBIDDEN', 'Only administrators create tokens that are not attached to a resource.');
     const resolved = this.permissionSet(input);
     const apiGroups = this.apiGroups(p, input.apiGroups);
     this.checkEscalation(p, home, resolved);
     const now = this.clock();
-    const expiresAt = this.withinCreator(p, resolveExpiry({ expiresIn: input.expiresIn, expiresAt: input.expiresAt }, now, this.policy.maxLifetimeMs));
+    const expiresAt = this.withinCreator(
+      p,
+      resolveExpiry({ expiresIn: input.expiresIn, expiresAt: input.expiresAt }, now, this.policy.maxLifetimeMs),
+    );
     const impersonateUserId = await this.impersonation(p, input.impersonate);
 
     let key: string;
     if (input.key !== undefined) {
-      if (!this.policy.customKeys.allowed || !isSystemAdmin(p)) fail('CUSTOM_KEY_NOT_ALLOWED', 'Only administrators may choose a key value, and only where the server allows it.', 'key');
+      if (!this.policy.customKeys.allowed || !isSystemAdmin(p))
+        fail(
+          'CUSTOM_KEY_NOT_ALLOWED',
+          'Only administrators may choose a key value, and only where the server allows it.',
+          'key',
+        );
       if (!this.keys.isAcceptableCustomKey(input.key)) fail('CUSTOM_KEY_INVALID', undefined, 'key');
       key = input.key;
     } else {
@@ -161,7 +201,18 @@ export class TokenService {
     try {
       await this.stores.transaction(async (tx) => {
         await tx.tokens.insert(row, keyHash);
-        await this.audit.record(p, { action: 'token.create', targetType: 'token', targetId: id, resourceId, details: this.auditDetails(row), ip }, tx.audit);
+        await this.audit.record(
+          p,
+          {
+            action: 'token.create',
+            targetType: 'token',
+            targetId: id,
+            resourceId,
+            details: this.auditDetails(row),
+            ip,
+          },
+          tx.audit,
+        );
       });
     } catch (err) {
       // Two creates of one chosen key racing: the primary key decides, the loser hears it clearly.
@@ -195,7 +246,13 @@ export class TokenService {
       const u = await this.stores.users.findById(row.impersonate_user_id);
       impersonate = { id: row.impersonate_user_id, email: u?.email ?? '' };
     }
-    return { row, permissions: facts.permissions, apiGroups: facts.apiGroups, impersonate, recoverable: row.encrypted_key !== null };
+    return {
+      row,
+      permissions: facts.permissions,
+      apiGroups: facts.apiGroups,
+      impersonate,
+      recoverable: row.encrypted_key !== null,
+    };
   }
 
   /**
@@ -211,19 +268,30 @@ export class TokenService {
     const owns = ownerId(p) === row.owner_id && (p.kind === 'user' || held.has('tokens:create'));
     const allowed = owns || held.has('tokens:manage') || (need !== 'manage' && held.has('tokens:read'));
     if (!allowed) {
-      if (held.has('tokens:read')) fail('INSUFFICIENT_PERMISSIONS', 'Managing other people\'s tokens needs tokens:manage on the resource.');
+      if (held.has('tokens:read'))
+        fail('INSUFFICIENT_PERMISSIONS', "Managing other people's tokens needs tokens:manage on the resource.");
       fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
     }
     if (p.kind === 'token' && need !== 'read' && row.id !== p.token.id) {
       const target = tokenFacts(this.model, row);
-      const stronger = [...escalation(target.permissions, held), ...target.apiGroups.filter((g) => !apiGroupAllows(p.token.apiGroups, g))];
-      if (stronger.length > 0) fail('PERMISSION_ESCALATION', `That token holds ${stronger.join(', ')}, which this token does not; a token manages only tokens no stronger than itself.`);
+      const stronger = [
+        ...escalation(target.permissions, held),
+        ...target.apiGroups.filter((g) => !apiGroupAllows(p.token.apiGroups, g)),
+      ];
+      if (stronger.length > 0)
+        fail(
+          'PERMISSION_ESCALATION',
+          `That token holds ${stronger.join(', ')}, which this token does not; a token manages only tokens no stronger than itself.`,
+        );
     }
     return home;
   }
 
   private async load(id: string): Promise<TokenRow> {
-    return (await this.stores.tokens.findById(id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+    return (
+      (await this.stores.tokens.findById(id)) ??
+      fail('NOT_FOUND', 'There is no such token, or it is outside your reach.')
+    );
   }
 
   async get(p: Principal, id: string): Promise<TokenView> {
@@ -236,10 +304,18 @@ export class TokenService {
    * Lists tokens. Without `owner` it is the caller's own; administrators may name any owner or
    * `*` for every token. A token listing tokens sees only those inside its own subtree.
    */
-  async list(p: Principal, q: Omit<TokenFilter, 'now' | 'ownerId'> & { owner?: string | undefined }): Promise<{ views: TokenView[]; nextCursor: string | null }> {
+  async list(
+    p: Principal,
+    q: Omit<TokenFilter, 'now' | 'ownerId'> & { owner?: string | undefined },
+  ): Promise<{ views: TokenView[]; nextCursor: string | null }> {
     let owner: string | undefined = ownerId(p);
     if (q.owner !== undefined && q.owner !== owner) {
-      if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators list other people\'s tokens; use a resource\'s token list instead.', 'owner');
+      if (!isSystemAdmin(p))
+        fail(
+          'FORBIDDEN',
+          "Only administrators list other people's tokens; use a resource's token list instead.",
+          'owner',
+        );
       owner = q.owner === '*' ? undefined : q.owner;
     }
     const filter = { ...q, ownerId: owner, now: this.clock().toISOString() };
@@ -265,17 +341,28 @@ export class TokenService {
         }
       }
     }
-    return { views: await Promise.all(visible.map((r) => this.view(r))), nextCursor: exhausted ? null : (cursor ?? null) };
+    return {
+      views: await Promise.all(visible.map((r) => this.view(r))),
+      nextCursor: exhausted ? null : (cursor ?? null),
+    };
   }
 
-
   /** Tokens attached to a resource: all of them with tokens:read, else just the caller's own. */
-  async listForResource(p: Principal, resourceId: string, q: Omit<TokenFilter, 'now' | 'ownerId' | 'resourceId'>): Promise<TokenView[]> {
+  async listForResource(
+    p: Principal,
+    resourceId: string,
+    q: Omit<TokenFilter, 'now' | 'ownerId' | 'resourceId'>,
+  ): Promise<TokenView[]> {
     const ancestry = await this.access.ancestryOf(resourceId);
     const held = this.access.permissionsAt(p, ancestry);
     if (held.size === 0) fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
     const all = held.has('tokens:read') || held.has('tokens:manage');
-    const rows = await this.stores.tokens.list({ ...q, resourceId, ownerId: all ? undefined : ownerId(p), now: this.clock().toISOString() });
+    const rows = await this.stores.tokens.list({
+      ...q,
+      resourceId,
+      ownerId: all ? undefined : ownerId(p),
+      now: this.clock().toISOString(),
+    });
     return Promise.all(rows.map((r) => this.view(r)));
   }
 
@@ -294,7 +381,15 @@ export class TokenService {
     }
     if (patch.apiGroups !== undefined) set.api_groups = JSON.stringify(this.apiGroups(p, patch.apiGroups));
     if (patch.expiresIn !== undefined || patch.expiresAt !== undefined) {
-      set.expires_at = this.withinCreator(p, resolveExpiry({ expiresIn: patch.expiresIn, expiresAt: patch.expiresAt }, this.clock(), this.policy.maxLifetimeMs))?.toISOString() ?? null;
+      set.expires_at =
+        this.withinCreator(
+          p,
+          resolveExpiry(
+            { expiresIn: patch.expiresIn, expiresAt: patch.expiresAt },
+            this.clock(),
+            this.policy.maxLifetimeMs,
+          ),
+        )?.toISOString() ?? null;
     }
     if (patch.logging !== undefined) set.logging = patch.logging;
     if (patch.impersonate !== undefined) {
@@ -302,16 +397,44 @@ export class TokenService {
       set.impersonate_user_id = patch.impersonate === null ? null : await this.impersonation(p, patch.impersonate);
     }
     if (patch.active !== undefined) set.active = patch.active ? 1 : 0;
-    return this.save(p, row, set, patch.active !== undefined && Object.keys(set).length === 1 ? (patch.active ? 'token.activate' : 'token.deactivate') : 'token.update', ip);
+    return this.save(
+      p,
+      row,
+      set,
+      patch.active !== undefined && Object.keys(set).length === 1
+        ? patch.active
+          ? 'token.activate'
+          : 'token.deactivate'
+        : 'token.update',
+      ip,
+    );
   }
 
-  private async save(p: Principal, row: TokenRow, set: Partial<TokenRow>, action: string, ip: string | null): Promise<TokenView> {
+  private async save(
+    p: Principal,
+    row: TokenRow,
+    set: Partial<TokenRow>,
+    action: string,
+    ip: string | null,
+  ): Promise<TokenView> {
     set.updated_at = this.clock().toISOString();
     const changed = Object.keys(set).filter((k) => k !== 'updated_at');
     const after = await this.stores.transaction(async (tx) => {
       await tx.tokens.update(row.id, set);
-      const updated = (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
-      await this.audit.record(p, { action, targetType: 'token', targetId: row.id, resourceId: row.resource_id, details: { changed, ...this.auditDetails(updated) }, ip }, tx.audit);
+      const updated =
+        (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+      await this.audit.record(
+        p,
+        {
+          action,
+          targetType: 'token',
+          targetId: row.id,
+          resourceId: row.resource_id,
+          details: { changed, ...this.auditDetails(updated) },
+          ip,
+        },
+        tx.audit,
+      );
       return updated;
     });
     this.cache.invalidateToken(row.id);
@@ -323,11 +446,17 @@ export class TokenService {
   }
 
   /** Gives the token a new key; the old one keeps working for `graceSeconds` (0: stops at once). */
-  async roll(p: Principal, id: string, graceSeconds: number, ip: string | null): Promise<{ view: TokenView; key: string }> {
+  async roll(
+    p: Principal,
+    id: string,
+    graceSeconds: number,
+    ip: string | null,
+  ): Promise<{ view: TokenView; key: string }> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'manage');
     // The new key acts as the owner, so only the owner may receive it; others deactivate or delete.
-    if (ownerId(p) !== row.owner_id) fail('FORBIDDEN', 'Only the token\'s owner may roll it; deactivate or delete it instead.');
+    if (ownerId(p) !== row.owner_id)
+      fail('FORBIDDEN', "Only the token's owner may roll it; deactivate or delete it instead.");
     const key = this.keys.generate();
     const now = this.clock();
     const until = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000).toISOString() : null;
@@ -338,12 +467,23 @@ export class TokenService {
     };
     const oldHashes = await this.stores.transaction(async (tx) => {
       const hashes = await tx.tokens.roll(id, this.keys.hash(key), patch, until, now.toISOString());
-      await this.audit.record(p, { action: 'token.roll', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { graceSeconds, oldKeyValidUntil: until }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        {
+          action: 'token.roll',
+          targetType: 'token',
+          targetId: id,
+          resourceId: row.resource_id,
+          details: { graceSeconds, oldKeyValidUntil: until },
+          ip,
+        },
+        tx.audit,
+      );
       return hashes;
     });
     this.cache.invalidateKeys(oldHashes);
     this.cache.invalidateToken(id);
-    return { view: await this.view((await this.load(id))), key };
+    return { view: await this.view(await this.load(id)), key };
   }
 
   async delete(p: Principal, id: string, ip: string | null): Promise<void> {
@@ -351,7 +491,18 @@ export class TokenService {
     await this.authorizeOn(p, row, 'manage');
     const hashes = await this.stores.transaction(async (tx) => {
       const dropped = await tx.tokens.delete(id);
-      await this.audit.record(p, { action: 'token.delete', targetType: 'token', targetId: id, resourceId: row.resource_id, details: { name: row.name, ownerId: row.owner_id }, ip }, tx.audit);
+      await this.audit.record(
+        p,
+        {
+          action: 'token.delete',
+          targetType: 'token',
+          targetId: id,
+          resourceId: row.resource_id,
+          details: { name: row.name, ownerId: row.owner_id },
+          ip,
+        },
+        tx.audit,
+      );
       return dropped;
     });
     this.cache.invalidateKeys(hashes);
@@ -362,15 +513,25 @@ export class TokenService {
   async reveal(p: Principal, id: string, ip: string | null): Promise<string> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'reveal');
-    if (ownerId(p) !== row.owner_id || actingUser(p).id !== row.owner_id) fail('FORBIDDEN', 'Only the token\'s owner may see its key.');
+    if (ownerId(p) !== row.owner_id || actingUser(p).id !== row.owner_id)
+      fail('FORBIDDEN', "Only the token's owner may see its key.");
     if (row.encrypted_key === null || !this.keys.recoverable) fail('KEY_NOT_RECOVERABLE');
     let key: string;
     try {
       key = this.keys.open(row.encrypted_key, id);
     } catch {
-      fail('KEY_NOT_RECOVERABLE', 'The stored key cannot be decrypted with this server\'s encryption key; roll the token for a new key.');
+      fail(
+        'KEY_NOT_RECOVERABLE',
+        "The stored key cannot be decrypted with this server's encryption key; roll the token for a new key.",
+      );
     }
-    await this.audit.record(p, { action: 'token.reveal', targetType: 'token', targetId: id, resourceId: row.resource_id, ip });
+    await this.audit.record(p, {
+      action: 'token.reveal',
+      targetType: 'token',
+      targetId: id,
+      resourceId: row.resource_id,
+      ip,
+    });
     return key;
   }
 }

@@ -37,8 +37,14 @@ export class UserService {
   ) {}
 
   private hashPassword(password: string): Promise<string> {
-    if (password.length < MIN_PASSWORD_LENGTH) fail('VALIDATION_FAILED', `A password needs at least ${MIN_PASSWORD_LENGTH} characters.`, 'password');
-    return argon2.hash(password, { type: argon2.argon2id, memoryCost: this.hashing.memoryCost, timeCost: this.hashing.timeCost, parallelism: 1 });
+    if (password.length < MIN_PASSWORD_LENGTH)
+      fail('VALIDATION_FAILED', `A password needs at least ${MIN_PASSWORD_LENGTH} characters.`, 'password');
+    return argon2.hash(password, {
+      type: argon2.argon2id,
+      memoryCost: this.hashing.memoryCost,
+      timeCost: this.hashing.timeCost,
+      parallelism: 1,
+    });
   }
 
   /** Creates a user; the email must be new. */
@@ -59,7 +65,16 @@ export class UserService {
     try {
       await this.stores.transaction(async (tx) => {
         await tx.users.insert(row);
-        await this.audit.record(actor, { action: 'user.create', targetType: 'user', targetId: row.id, details: { email, systemRole: row.system_role } }, tx.audit);
+        await this.audit.record(
+          actor,
+          {
+            action: 'user.create',
+            targetType: 'user',
+            targetId: row.id,
+            details: { email, systemRole: row.system_role },
+          },
+          tx.audit,
+        );
       });
     } catch (err) {
       // Two creates of one email racing: the unique index decides, the loser hears it clearly.
@@ -93,20 +108,44 @@ export class UserService {
   }
 
   /** Changes a user; deactivating one ends their sessions, and their tokens stop at once. */
-  async update(id: string, patch: { name?: string | undefined; password?: string | undefined; active?: boolean | undefined; systemRole?: 'admin' | 'user' | undefined }, actor: Principal): Promise<UserRow> {
+  async update(
+    id: string,
+    patch: {
+      name?: string | undefined;
+      password?: string | undefined;
+      active?: boolean | undefined;
+      systemRole?: 'admin' | 'user' | undefined;
+    },
+    actor: Principal,
+  ): Promise<UserRow> {
     const user = await this.get(id);
     const set: Partial<UserRow> = { updated_at: this.clock().toISOString() };
     if (patch.name !== undefined) set.name = patch.name.trim();
     if (patch.password !== undefined) set.password_hash = await this.hashPassword(patch.password);
     if (patch.active !== undefined) set.active = patch.active ? 1 : 0;
     if (patch.systemRole !== undefined) set.system_role = patch.systemRole;
-    const demotesAdmin = user.system_role === 'admin' && user.active === 1 && (patch.active === false || patch.systemRole === 'user');
+    const demotesAdmin =
+      user.system_role === 'admin' && user.active === 1 && (patch.active === false || patch.systemRole === 'user');
     const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
     await this.stores.transaction(async (tx) => {
-      if (demotesAdmin && (await tx.users.countAdmins()) <= 1) fail('CONFLICT', 'This is the last administrator; make another one first.');
+      if (demotesAdmin && (await tx.users.countAdmins()) <= 1)
+        fail('CONFLICT', 'This is the last administrator; make another one first.');
       await tx.users.update(id, set);
       if (patch.active === false || patch.password !== undefined) await tx.sessions.deleteForUser(id);
-      await this.audit.record(actor, { action: 'user.update', targetType: 'user', targetId: id, details: { changed, ...(patch.active !== undefined ? { active: patch.active } : {}), ...(patch.systemRole ? { systemRole: patch.systemRole } : {}) } }, tx.audit);
+      await this.audit.record(
+        actor,
+        {
+          action: 'user.update',
+          targetType: 'user',
+          targetId: id,
+          details: {
+            changed,
+            ...(patch.active !== undefined ? { active: patch.active } : {}),
+            ...(patch.systemRole ? { systemRole: patch.systemRole } : {}),
+          },
+        },
+        tx.audit,
+      );
     });
     this.cache.invalidateUser(id);
     return this.get(id);
@@ -118,8 +157,13 @@ export class UserService {
    */
   async checkPassword(email: string, password: string): Promise<UserRow> {
     const user = await this.stores.users.findByEmail(email);
-    if (!user || !user.password_hash || user.active !== 1) {
-      this.dummyHash ??= argon2.hash(randomBase62(24), { type: argon2.argon2id, memoryCost: this.hashing.memoryCost, timeCost: this.hashing.timeCost, parallelism: 1 });
+    if (!user?.password_hash || user.active !== 1) {
+      this.dummyHash ??= argon2.hash(randomBase62(24), {
+        type: argon2.argon2id,
+        memoryCost: this.hashing.memoryCost,
+        timeCost: this.hashing.timeCost,
+        parallelism: 1,
+      });
       await argon2.verify(await this.dummyHash, password).catch(() => false);
       fail('INVALID_CREDENTIALS');
     }
@@ -134,7 +178,12 @@ export class UserService {
     const cookie = randomBase62(43);
     const now = this.clock();
     const expiresAt = new Date(now.getTime() + this.sessionTtlMs);
-    await this.stores.sessions.insert({ id_hash: sessionHash(cookie), user_id: user.id, created_at: now.toISOString(), expires_at: expiresAt.toISOString() });
+    await this.stores.sessions.insert({
+      id_hash: sessionHash(cookie),
+      user_id: user.id,
+      created_at: now.toISOString(),
+      expires_at: expiresAt.toISOString(),
+    });
     return { user, cookie, expiresAt };
   }
 

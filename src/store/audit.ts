@@ -13,6 +13,13 @@ export class AuditStore {
 
   /** Events about one target, oldest first. */
   forTarget(targetType: string, targetId: string): Promise<AuditRow[]> {
-    return this.db.selectFrom('audit_events').selectAll().where('target_type', '=', targetType).where('target_id', '=', targetId).orderBy('at').orderBy('id').execute();
+    return this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('target_type', '=', targetType)
+      .where('target_id', '=', targetId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
   }
 }

@@ -57,7 +57,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
-  const file = options.url && options.url !== '' ? options.url.replace(/^sqlite:(\/\/)?/, '') : join(options.dataDir, 'keygate.db');
+  const file =
+    options.url && options.url !== ''
+      ? options.url.replace(/^sqlite:(\/\/)?/, '')
+      : join(options.dataDir, 'keygate.db');
   if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');

@@ -30,7 +30,12 @@ export class ResourceStore {
   }
 
   async hasChildren(id: string): Promise<boolean> {
-    const row = await this.db.selectFrom('resources').select('id').where('parent_id', '=', id).limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('resources')
+      .select('id')
+      .where('parent_id', '=', id)
+      .limit(1)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -53,7 +58,11 @@ export class ResourceStore {
   }
 
   async removeMembership(resourceId: string, userId: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('memberships').where('resource_id', '=', resourceId).where('user_id', '=', userId).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('memberships')
+      .where('resource_id', '=', resourceId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -61,7 +70,14 @@ export class ResourceStore {
     return this.db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.user_id')
-      .select(['memberships.resource_id', 'memberships.user_id', 'memberships.role', 'memberships.created_at', 'users.email', 'users.name'])
+      .select([
+        'memberships.resource_id',
+        'memberships.user_id',
+        'memberships.role',
+        'memberships.created_at',
+        'users.email',
+        'users.name',
+      ])
       .where('memberships.resource_id', '=', resourceId)
       .orderBy('users.email')
       .execute();
@@ -69,7 +85,11 @@ export class ResourceStore {
 
   /** Every role a user holds, by resource id. */
   async rolesOf(userId: string): Promise<Map<string, string>> {
-    const rows = await this.db.selectFrom('memberships').select(['resource_id', 'role']).where('user_id', '=', userId).execute();
+    const rows = await this.db
+      .selectFrom('memberships')
+      .select(['resource_id', 'role'])
+      .where('user_id', '=', userId)
+      .execute();
     return new Map(rows.map((r) => [r.resource_id, r.role]));
   }
 }

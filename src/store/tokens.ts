@@ -24,7 +24,10 @@ export class TokenStore {
   async insert(row: TokenRow, keyHash: string): Promise<void> {
     await inTransaction(this.db, async (trx) => {
       await trx.insertInto('tokens').values(row).execute();
-      await trx.insertInto('token_keys').values({ key_hash: keyHash, token_id: row.id, expires_at: null, created_at: row.created_at }).execute();
+      await trx
+        .insertInto('token_keys')
+        .values({ key_hash: keyHash, token_id: row.id, expires_at: null, created_at: row.created_at })
+        .execute();
     });
   }
 
@@ -46,11 +49,15 @@ export class TokenStore {
     let q = this.db.selectFrom('tokens').selectAll().orderBy('id').limit(filter.limit);
     if (filter.ownerId) q = q.where('owner_id', '=', filter.ownerId);
     if (filter.resourceId) q = q.where('resource_id', '=', filter.resourceId);
-    if (filter.state === 'active') q = q.where('active', '=', 1).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', filter.now)]));
+    if (filter.state === 'active')
+      q = q
+        .where('active', '=', 1)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', filter.now)]));
     if (filter.state === 'inactive') q = q.where('active', '=', 0);
     if (filter.state === 'expired') q = q.where('expires_at', '<=', filter.now);
     if (filter.expiresBefore) q = q.where('expires_at', '<', filter.expiresBefore);
-    if (filter.expiresAfter) q = q.where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', filter.expiresAfter!)]));
+    if (filter.expiresAfter)
+      q = q.where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', filter.expiresAfter!)]));
     if (filter.cursor) q = q.where('id', '>', filter.cursor);
     return q.execute();
   }
@@ -63,16 +70,34 @@ export class TokenStore {
    * Gives a token a new key. The old keys stop at `oldKeysUntil` (a grace period), or at once
    * when it is null. Returns the hashes that stopped working at once, so caches can drop them.
    */
-  async roll(id: string, newHash: string, patch: Partial<TokenRow>, oldKeysUntil: string | null, now: string): Promise<string[]> {
+  async roll(
+    id: string,
+    newHash: string,
+    patch: Partial<TokenRow>,
+    oldKeysUntil: string | null,
+    now: string,
+  ): Promise<string[]> {
     return inTransaction(this.db, async (trx) => {
-      const old = await trx.selectFrom('token_keys').select(['key_hash', 'expires_at']).where('token_id', '=', id).execute();
+      const old = await trx
+        .selectFrom('token_keys')
+        .select(['key_hash', 'expires_at'])
+        .where('token_id', '=', id)
+        .execute();
       if (oldKeysUntil === null) {
         await trx.deleteFrom('token_keys').where('token_id', '=', id).execute();
       } else {
         await trx.deleteFrom('token_keys').where('token_id', '=', id).where('expires_at', '<=', now).execute();
-        await trx.updateTable('token_keys').set({ expires_at: oldKeysUntil }).where('token_id', '=', id).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', oldKeysUntil)])).execute();
+        await trx
+          .updateTable('token_keys')
+          .set({ expires_at: oldKeysUntil })
+          .where('token_id', '=', id)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', oldKeysUntil)]))
+          .execute();
       }
-      await trx.insertInto('token_keys').values({ key_hash: newHash, token_id: id, expires_at: null, created_at: now }).execute();
+      await trx
+        .insertInto('token_keys')
+        .values({ key_hash: newHash, token_id: id, expires_at: null, created_at: now })
+        .execute();
       await trx.updateTable('tokens').set(patch).where('id', '=', id).execute();
       return old.map((k) => k.key_hash);
     });
@@ -92,7 +117,12 @@ export class TokenStore {
   async recordUsage(batch: readonly { id: string; at: string; ip: string | null }[]): Promise<void> {
     if (batch.length === 0) return;
     await inTransaction(this.db, async (trx) => {
-      for (const u of batch) await trx.updateTable('tokens').set({ last_used_at: u.at, last_used_ip: u.ip }).where('id', '=', u.id).execute();
+      for (const u of batch)
+        await trx
+          .updateTable('tokens')
+          .set({ last_used_at: u.at, last_used_ip: u.ip })
+          .where('id', '=', u.id)
+          .execute();
     });
   }
 }

@@ -34,7 +34,12 @@ export class UserStore {
 
   /** Active administrators: a deactivated one cannot sign in, so it does not count toward "not the last". */
   async countAdmins(): Promise<number> {
-    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<string | number>().as('n')).where('system_role', '=', 'admin').where('active', '=', 1).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('system_role', '=', 'admin')
+      .where('active', '=', 1)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }

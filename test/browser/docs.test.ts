@@ -13,7 +13,8 @@ const CHROMIUM = '/usr/bin/chromium';
 // KEYGATE_TEST_REQUIRE_BROWSER=1, so there a missing browser fails the run instead of leaving
 // the suite out; elsewhere (a fresh machine) the suite is left out with a note.
 const present = existsSync(CHROMIUM);
-if (!present && process.env.KEYGATE_TEST_REQUIRE_BROWSER === '1') throw new Error(`KEYGATE_TEST_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install chromium`);
+if (!present && process.env.KEYGATE_TEST_REQUIRE_BROWSER === '1')
+  throw new Error(`KEYGATE_TEST_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install chromium`);
 if (!present) console.log(`# browser tests left out: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 if (present) {
@@ -24,10 +25,19 @@ if (present) {
 
     before(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'keygate-docs-'));
-      server = await startServer(loadConfig({ KEYGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'warn' }));
+      server = await startServer(
+        loadConfig({ KEYGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'warn' }),
+      );
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
       });
     });
     after(async () => {
@@ -46,10 +56,15 @@ if (present) {
       // Markdown in the description is rendered, not swallowed as HTML.
       await page.getByText('Authorization: apiToken <key>').first().waitFor();
       const operations = await page.locator('.opblock-summary-path').allInnerTexts();
-      const doc = (await (await fetch(`${server.url}/api/v1.0/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const doc = (await (await fetch(`${server.url}/api/v1.0/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
       const documented = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
       assert.equal(operations.length, documented, 'one line per documented operation');
-      assert.ok(operations.some((p) => p.includes('/api/v1.0/verify')), 'the verify endpoint is listed');
+      assert.ok(
+        operations.some((p) => p.includes('/api/v1.0/verify')),
+        'the verify endpoint is listed',
+      );
       assert.deepEqual(errors, []);
       await page.close();
     });

@@ -26,17 +26,35 @@ describe('CLI and server start [sqlite]', () => {
     const created = await cli('admin', 'create', '--email', 'ops@example.com', '--password', PASSWORD);
     assert.match(created.stdout, /created administrator ops@example.com \(usr_/);
 
-    const account = (await cli('resource', 'create', '--as', 'ops@example.com', '--type', 'account', '--name', 'Acme')).stdout.trim();
+    const account = (
+      await cli('resource', 'create', '--as', 'ops@example.com', '--type', 'account', '--name', 'Acme')
+    ).stdout.trim();
     assert.match(account, /^res_/);
 
-    const out = await cli('token', 'create', '--as', 'ops@example.com', '--resource', account, '--name', 'deploy', '--level', 'manager', '--expires-in', '90d');
+    const out = await cli(
+      'token',
+      'create',
+      '--as',
+      'ops@example.com',
+      '--resource',
+      account,
+      '--name',
+      'deploy',
+      '--level',
+      'manager',
+      '--expires-in',
+      '90d',
+    );
     const [key, id] = out.stdout.trim().split('\n');
     assert.match(key!, /^kg_[0-9A-Za-z]{36}$/);
     assert.match(id!, /^tok_/);
 
     const listed = await cli('token', 'list', '--as', 'ops@example.com', '--json');
     const tokens = JSON.parse(listed.stdout) as { id: string; keyPrefix: string; state: string }[];
-    assert.deepEqual(tokens.map((t) => t.id), [id]);
+    assert.deepEqual(
+      tokens.map((t) => t.id),
+      [id],
+    );
     assert.equal(tokens[0]!.state, 'active');
     assert.ok(!listed.stdout.includes(key!), 'the list never shows the key');
 
@@ -46,26 +64,58 @@ describe('CLI and server start [sqlite]', () => {
   });
 
   it('reports a clear error and exits non-zero on bad input', async () => {
-    await assert.rejects(cli('token', 'create', '--as', 'nobody@example.com', '--name', 'x'), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 1);
-      assert.match(err.stderr, /UNKNOWN_USER/);
-      return true;
-    });
-    await assert.rejects(cli('admin', 'create', '--email', 'short@example.com', '--password', 'short'), (err: { stderr: string }) => /VALIDATION_FAILED/.test(err.stderr));
+    await assert.rejects(
+      cli('token', 'create', '--as', 'nobody@example.com', '--name', 'x'),
+      (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, 1);
+        assert.match(err.stderr, /UNKNOWN_USER/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      cli('admin', 'create', '--email', 'short@example.com', '--password', 'short'),
+      (err: { stderr: string }) => /VALIDATION_FAILED/.test(err.stderr),
+    );
   });
 
   it('starts over real HTTP with the environment administrator, and a second start leaves it as it is', async () => {
-    const first = await startServer(loadConfig({ KEYGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'warn', KEYGATE_ADMIN_EMAIL: 'boot@example.com', KEYGATE_ADMIN_PASSWORD: PASSWORD }));
+    const first = await startServer(
+      loadConfig({
+        KEYGATE_DATA_DIR: dataDir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        KEYGATE_LOG_LEVEL: 'warn',
+        KEYGATE_ADMIN_EMAIL: 'boot@example.com',
+        KEYGATE_ADMIN_PASSWORD: PASSWORD,
+      }),
+    );
     try {
       assert.equal((await fetch(`${first.url}/health`)).status, 200);
-      const signIn = await fetch(`${first.url}/api/v1.0/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'boot@example.com', password: PASSWORD }) });
+      const signIn = await fetch(`${first.url}/api/v1.0/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'boot@example.com', password: PASSWORD }),
+      });
       assert.equal(signIn.status, 200);
     } finally {
       await first.stop();
     }
-    const second = await startServer(loadConfig({ KEYGATE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'warn', KEYGATE_ADMIN_EMAIL: 'boot@example.com', KEYGATE_ADMIN_PASSWORD: 'another password entirely' }));
+    const second = await startServer(
+      loadConfig({
+        KEYGATE_DATA_DIR: dataDir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        KEYGATE_LOG_LEVEL: 'warn',
+        KEYGATE_ADMIN_EMAIL: 'boot@example.com',
+        KEYGATE_ADMIN_PASSWORD: 'another password entirely',
+      }),
+    );
     try {
-      const old = await fetch(`${second.url}/api/v1.0/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'boot@example.com', password: PASSWORD }) });
+      const old = await fetch(`${second.url}/api/v1.0/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'boot@example.com', password: PASSWORD }),
+      });
       assert.equal(old.status, 200, 'the existing administrator keeps its password');
     } finally {
       await second.stop();

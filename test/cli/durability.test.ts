@@ -40,7 +40,15 @@ describe('durability [sqlite]', () => {
   async function start(): Promise<{ base: string; child: ChildProcess }> {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
-      env: { ...process.env, KEYGATE_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', KEYGATE_LOG_LEVEL: 'warn', KEYGATE_ADMIN_EMAIL: 'ops@example.com', KEYGATE_ADMIN_PASSWORD: PASSWORD },
+      env: {
+        ...process.env,
+        KEYGATE_DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        KEYGATE_LOG_LEVEL: 'warn',
+        KEYGATE_ADMIN_EMAIL: 'ops@example.com',
+        KEYGATE_ADMIN_PASSWORD: PASSWORD,
+      },
       stdio: 'ignore',
     });
     const base = `http://127.0.0.1:${port}`;
@@ -52,12 +60,26 @@ describe('durability [sqlite]', () => {
     const first = await start();
     const keys: string[] = [];
     try {
-      const session = await fetch(`${first.base}/api/v1.0/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ops@example.com', password: PASSWORD }) });
+      const session = await fetch(`${first.base}/api/v1.0/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ops@example.com', password: PASSWORD }),
+      });
       const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
       const json = { 'content-type': 'application/json', cookie };
-      const account = (await (await fetch(`${first.base}/api/v1.0/resources`, { method: 'POST', headers: json, body: JSON.stringify({ type: 'account', name: 'Acme' }) })).json()) as { id: string };
+      const account = (await (
+        await fetch(`${first.base}/api/v1.0/resources`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ type: 'account', name: 'Acme' }),
+        })
+      ).json()) as { id: string };
       for (let i = 0; i < 20; i++) {
-        const res = await fetch(`${first.base}/api/v1.0/resources/${account.id}/tokens`, { method: 'POST', headers: json, body: JSON.stringify({ name: `t${i}` }) });
+        const res = await fetch(`${first.base}/api/v1.0/resources/${account.id}/tokens`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ name: `t${i}` }),
+        });
         assert.equal(res.status, 201);
         keys.push(((await res.json()) as { key: string }).key);
       }

@@ -1,7 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { extractCredential, type CredentialInput, type CredentialResult, type CredentialSource } from '../../src/domain/credentials.js';
+import {
+  extractCredential,
+  type CredentialInput,
+  type CredentialResult,
+  type CredentialSource,
+} from '../../src/domain/credentials.js';
 
 import { generateKey } from '../../src/domain/keys.js';
 
@@ -24,20 +29,56 @@ describe('extractCredential: each way of presenting a key', () => {
   const cases: { name: string; input: Partial<CredentialInput>; source: CredentialSource }[] = [
     { name: 'X-API-Key header', input: { headers: { 'x-api-key': KEY } }, source: 'header:x-api-key' },
     { name: 'X-ApiKey header', input: { headers: { 'x-apikey': KEY } }, source: 'header:x-apikey' },
-    { name: 'Authorization: apiToken', input: { headers: { authorization: `apiToken ${KEY}` } }, source: 'header:authorization' },
-    { name: 'Authorization: APITOKEN', input: { headers: { authorization: `APITOKEN ${KEY}` } }, source: 'header:authorization' },
-    { name: 'Authorization: Bearer', input: { headers: { authorization: `Bearer ${KEY}` } }, source: 'header:authorization' },
-    { name: 'Authorization: bearer (lower case)', input: { headers: { authorization: `bearer ${KEY}` } }, source: 'header:authorization' },
-    { name: 'Authorization: BeArEr, extra blanks', input: { headers: { authorization: `BeArEr \t ${KEY}  ` } }, source: 'header:authorization' },
+    {
+      name: 'Authorization: apiToken',
+      input: { headers: { authorization: `apiToken ${KEY}` } },
+      source: 'header:authorization',
+    },
+    {
+      name: 'Authorization: APITOKEN',
+      input: { headers: { authorization: `APITOKEN ${KEY}` } },
+      source: 'header:authorization',
+    },
+    {
+      name: 'Authorization: Bearer',
+      input: { headers: { authorization: `Bearer ${KEY}` } },
+      source: 'header:authorization',
+    },
+    {
+      name: 'Authorization: bearer (lower case)',
+      input: { headers: { authorization: `bearer ${KEY}` } },
+      source: 'header:authorization',
+    },
+    {
+      name: 'Authorization: BeArEr, extra blanks',
+      input: { headers: { authorization: `BeArEr \t ${KEY}  ` } },
+      source: 'header:authorization',
+    },
     { name: 'query key', input: { query: { key: KEY } }, source: 'query:key' },
     { name: 'query apiToken', input: { query: { apiToken: KEY } }, source: 'query:apiToken' },
     { name: 'query key given twice, same value', input: { query: { key: [KEY, KEY] } }, source: 'query:key' },
     { name: 'form field key', input: { body: { key: KEY }, contentType: FORM }, source: 'form:key' },
-    { name: 'form field key, charset parameter', input: { body: { key: KEY }, contentType: `${FORM}; charset=UTF-8` }, source: 'form:key' },
-    { name: 'form field key, upper-case media type', input: { body: { key: KEY }, contentType: 'Application/X-WWW-Form-URLEncoded' }, source: 'form:key' },
+    {
+      name: 'form field key, charset parameter',
+      input: { body: { key: KEY }, contentType: `${FORM}; charset=UTF-8` },
+      source: 'form:key',
+    },
+    {
+      name: 'form field key, upper-case media type',
+      input: { body: { key: KEY }, contentType: 'Application/X-WWW-Form-URLEncoded' },
+      source: 'form:key',
+    },
     { name: 'JSON root API_Key', input: { body: { API_Key: KEY }, contentType: JSON_TYPE }, source: 'json:API_Key' },
-    { name: 'JSON root API_Key, charset parameter', input: { body: { API_Key: KEY, other: 1 }, contentType: 'application/json; charset=utf-8' }, source: 'json:API_Key' },
-    { name: 'X-API-Key header with surrounding blanks', input: { headers: { 'x-api-key': `  ${KEY}\t` } }, source: 'header:x-api-key' },
+    {
+      name: 'JSON root API_Key, charset parameter',
+      input: { body: { API_Key: KEY, other: 1 }, contentType: 'application/json; charset=utf-8' },
+      source: 'json:API_Key',
+    },
+    {
+      name: 'X-API-Key header with surrounding blanks',
+      input: { headers: { 'x-api-key': `  ${KEY}\t` } },
+      source: 'header:x-api-key',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => expectKey(extract(c.input), KEY, [c.source]));
@@ -59,11 +100,18 @@ describe('extractCredential: several places', () => {
   it('the same key two ways is fine and both sources are listed', () => {
     expectKey(extract({ headers: { 'x-api-key': KEY }, query: { key: KEY } }), KEY, ['header:x-api-key', 'query:key']);
     expectKey(
-      extract({ headers: { 'x-apikey': KEY, authorization: `Bearer ${KEY}` }, body: { API_Key: KEY }, contentType: JSON_TYPE }),
+      extract({
+        headers: { 'x-apikey': KEY, authorization: `Bearer ${KEY}` },
+        body: { API_Key: KEY },
+        contentType: JSON_TYPE,
+      }),
       KEY,
       ['header:x-apikey', 'header:authorization', 'json:API_Key'],
     );
-    expectKey(extract({ headers: { 'x-api-key': ` ${KEY}` }, body: { key: KEY }, contentType: FORM }), KEY, ['header:x-api-key', 'form:key']);
+    expectKey(extract({ headers: { 'x-api-key': ` ${KEY}` }, body: { key: KEY }, contentType: FORM }), KEY, [
+      'header:x-api-key',
+      'form:key',
+    ]);
   });
 
   it('two different keys → AMBIGUOUS_CREDENTIALS', () => {
@@ -74,7 +122,10 @@ describe('extractCredential: several places', () => {
     assert.deepEqual(extract({ query: { key: KEY, apiToken: OTHER } }), ambiguous);
     assert.deepEqual(extract({ query: { key: [KEY, OTHER] } }), ambiguous);
     assert.deepEqual(extract({ headers: { 'x-api-key': KEY }, body: { key: OTHER }, contentType: FORM }), ambiguous);
-    assert.deepEqual(extract({ headers: { 'x-api-key': KEY }, body: { API_Key: OTHER }, contentType: JSON_TYPE }), ambiguous);
+    assert.deepEqual(
+      extract({ headers: { 'x-api-key': KEY }, body: { API_Key: OTHER }, contentType: JSON_TYPE }),
+      ambiguous,
+    );
   });
 
   it('a query key with query keys switched off → QUERY_KEY_DISABLED, even beside a header key', () => {
@@ -97,7 +148,14 @@ describe('extractCredential: places that do not count', () => {
   });
 
   it('the form field is ignored unless the body is form-encoded', () => {
-    for (const contentType of [JSON_TYPE, 'multipart/form-data; boundary=x', 'text/plain', undefined, '', 'application/x-www-form-urlencodedX']) {
+    for (const contentType of [
+      JSON_TYPE,
+      'multipart/form-data; boundary=x',
+      'text/plain',
+      undefined,
+      '',
+      'application/x-www-form-urlencodedX',
+    ]) {
       assert.deepEqual(extract({ body: { key: KEY }, contentType }), { kind: 'none' }, String(contentType));
     }
   });
@@ -109,7 +167,18 @@ describe('extractCredential: places that do not count', () => {
   });
 
   it('only the root API_Key counts, with exact spelling', () => {
-    for (const body of [{ data: { API_Key: KEY } }, { api_key: KEY }, { API_KEY: KEY }, { apiKey: KEY }, { key: KEY }, [{ API_Key: KEY }], [KEY], KEY, 42, null]) {
+    for (const body of [
+      { data: { API_Key: KEY } },
+      { api_key: KEY },
+      { API_KEY: KEY },
+      { apiKey: KEY },
+      { key: KEY },
+      [{ API_Key: KEY }],
+      [KEY],
+      KEY,
+      42,
+      null,
+    ]) {
       assert.deepEqual(extract({ body, contentType: JSON_TYPE }), { kind: 'none' }, JSON.stringify(body));
     }
   });
@@ -141,27 +210,56 @@ describe('extractCredential: places that do not count', () => {
     const nullBody = Object.assign(Object.create(null) as Record<string, unknown>, { API_Key: KEY });
     expectKey(extract({ body: nullBody, contentType: JSON_TYPE }), KEY, ['json:API_Key']);
     // Nothing was polluted along the way.
-    assert.equal(({} as Record<string, unknown>)['API_Key'], undefined);
+    assert.equal(({} as Record<string, unknown>).API_Key, undefined);
   });
 
   it('tolerates missing or odd headers', () => {
-    assert.deepEqual(extractCredential({ headers: undefined as unknown as CredentialInput['headers'] }, ON), { kind: 'none' });
-    assert.deepEqual(extractCredential({ headers: null as unknown as CredentialInput['headers'] }, ON), { kind: 'none' });
+    assert.deepEqual(extractCredential({ headers: undefined as unknown as CredentialInput['headers'] }, ON), {
+      kind: 'none',
+    });
+    assert.deepEqual(extractCredential({ headers: null as unknown as CredentialInput['headers'] }, ON), {
+      kind: 'none',
+    });
     expectKey(extract({ headers: { 'x-api-key': [KEY, KEY] } }), KEY, ['header:x-api-key']);
-    assert.deepEqual(extract({ headers: { 'x-api-key': [KEY, OTHER] } }), { kind: 'error', code: 'AMBIGUOUS_CREDENTIALS' });
+    assert.deepEqual(extract({ headers: { 'x-api-key': [KEY, OTHER] } }), {
+      kind: 'error',
+      code: 'AMBIGUOUS_CREDENTIALS',
+    });
   });
 });
 
 describe('extractCredential: properties', () => {
   const contentTypes = fc.oneof(
-    fc.constantFrom(JSON_TYPE, FORM, `${FORM}; charset=utf-8`, 'application/json;charset=UTF-8', 'text/plain', '', ';', ' ; ;'),
+    fc.constantFrom(
+      JSON_TYPE,
+      FORM,
+      `${FORM}; charset=utf-8`,
+      'application/json;charset=UTF-8',
+      'text/plain',
+      '',
+      ';',
+      ' ; ;',
+    ),
     fc.string(),
     fc.constant(undefined),
   );
-  const headerValue = fc.oneof(fc.string(), fc.array(fc.string(), { maxLength: 3 }), fc.constant(undefined), fc.anything());
+  const headerValue = fc.oneof(
+    fc.string(),
+    fc.array(fc.string(), { maxLength: 3 }),
+    fc.constant(undefined),
+    fc.anything(),
+  );
   const headersArb = fc.oneof(
     fc.record(
-      { 'x-api-key': headerValue, 'x-apikey': headerValue, authorization: fc.oneof(headerValue, fc.string().map((s) => `Bearer ${s}`), fc.string().map((s) => `apiToken ${s}`)) },
+      {
+        'x-api-key': headerValue,
+        'x-apikey': headerValue,
+        authorization: fc.oneof(
+          headerValue,
+          fc.string().map((s) => `Bearer ${s}`),
+          fc.string().map((s) => `apiToken ${s}`),
+        ),
+      },
       { requiredKeys: [] },
     ),
     fc.dictionary(fc.string(), fc.anything()),
@@ -170,47 +268,103 @@ describe('extractCredential: properties', () => {
   const bagArb = fc.oneof(
     fc.record({ key: fc.anything(), apiToken: fc.anything(), API_Key: fc.anything() }, { requiredKeys: [] }),
     fc.record({ key: fc.string(), apiToken: fc.array(fc.string()), API_Key: fc.string() }, { requiredKeys: [] }),
-    fc.anything({ withNullPrototype: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withBoxedValues: true }),
+    fc.anything({
+      withNullPrototype: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withSparseArray: true,
+      withBoxedValues: true,
+    }),
   );
 
   it('never throws and always returns one of the three kinds, well formed', () => {
     fc.assert(
-      fc.property(headersArb, bagArb, bagArb, contentTypes, fc.boolean(), (headers, query, body, contentType, allowQueryKeys) => {
-        const r = extractCredential({ headers: headers as CredentialInput['headers'], query, body, contentType }, { allowQueryKeys });
-        switch (r.kind) {
-          case 'none':
-            assert.deepEqual(Object.keys(r), ['kind']);
-            break;
-          case 'key':
-            assert.equal(typeof r.key, 'string');
-            assert.ok(r.key.length > 0);
-            assert.equal(r.key, r.key.trim());
-            assert.ok(r.sources.length > 0);
-            assert.equal(new Set(r.sources).size, r.sources.length);
-            if (!allowQueryKeys) assert.ok(!r.sources.some((s) => s.startsWith('query:')));
-            break;
-          case 'error':
-            assert.ok(r.code === 'AMBIGUOUS_CREDENTIALS' || r.code === 'QUERY_KEY_DISABLED');
-            break;
-          default:
-            assert.fail(`unexpected kind ${JSON.stringify(r)}`);
-        }
-      }),
+      fc.property(
+        headersArb,
+        bagArb,
+        bagArb,
+        contentTypes,
+        fc.boolean(),
+        (headers, query, body, contentType, allowQueryKeys) => {
+          const r = extractCredential(
+            { headers: headers as CredentialInput['headers'], query, body, contentType },
+            { allowQueryKeys },
+          );
+          switch (r.kind) {
+            case 'none':
+              assert.deepEqual(Object.keys(r), ['kind']);
+              break;
+            case 'key':
+              assert.equal(typeof r.key, 'string');
+              assert.ok(r.key.length > 0);
+              assert.equal(r.key, r.key.trim());
+              assert.ok(r.sources.length > 0);
+              assert.equal(new Set(r.sources).size, r.sources.length);
+              if (!allowQueryKeys) assert.ok(!r.sources.some((s) => s.startsWith('query:')));
+              break;
+            case 'error':
+              assert.ok(r.code === 'AMBIGUOUS_CREDENTIALS' || r.code === 'QUERY_KEY_DISABLED');
+              break;
+            default:
+              assert.fail(`unexpected kind ${JSON.stringify(r)}`);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   const keyArb = fc.string({ unit: fc.constantFrom(...'abcXYZ019_-.~+/='), minLength: 1, maxLength: 50 });
   const allWays: { source: CredentialSource; put: (input: CredentialInput, key: string) => void }[] = [
-    { source: 'header:x-api-key', put: (i, k) => void (i.headers['x-api-key'] = k) },
-    { source: 'header:x-apikey', put: (i, k) => void (i.headers['x-apikey'] = k) },
-    { source: 'header:authorization', put: (i, k) => void (i.headers['authorization'] = `Bearer ${k}`) },
-    { source: 'query:key', put: (i, k) => void ((i.query as Record<string, string>)['key'] = k) },
-    { source: 'query:apiToken', put: (i, k) => void ((i.query as Record<string, string>)['apiToken'] = k) },
-    { source: 'form:key', put: (i, k) => ((i.body = { key: k }), (i.contentType = FORM)) },
-    { source: 'json:API_Key', put: (i, k) => ((i.body = { API_Key: k }), (i.contentType = JSON_TYPE)) },
+    {
+      source: 'header:x-api-key',
+      put: (i, k) => {
+        i.headers['x-api-key'] = k;
+      },
+    },
+    {
+      source: 'header:x-apikey',
+      put: (i, k) => {
+        i.headers['x-apikey'] = k;
+      },
+    },
+    {
+      source: 'header:authorization',
+      put: (i, k) => {
+        i.headers.authorization = `Bearer ${k}`;
+      },
+    },
+    {
+      source: 'query:key',
+      put: (i, k) => {
+        (i.query as Record<string, string>).key = k;
+      },
+    },
+    {
+      source: 'query:apiToken',
+      put: (i, k) => {
+        (i.query as Record<string, string>).apiToken = k;
+      },
+    },
+    {
+      source: 'form:key',
+      put: (i, k) => {
+        i.body = { key: k };
+        i.contentType = FORM;
+      },
+    },
+    {
+      source: 'json:API_Key',
+      put: (i, k) => {
+        i.body = { API_Key: k };
+        i.contentType = JSON_TYPE;
+      },
+    },
   ];
-  const waysArb = fc.subarray(allWays, { minLength: 1 }).filter((ws) => !(ws.some((w) => w.source === 'form:key') && ws.some((w) => w.source === 'json:API_Key')));
+  const waysArb = fc
+    .subarray(allWays, { minLength: 1 })
+    .filter((ws) => !(ws.some((w) => w.source === 'form:key') && ws.some((w) => w.source === 'json:API_Key')));
 
   it('one key presented any set of ways is found, with exactly those sources', () => {
     fc.assert(
@@ -218,7 +372,11 @@ describe('extractCredential: properties', () => {
         const input: CredentialInput = { headers: {}, query: {} };
         for (const w of ways) w.put(input, key);
         const r = extractCredential(input, ON);
-        assert.deepEqual(r, { kind: 'key', key, sources: allWays.filter((w) => ways.includes(w)).map((w) => w.source) });
+        assert.deepEqual(r, {
+          kind: 'key',
+          key,
+          sources: allWays.filter((w) => ways.includes(w)).map((w) => w.source),
+        });
       }),
       { numRuns: 300 },
     );
@@ -226,12 +384,17 @@ describe('extractCredential: properties', () => {
 
   it('two different keys in any two places are ambiguous', () => {
     fc.assert(
-      fc.property(keyArb, keyArb, waysArb.filter((ws) => ws.length >= 2), (a, b, ways) => {
-        fc.pre(a !== b);
-        const input: CredentialInput = { headers: {}, query: {} };
-        ways.forEach((w, i) => w.put(input, i === 0 ? a : b));
-        assert.deepEqual(extractCredential(input, ON), { kind: 'error', code: 'AMBIGUOUS_CREDENTIALS' });
-      }),
+      fc.property(
+        keyArb,
+        keyArb,
+        waysArb.filter((ws) => ws.length >= 2),
+        (a, b, ways) => {
+          fc.pre(a !== b);
+          const input: CredentialInput = { headers: {}, query: {} };
+          for (const [i, w] of ways.entries()) w.put(input, i === 0 ? a : b);
+          assert.deepEqual(extractCredential(input, ON), { kind: 'error', code: 'AMBIGUOUS_CREDENTIALS' });
+        },
+      ),
       { numRuns: 300 },
     );
   });

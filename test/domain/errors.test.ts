@@ -15,7 +15,14 @@ describe('errors', () => {
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
       assert.throws(
         () => fail(code),
-        (e: unknown) => e instanceof KeygateError && e instanceof Error && e.code === code && e.status === ERROR_CODES[code].status && e.message === ERROR_CODES[code].message && e.field === undefined && e.name === 'KeygateError',
+        (e: unknown) =>
+          e instanceof KeygateError &&
+          e instanceof Error &&
+          e.code === code &&
+          e.status === ERROR_CODES[code].status &&
+          e.message === ERROR_CODES[code].message &&
+          e.field === undefined &&
+          e.name === 'KeygateError',
       );
     }
   });

@@ -28,7 +28,8 @@ describe('resolveExpiry: presets', () => {
   };
   it('every preset is covered', () => assert.deepEqual(Object.keys(expected).sort(), [...EXPIRES_IN].sort()));
   for (const preset of EXPIRES_IN) {
-    it(`${preset}, no maximum`, () => assert.deepEqual(resolveExpiry({ expiresIn: preset }, NOW, null), expected[preset]));
+    it(`${preset}, no maximum`, () =>
+      assert.deepEqual(resolveExpiry({ expiresIn: preset }, NOW, null), expected[preset]));
   }
   it('a year is 365 days, not a calendar year', () => {
     const leap = new Date('2024-01-01T00:00:00.000Z');
@@ -44,7 +45,10 @@ describe('resolveExpiry: expiresAt', () => {
   it('a future time is taken as given', () => {
     assert.deepEqual(resolveExpiry({ expiresAt: '2025-06-01T00:00:00Z' }, NOW, null), new Date('2025-06-01T00:00:00Z'));
     assert.deepEqual(resolveExpiry({ expiresAt: '2025-03-01T12:00:00.001Z' }, NOW, null), at(1));
-    assert.deepEqual(resolveExpiry({ expiresAt: '2025-06-01T02:00:00+02:00' }, NOW, null), new Date('2025-06-01T00:00:00Z'));
+    assert.deepEqual(
+      resolveExpiry({ expiresAt: '2025-06-01T02:00:00+02:00' }, NOW, null),
+      new Date('2025-06-01T00:00:00Z'),
+    );
   });
   it('null means never', () => assert.equal(resolveExpiry({ expiresAt: null }, NOW, null), null));
   it('a past time, or now itself, is refused', () => {
@@ -73,25 +77,43 @@ describe('resolveExpiry: expiresAt', () => {
 
 describe('resolveExpiry: bad requests', () => {
   it('both expiresIn and expiresAt → INVALID_EXPIRY on expiresIn', () => {
-    expectError(() => resolveExpiry({ expiresIn: '30d', expiresAt: '2025-06-01T00:00:00Z' }, NOW, null), 'INVALID_EXPIRY', 'expiresIn');
+    expectError(
+      () => resolveExpiry({ expiresIn: '30d', expiresAt: '2025-06-01T00:00:00Z' }, NOW, null),
+      'INVALID_EXPIRY',
+      'expiresIn',
+    );
     expectError(() => resolveExpiry({ expiresIn: 'never', expiresAt: null }, NOW, null), 'INVALID_EXPIRY', 'expiresIn');
   });
   it('an unknown preset → INVALID_EXPIRY on expiresIn', () => {
-    for (const bad of ['', '7d', '30D', 'forever', ' 30d', 'toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty']) {
+    for (const bad of [
+      '',
+      '7d',
+      '30D',
+      'forever',
+      ' 30d',
+      'toString',
+      'constructor',
+      '__proto__',
+      'valueOf',
+      'hasOwnProperty',
+    ]) {
       expectError(() => resolveExpiry({ expiresIn: bad }, NOW, null), 'INVALID_EXPIRY', 'expiresIn');
     }
   });
   it('any expiresIn string either resolves to a preset or is refused, never an invalid Date', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.constantFrom(...EXPIRES_IN, 'toString', '__proto__', 'constructor')), (s) => {
-        try {
-          const d = resolveExpiry({ expiresIn: s }, NOW, null);
-          assert.ok((EXPIRES_IN as readonly string[]).includes(s));
-          assert.ok(d === null || !Number.isNaN(d.getTime()));
-        } catch (e) {
-          assert.ok(e instanceof KeygateError && e.code === 'INVALID_EXPIRY', String(e));
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.constantFrom(...EXPIRES_IN, 'toString', '__proto__', 'constructor')),
+        (s) => {
+          try {
+            const d = resolveExpiry({ expiresIn: s }, NOW, null);
+            assert.ok((EXPIRES_IN as readonly string[]).includes(s));
+            assert.ok(d === null || !Number.isNaN(d.getTime()));
+          } catch (e) {
+            assert.ok(e instanceof KeygateError && e.code === 'INVALID_EXPIRY', String(e));
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -113,20 +135,28 @@ describe('resolveExpiry: maximum lifetime', () => {
     expectError(() => resolveExpiry({ expiresAt: null }, NOW, MAX), 'EXPIRY_TOO_LONG', 'expiresAt');
   });
   it('an expiresAt beyond the maximum → EXPIRY_TOO_LONG on expiresAt; up to it is fine', () => {
-    expectError(() => resolveExpiry({ expiresAt: at(MAX + 1).toISOString() }, NOW, MAX), 'EXPIRY_TOO_LONG', 'expiresAt');
+    expectError(
+      () => resolveExpiry({ expiresAt: at(MAX + 1).toISOString() }, NOW, MAX),
+      'EXPIRY_TOO_LONG',
+      'expiresAt',
+    );
     assert.deepEqual(resolveExpiry({ expiresAt: at(MAX).toISOString() }, NOW, MAX), at(MAX));
   });
   it('the result never exceeds the maximum (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 * DAY }), fc.integer({ min: -10 * DAY, max: 1000 * DAY }), (max, offset) => {
-        try {
-          const d = resolveExpiry({ expiresAt: at(offset).toISOString() }, NOW, max);
-          assert.ok(d !== null && d.getTime() > NOW.getTime() && d.getTime() <= NOW.getTime() + max);
-        } catch (e) {
-          assert.ok(e instanceof KeygateError);
-          assert.equal(e.code, offset <= 0 ? 'INVALID_EXPIRY' : 'EXPIRY_TOO_LONG');
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1000 * DAY }),
+        fc.integer({ min: -10 * DAY, max: 1000 * DAY }),
+        (max, offset) => {
+          try {
+            const d = resolveExpiry({ expiresAt: at(offset).toISOString() }, NOW, max);
+            assert.ok(d !== null && d.getTime() > NOW.getTime() && d.getTime() <= NOW.getTime() + max);
+          } catch (e) {
+            assert.ok(e instanceof KeygateError);
+            assert.equal(e.code, offset <= 0 ? 'INVALID_EXPIRY' : 'EXPIRY_TOO_LONG');
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -144,7 +174,24 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('999999s'), 999_999_000);
   });
   it('refuses anything else', () => {
-    for (const bad of ['', 'd', '30', '30 d', '-1d', '1.5h', '30D', '1w', '1mo', '1234567s', '1e3s', 'toString', '30dd', '1001y', '10000y', '999999y']) {
+    for (const bad of [
+      '',
+      'd',
+      '30',
+      '30 d',
+      '-1d',
+      '1.5h',
+      '30D',
+      '1w',
+      '1mo',
+      '1234567s',
+      '1e3s',
+      'toString',
+      '30dd',
+      '1001y',
+      '10000y',
+      '999999y',
+    ]) {
       assert.equal(parseDuration(bad), null, bad);
     }
   });
@@ -158,11 +205,17 @@ describe('parseDuration', () => {
   });
   it('never throws and returns a non-negative integer or null, small enough to add to a Date', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.tuple(fc.nat({ max: 999_999 }), fc.constantFrom('s', 'm', 'h', 'd', 'y')).map(([n, u]) => `${n}${u}`)), (s) => {
-        const v = parseDuration(s);
-        assert.ok(v === null || (Number.isSafeInteger(v) && v >= 0));
-        if (v !== null) assert.match(new Date(NOW.getTime() + v).toISOString(), /^\d{4}-/, s);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.tuple(fc.nat({ max: 999_999 }), fc.constantFrom('s', 'm', 'h', 'd', 'y')).map(([n, u]) => `${n}${u}`),
+        ),
+        (s) => {
+          const v = parseDuration(s);
+          assert.ok(v === null || (Number.isSafeInteger(v) && v >= 0));
+          if (v !== null) assert.match(new Date(NOW.getTime() + v).toISOString(), /^\d{4}-/, s);
+        },
+      ),
       { numRuns: 300 },
     );
   });

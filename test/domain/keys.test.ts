@@ -72,11 +72,14 @@ describe('crc32', () => {
 
   it('agrees with zlib on ASCII text and is an unsigned 32-bit number', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 200 }), (s) => {
-        const c = crc32(s);
-        assert.ok(Number.isInteger(c) && c >= 0 && c <= 0xffffffff);
-        assert.equal(c, zlibCrc32(s));
-      }),
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 200 }),
+        (s) => {
+          const c = crc32(s);
+          assert.ok(Number.isInteger(c) && c >= 0 && c <= 0xffffffff);
+          assert.equal(c, zlibCrc32(s));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -271,7 +274,10 @@ describe('classifyKey on arbitrary input', () => {
 });
 
 describe('chosen (custom) keys', () => {
-  const asciiish = fc.string({ unit: fc.integer({ min: 0x1e, max: 0x80 }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+  const asciiish = fc.string({
+    unit: fc.integer({ min: 0x1e, max: 0x80 }).map((c) => String.fromCharCode(c)),
+    maxLength: 60,
+  });
   const candidate = fc.oneof(asciiish, fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 40 }));
 
   it('are accepted exactly when long enough, not prefixed, printable ASCII without space or quotes', () => {
@@ -280,7 +286,11 @@ describe('chosen (custom) keys', () => {
         fc.pre(!key.startsWith(PREFIX));
         const expected = customOracle(key, PREFIX, minLength);
         assert.equal(isAcceptableCustomKey(key, PREFIX, minLength), expected, JSON.stringify(key));
-        assert.equal(classifyKey(key, PREFIX, { allowed: true, minLength }), expected ? 'custom' : 'malformed', JSON.stringify(key));
+        assert.equal(
+          classifyKey(key, PREFIX, { allowed: true, minLength }),
+          expected ? 'custom' : 'malformed',
+          JSON.stringify(key),
+        );
         assert.equal(classifyKey(key, PREFIX, { allowed: false, minLength }), 'malformed');
       }),
       { numRuns: 1000 },
@@ -294,7 +304,15 @@ describe('chosen (custom) keys', () => {
     assert.equal(classifyKey('a'.repeat(20), PREFIX, CUSTOM), 'custom');
     assert.equal(classifyKey('a'.repeat(256), PREFIX, { allowed: true, minLength: 20 }), 'custom');
     assert.equal(classifyKey('a'.repeat(257), PREFIX, { allowed: true, minLength: 20 }), 'malformed');
-    for (const bad of ['has a space in it ok', 'has"double"quotes__', "has'single'quotes__", 'tab\tinside-the-key', 'newline\ninside-key', 'ümlaut-not-ascii-key', 'del\x7f-is-not-printable']) {
+    for (const bad of [
+      'has a space in it ok',
+      'has"double"quotes__',
+      "has'single'quotes__",
+      'tab\tinside-the-key',
+      'newline\ninside-key',
+      'ümlaut-not-ascii-key',
+      'del\x7f-is-not-printable',
+    ]) {
       assert.equal(isAcceptableCustomKey(bad, PREFIX, 5), false, JSON.stringify(bad));
       assert.equal(classifyKey(bad, PREFIX, { allowed: true, minLength: 5 }), 'malformed', JSON.stringify(bad));
     }
@@ -308,7 +326,10 @@ describe('chosen (custom) keys', () => {
 });
 
 describe('createKeyHasher', () => {
-  const keyArb = fc.oneof(fc.string({ minLength: 8, maxLength: 100 }), generatedKey.map((g) => g.key));
+  const keyArb = fc.oneof(
+    fc.string({ minLength: 8, maxLength: 100 }),
+    generatedKey.map((g) => g.key),
+  );
 
   it('is deterministic, base64url SHA-256 sized, and never contains the key', () => {
     const plain = createKeyHasher(undefined);
@@ -338,10 +359,14 @@ describe('createKeyHasher', () => {
 describe('hashesEqual', () => {
   it('is true only for identical strings, and never throws on different lengths', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), (a, b) => {
-        assert.equal(hashesEqual(a, a), true);
-        assert.equal(hashesEqual(a, b), a === b);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        (a, b) => {
+          assert.equal(hashesEqual(a, a), true);
+          assert.equal(hashesEqual(a, b), a === b);
+        },
+      ),
       { numRuns: 500 },
     );
     const h = createKeyHasher(undefined);
@@ -357,11 +382,18 @@ describe('hashesEqual', () => {
 describe('displayPrefix', () => {
   it('never reveals more than a quarter of the key, and shows only its beginning', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 300 }), generatedKey.map((g) => g.key)), fc.oneof(fc.constant(PREFIX), prefixArb), (key, prefix) => {
-        const shown = displayPrefix(key, prefix);
-        assert.ok(shown.length <= Math.floor(key.length / 4), `${shown} of ${key}`);
-        assert.ok(key.startsWith(shown));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          generatedKey.map((g) => g.key),
+        ),
+        fc.oneof(fc.constant(PREFIX), prefixArb),
+        (key, prefix) => {
+          const shown = displayPrefix(key, prefix);
+          assert.ok(shown.length <= Math.floor(key.length / 4), `${shown} of ${key}`);
+          assert.ok(key.startsWith(shown));
+        },
+      ),
       { numRuns: 500 },
     );
   });

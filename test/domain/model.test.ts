@@ -18,19 +18,27 @@ const isSubset = (a: readonly string[], b: readonly string[]) => a.every((p) => 
 describe('DEFAULT_MODEL', () => {
   it('is sound', () => assert.deepEqual(modelProblems(DEFAULT_MODEL), []));
 
-  it('has the source pages\' levels, in rising order, strictly nested', () => {
+  it("has the source pages' levels, in rising order, strictly nested", () => {
     assert.deepEqual(Object.keys(DEFAULT_MODEL.levels), ['reader', 'manager', 'administrator']);
     const reader = levelPermissions(DEFAULT_MODEL, 'reader');
     const manager = levelPermissions(DEFAULT_MODEL, 'manager');
     const administrator = levelPermissions(DEFAULT_MODEL, 'administrator');
     assert.ok(isSubset(reader, manager) && manager.length > reader.length);
     assert.ok(isSubset(manager, administrator) && administrator.length > manager.length);
-    for (const bundle of [reader, manager, administrator]) assert.equal(new Set(bundle).size, bundle.length, 'no duplicates');
+    for (const bundle of [reader, manager, administrator])
+      assert.equal(new Set(bundle).size, bundle.length, 'no duplicates');
   });
 
   it('administrator holds every permission; reader can only read (and mint tokens up to its own rights)', () => {
-    assert.deepEqual([...levelPermissions(DEFAULT_MODEL, 'administrator')].sort(), [...allPermissions(DEFAULT_MODEL)].sort());
-    assert.deepEqual([...levelPermissions(DEFAULT_MODEL, 'reader')].sort(), ['members:read', 'resources:read', 'tokens:create']);
+    assert.deepEqual(
+      [...levelPermissions(DEFAULT_MODEL, 'administrator')].sort(),
+      [...allPermissions(DEFAULT_MODEL)].sort(),
+    );
+    assert.deepEqual([...levelPermissions(DEFAULT_MODEL, 'reader')].sort(), [
+      'members:read',
+      'resources:read',
+      'tokens:create',
+    ]);
   });
 
   it('has the native API group and the documented ones', () => {
@@ -78,7 +86,8 @@ describe('mayPlace (default tree)', () => {
     ['hasOwnProperty', 'folder', false],
   ];
   for (const [type, parent, expected] of table) {
-    it(`${type} under ${parent ?? '(root)'} → ${expected}`, () => assert.equal(mayPlace(DEFAULT_MODEL, type, parent), expected));
+    it(`${type} under ${parent ?? '(root)'} → ${expected}`, () =>
+      assert.equal(mayPlace(DEFAULT_MODEL, type, parent), expected));
   }
 
   it('never throws for arbitrary names', () => {
@@ -115,7 +124,8 @@ describe('levelCovering', () => {
           return;
         }
         assert.ok(isSubset(perms, levelPermissions(DEFAULT_MODEL, level)));
-        for (const earlier of names.slice(0, names.indexOf(level))) assert.ok(!isSubset(perms, levelPermissions(DEFAULT_MODEL, earlier)));
+        for (const earlier of names.slice(0, names.indexOf(level)))
+          assert.ok(!isSubset(perms, levelPermissions(DEFAULT_MODEL, earlier)));
       }),
       { numRuns: 200 },
     );
@@ -125,39 +135,44 @@ describe('levelCovering', () => {
 describe('modelProblems', () => {
   it('catches an unknown parent type', () => {
     const m = clone(DEFAULT_MODEL);
-    m.resourceTypes['room'] = { parents: ['building', 'floor'] };
+    m.resourceTypes.room = { parents: ['building', 'floor'] };
     assert.deepEqual(modelProblems(m), ['resource type room: unknown parent type floor']);
   });
   it('catches a parent type named after an Object.prototype member', () => {
     const m = clone(DEFAULT_MODEL);
-    m.resourceTypes['room'] = { parents: ['toString'] };
+    m.resourceTypes.room = { parents: ['toString'] };
     assert.deepEqual(modelProblems(m), ['resource type room: unknown parent type toString']);
   });
   it('catches an unknown permission in a level', () => {
     const m = clone(DEFAULT_MODEL);
-    m.levels['auditor'] = ['logs:read', 'logs:export'];
+    m.levels.auditor = ['logs:read', 'logs:export'];
     assert.deepEqual(modelProblems(m), ['level auditor: unknown permission logs:export']);
   });
   it('catches a model with no root type', () => {
     const m = clone(DEFAULT_MODEL);
-    m.resourceTypes['account'] = { parents: ['folder'] };
+    m.resourceTypes.account = { parents: ['folder'] };
     assert.deepEqual(modelProblems(m), ['no resource type may be a root']);
   });
   it('catches a missing native API group', () => {
     const m = clone(DEFAULT_MODEL);
-    delete m.apiGroups['native'];
+    delete m.apiGroups.native;
     assert.deepEqual(modelProblems(m), ['the native API group must exist']);
   });
   it('reports several problems at once', () => {
-    const m: AccessModel = { resourceTypes: { a: { parents: ['b'] } }, permissions: {}, levels: { x: ['p:q'] }, apiGroups: {} };
+    const m: AccessModel = {
+      resourceTypes: { a: { parents: ['b'] } },
+      permissions: {},
+      levels: { x: ['p:q'] },
+      apiGroups: {},
+    };
     assert.equal(modelProblems(m).length, 4);
   });
   it('accepts a sound extension', () => {
     const m = clone(DEFAULT_MODEL);
-    m.resourceTypes['room'] = { parents: ['building'] };
+    m.resourceTypes.room = { parents: ['building'] };
     m.permissions['logs:export'] = 'Export logs.';
-    m.levels['auditor'] = ['logs:read', 'logs:export'];
-    m.apiGroups['gateway'] = 'Proxied upstream routes.';
+    m.levels.auditor = ['logs:read', 'logs:export'];
+    m.apiGroups.gateway = 'Proxied upstream routes.';
     assert.deepEqual(modelProblems(m), []);
     assert.equal(mayPlace(m, 'room', 'building'), true);
     assert.equal(mayPlace(m, 'room', 'folder'), false);

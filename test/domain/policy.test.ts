@@ -58,7 +58,14 @@ const PERMISSION_NAMES = Object.keys(LEAST_RANK);
 const upTo = (rank: number) => PERMISSION_NAMES.filter((p) => LEAST_RANK[p]! <= rank).sort();
 
 type Position = 'F (same)' | 'B (descendant)' | 'A (ancestor)' | 'F2 (sibling)' | 'X (other account)' | '(no target)';
-const POSITIONS: Position[] = ['F (same)', 'B (descendant)', 'A (ancestor)', 'F2 (sibling)', 'X (other account)', '(no target)'];
+const POSITIONS: Position[] = [
+  'F (same)',
+  'B (descendant)',
+  'A (ancestor)',
+  'F2 (sibling)',
+  'X (other account)',
+  '(no target)',
+];
 const TARGET: Record<Position, Ancestry | undefined> = {
   'F (same)': ANCESTRY.F,
   'B (descendant)': ANCESTRY.B,
@@ -97,9 +104,27 @@ interface GroupCase {
 const TOKENS_PERMS = { reader: 'tokens:create', manager: 'tokens:read', administrator: 'tokens:manage' };
 const RESOURCES_PERMS = { reader: 'resources:read', manager: 'resources:write', administrator: 'resources:delete' };
 const GROUPS: GroupCase[] = [
-  { name: 'native token asks tokens', tokenGroups: ['native'], asked: 'tokens', allowed: true, permissionFor: TOKENS_PERMS },
-  { name: 'resources-only token asks tokens', tokenGroups: ['resources'], asked: 'tokens', allowed: false, permissionFor: TOKENS_PERMS },
-  { name: 'resources-only token asks resources', tokenGroups: ['resources'], asked: 'resources', allowed: true, permissionFor: RESOURCES_PERMS },
+  {
+    name: 'native token asks tokens',
+    tokenGroups: ['native'],
+    asked: 'tokens',
+    allowed: true,
+    permissionFor: TOKENS_PERMS,
+  },
+  {
+    name: 'resources-only token asks tokens',
+    tokenGroups: ['resources'],
+    asked: 'tokens',
+    allowed: false,
+    permissionFor: TOKENS_PERMS,
+  },
+  {
+    name: 'resources-only token asks resources',
+    tokenGroups: ['resources'],
+    asked: 'resources',
+    allowed: true,
+    permissionFor: RESOURCES_PERMS,
+  },
 ];
 type Asked = 'no permission' | Level;
 const ASKED: Asked[] = ['no permission', 'reader', 'manager', 'administrator'];
@@ -112,7 +137,15 @@ type State =
   | 'expired'
   | 'owner deactivated'
   | 'rolled key past grace';
-const STATES: State[] = ['active', 'active, expires later', 'active, rolled key within grace', 'deactivated', 'expired', 'owner deactivated', 'rolled key past grace'];
+const STATES: State[] = [
+  'active',
+  'active, expires later',
+  'active, rolled key within grace',
+  'deactivated',
+  'expired',
+  'owner deactivated',
+  'rolled key past grace',
+];
 /** What a state alone says: null when the token is usable. */
 const STATE_REFUSAL: Record<State, DecisionCode | null> = {
   active: null,
@@ -182,7 +215,8 @@ function question(row: Row): TokenQuestion {
     token: t,
     owner,
     impersonated: null,
-    keyExpiresAt: row.state === 'rolled key past grace' ? PAST : row.state === 'active, rolled key within grace' ? FUTURE : null,
+    keyExpiresAt:
+      row.state === 'rolled key past grace' ? PAST : row.state === 'active, rolled key within grace' ? FUTURE : null,
     target: TARGET[row.position],
     home: ANCESTRY.F,
     permission: row.asked === 'no permission' ? undefined : row.group.permissionFor[row.asked],
@@ -192,7 +226,7 @@ function question(row: Row): TokenQuestion {
 }
 
 describe('oracle assumptions', () => {
-  it('the hand-written ranks agree with the default model\'s levels', () => {
+  it("the hand-written ranks agree with the default model's levels", () => {
     for (const level of ['reader', 'manager', 'administrator'] as const) {
       assert.deepEqual([...levelPermissions(DEFAULT_MODEL, level)].sort(), upTo(RANK[level]), level);
     }
@@ -226,7 +260,15 @@ describe('authorization table: token at F, owner role on A', () => {
     });
   }
   it('the table exercises every decision code', () => {
-    assert.deepEqual(Object.keys(counts).sort(), ['API_GROUP_NOT_ALLOWED', 'DISABLED', 'EXPIRED', 'INSUFFICIENT_PERMISSIONS', 'OUT_OF_SCOPE', 'OWNER_DISABLED', 'VALID']);
+    assert.deepEqual(Object.keys(counts).sort(), [
+      'API_GROUP_NOT_ALLOWED',
+      'DISABLED',
+      'EXPIRED',
+      'INSUFFICIENT_PERMISSIONS',
+      'OUT_OF_SCOPE',
+      'OWNER_DISABLED',
+      'VALID',
+    ]);
   });
 });
 
@@ -252,7 +294,11 @@ describe('expiry boundaries', () => {
     assert.equal(decideToken(base({ keyExpiresAt: 'not a time' })).code, 'EXPIRED');
   });
   it('a refused token carries no permissions', () => {
-    for (const q of [base({ token: token({ active: false }) }), base({ keyExpiresAt: PAST }), base({ owner: user('u1', [['A', 'administrator']], { active: false }) })]) {
+    for (const q of [
+      base({ token: token({ active: false }) }),
+      base({ keyExpiresAt: PAST }),
+      base({ owner: user('u1', [['A', 'administrator']], { active: false }) }),
+    ]) {
       assert.deepEqual(decideToken(q).permissions, []);
     }
   });
@@ -273,15 +319,17 @@ describe('impersonation', () => {
     ...extra,
   });
 
-  it('acts with the impersonated user\'s rights, not the owner\'s', () => {
+  it("acts with the impersonated user's rights, not the owner's", () => {
     const d = decideToken(imp({ permission: 'resources:write' }));
     assert.equal(d.code, 'VALID');
     assert.deepEqual([...d.permissions].sort(), upTo(RANK.manager));
     assert.equal(decideToken(imp({ permission: 'tokens:manage' })).code, 'INSUFFICIENT_PERMISSIONS');
   });
 
-  it('is still capped by the token\'s own permissions', () => {
-    const d = decideToken(imp({ token: token({ impersonateUserId: 'u2', permissions: levelPermissions(DEFAULT_MODEL, 'reader') }) }));
+  it("is still capped by the token's own permissions", () => {
+    const d = decideToken(
+      imp({ token: token({ impersonateUserId: 'u2', permissions: levelPermissions(DEFAULT_MODEL, 'reader') }) }),
+    );
     assert.deepEqual([...d.permissions].sort(), upTo(RANK.reader));
   });
 
@@ -291,7 +339,10 @@ describe('impersonation', () => {
   });
 
   it('OWNER_DISABLED when the impersonated user is inactive, missing or not the one named', () => {
-    assert.equal(decideToken(imp({ impersonated: user('u2', [['F', 'manager']], { active: false }) })).code, 'OWNER_DISABLED');
+    assert.equal(
+      decideToken(imp({ impersonated: user('u2', [['F', 'manager']], { active: false }) })).code,
+      'OWNER_DISABLED',
+    );
     assert.equal(decideToken(imp({ impersonated: null })).code, 'OWNER_DISABLED');
     assert.equal(decideToken(imp({ impersonated: undefined })).code, 'OWNER_DISABLED');
     assert.equal(decideToken(imp({ impersonated: user('u3', [['F', 'administrator']]) })).code, 'OWNER_DISABLED');
@@ -306,12 +357,18 @@ describe('impersonation', () => {
   });
 
   it('a token without impersonation ignores a stray impersonated user', () => {
-    const d = decideToken(imp({ owner: user('u1', []), token: token({ impersonateUserId: null }), impersonated: user('u2', [['A', 'administrator']]) }));
+    const d = decideToken(
+      imp({
+        owner: user('u1', []),
+        token: token({ impersonateUserId: null }),
+        impersonated: user('u2', [['A', 'administrator']]),
+      }),
+    );
     assert.equal(d.code, 'VALID');
     assert.deepEqual(d.permissions, []); // the owner holds nothing
   });
 
-  it('an impersonated system administrator lends all the token\'s permissions', () => {
+  it("an impersonated system administrator lends all the token's permissions", () => {
     const d = decideToken(imp({ impersonated: user('u2', [], { systemRole: 'admin' }), target: ANCESTRY.B }));
     assert.deepEqual([...d.permissions].sort(), upTo(3));
   });
@@ -339,27 +396,46 @@ describe('system administrators and system tokens', () => {
 
   it('a system token is still limited by its own permissions and API groups', () => {
     const t = token({ resourceId: null, ownerId: 'root', permissions: ['resources:read'], apiGroups: ['resources'] });
-    assert.equal(decideToken(sys({ token: t, target: ANCESTRY.X, permission: 'resources:read', apiGroup: 'resources' })).code, 'VALID');
-    assert.equal(decideToken(sys({ token: t, target: ANCESTRY.X, permission: 'resources:write', apiGroup: 'resources' })).code, 'INSUFFICIENT_PERMISSIONS');
+    assert.equal(
+      decideToken(sys({ token: t, target: ANCESTRY.X, permission: 'resources:read', apiGroup: 'resources' })).code,
+      'VALID',
+    );
+    assert.equal(
+      decideToken(sys({ token: t, target: ANCESTRY.X, permission: 'resources:write', apiGroup: 'resources' })).code,
+      'INSUFFICIENT_PERMISSIONS',
+    );
     assert.equal(decideToken(sys({ token: t, target: ANCESTRY.X, apiGroup: 'logs' })).code, 'API_GROUP_NOT_ALLOWED');
   });
 
-  it('a system token whose owner is no longer an admin holds only what the owner\'s roles give', () => {
+  it("a system token whose owner is no longer an admin holds only what the owner's roles give", () => {
     const demoted = user('root', [['A', 'reader']]);
     assert.deepEqual([...decideToken(sys({ owner: demoted, target: ANCESTRY.B })).permissions].sort(), upTo(1));
     assert.deepEqual(decideToken(sys({ owner: demoted, target: ANCESTRY.X })).permissions, []);
   });
 
-  it('an admin owner gets all the token\'s permissions at a resource-scoped token, without any role', () => {
-    const q: TokenQuestion = { model: DEFAULT_MODEL, token: token({ ownerId: 'root' }), owner: admin, home: ANCESTRY.F, target: ANCESTRY.B, now: NOW };
+  it("an admin owner gets all the token's permissions at a resource-scoped token, without any role", () => {
+    const q: TokenQuestion = {
+      model: DEFAULT_MODEL,
+      token: token({ ownerId: 'root' }),
+      owner: admin,
+      home: ANCESTRY.F,
+      target: ANCESTRY.B,
+      now: NOW,
+    };
     assert.deepEqual([...decideToken(q).permissions].sort(), all);
     // …but the token's scope still binds.
     assert.equal(decideToken({ ...q, target: ANCESTRY.F2 }).code, 'OUT_OF_SCOPE');
   });
 
   it('an inactive admin has nothing', () => {
-    assert.equal(decideToken(sys({ owner: user('root', [], { systemRole: 'admin', active: false }) })).code, 'OWNER_DISABLED');
-    assert.deepEqual([...userPermissionsAt(DEFAULT_MODEL, user('root', [], { systemRole: 'admin', active: false }), ANCESTRY.B)], []);
+    assert.equal(
+      decideToken(sys({ owner: user('root', [], { systemRole: 'admin', active: false }) })).code,
+      'OWNER_DISABLED',
+    );
+    assert.deepEqual(
+      [...userPermissionsAt(DEFAULT_MODEL, user('root', [], { systemRole: 'admin', active: false }), ANCESTRY.B)],
+      [],
+    );
   });
 
   it('userPermissionsAt gives an admin every permission anywhere, even outside the tree', () => {
@@ -369,7 +445,9 @@ describe('system administrators and system tokens', () => {
   });
 
   it('permissions outside the model are never granted, even to an admin', () => {
-    const d = decideToken(sys({ token: token({ resourceId: null, ownerId: 'root', permissions: ['resources:read', 'made:up'] }) }));
+    const d = decideToken(
+      sys({ token: token({ resourceId: null, ownerId: 'root', permissions: ['resources:read', 'made:up'] }) }),
+    );
     assert.deepEqual(d.permissions, ['resources:read']);
   });
 });
@@ -397,12 +475,19 @@ describe('userPermissionsAt: inheritance down the tree', () => {
     assert.deepEqual([...userPermissionsAt(DEFAULT_MODEL, low, ANCESTRY.A)], []);
   });
   it('the strongest role along the path wins (a lower role below does not take away)', () => {
-    const v = user('v', [['A', 'administrator'], ['B', 'reader']]);
+    const v = user('v', [
+      ['A', 'administrator'],
+      ['B', 'reader'],
+    ]);
     assert.deepEqual([...userPermissionsAt(DEFAULT_MODEL, v, ANCESTRY.B)].sort(), upTo(3));
   });
   it('an inactive user has nothing; unknown role names give nothing', () => {
     assert.deepEqual([...userPermissionsAt(DEFAULT_MODEL, { ...u, active: false }, ANCESTRY.B)], []);
-    const odd = user('o', [['A', 'owner'], ['F', 'toString'], ['B', 'constructor']]);
+    const odd = user('o', [
+      ['A', 'owner'],
+      ['F', 'toString'],
+      ['B', 'constructor'],
+    ]);
     assert.deepEqual([...userPermissionsAt(DEFAULT_MODEL, odd, ANCESTRY.B)], []);
   });
 });
@@ -415,7 +500,7 @@ describe('apiGroupAllows / inScope', () => {
     assert.equal(apiGroupAllows([], 'resources'), false);
     assert.equal(apiGroupAllows(['Native'], 'logs'), false);
   });
-  it('scope is the token\'s subtree; a system token reaches everything', () => {
+  it("scope is the token's subtree; a system token reaches everything", () => {
     assert.equal(inScope('F', ANCESTRY.B), true);
     assert.equal(inScope('F', ANCESTRY.F), true);
     assert.equal(inScope('F', ANCESTRY.A), false);
@@ -445,7 +530,7 @@ describe('escalation', () => {
       { numRuns: 300 },
     );
   });
-  it('a token minted within the grantor\'s rights never escalates when judged (property)', () => {
+  it("a token minted within the grantor's rights never escalates when judged (property)", () => {
     const roleArb = fc.constantFrom<Role>('none', 'reader', 'manager', 'administrator');
     const whereArb = fc.constantFrom<keyof typeof ANCESTRY>('A', 'F', 'B', 'F2', 'X');
     fc.assert(
@@ -455,7 +540,10 @@ describe('escalation', () => {
         whereArb,
         whereArb,
         (roles, requested, home, target) => {
-          const owner = user('u1', roles.filter(([, r]) => r !== 'none'));
+          const owner = user(
+            'u1',
+            roles.filter(([, r]) => r !== 'none'),
+          );
           const holdsAtHome = userPermissionsAt(DEFAULT_MODEL, owner, ANCESTRY[home]);
           fc.pre(escalation(requested, holdsAtHome).length === 0);
           const d = decideToken({
@@ -487,7 +575,9 @@ describe('decideToken: properties over arbitrary facts', () => {
       id: fc.constant(id),
       active: fc.boolean(),
       systemRole: fc.constantFrom<'admin' | 'user'>('admin', 'user'),
-      roles: fc.array(fc.tuple(where, fc.constantFrom('reader', 'manager', 'administrator', 'bogus')), { maxLength: 3 }).map((r) => new Map<string, string>(r)),
+      roles: fc
+        .array(fc.tuple(where, fc.constantFrom('reader', 'manager', 'administrator', 'bogus')), { maxLength: 3 })
+        .map((r) => new Map<string, string>(r)),
     });
 
   it('never grants what the token lacks, what the acting user lacks, or anything when refused', () => {

@@ -34,8 +34,16 @@ const BUNDLES: Record<Level, string[]> = {
   reader: ['resources:read', 'members:read', 'tokens:create'],
   manager: ['resources:read', 'members:read', 'tokens:create', 'resources:write', 'tokens:read', 'logs:read'],
   administrator: [
-    'resources:read', 'members:read', 'tokens:create', 'resources:write', 'tokens:read', 'logs:read',
-    'resources:delete', 'members:manage', 'tokens:manage', 'keys:verify',
+    'resources:read',
+    'members:read',
+    'tokens:create',
+    'resources:write',
+    'tokens:read',
+    'logs:read',
+    'resources:delete',
+    'members:manage',
+    'tokens:manage',
+    'keys:verify',
   ],
 };
 const RANK: Record<Level, number> = { reader: 0, manager: 1, administrator: 2 };
@@ -48,10 +56,26 @@ interface Endpoint {
   request(env: TestEnv, key: string, targetId: string): Promise<Reply>;
 }
 const ENDPOINTS: Endpoint[] = [
-  { name: 'GET /resources/:target', group: 'resources', permission: 'resources:read', request: ({ app }, key, id) => call(app, 'GET', `/api/v1.0/resources/${id}`, { key }) },
-  { name: 'PATCH /resources/:target', group: 'resources', permission: 'resources:write', request: ({ app }, key, id) => call(app, 'PATCH', `/api/v1.0/resources/${id}`, { key, body: { name: `renamed ${id.slice(-4)}` } }) },
+  {
+    name: 'GET /resources/:target',
+    group: 'resources',
+    permission: 'resources:read',
+    request: ({ app }, key, id) => call(app, 'GET', `/api/v1.0/resources/${id}`, { key }),
+  },
+  {
+    name: 'PATCH /resources/:target',
+    group: 'resources',
+    permission: 'resources:write',
+    request: ({ app }, key, id) =>
+      call(app, 'PATCH', `/api/v1.0/resources/${id}`, { key, body: { name: `renamed ${id.slice(-4)}` } }),
+  },
   // Listing a resource's tokens needs no particular permission (only some right there); tokens:read widens it from "own" to "all".
-  { name: 'GET /resources/:target/tokens', group: 'tokens', permission: null, request: ({ app }, key, id) => call(app, 'GET', `/api/v1.0/resources/${id}/tokens?limit=500`, { key }) },
+  {
+    name: 'GET /resources/:target/tokens',
+    group: 'tokens',
+    permission: null,
+    request: ({ app }, key, id) => call(app, 'GET', `/api/v1.0/resources/${id}/tokens?limit=500`, { key }),
+  },
 ];
 
 interface Row {
@@ -71,7 +95,8 @@ function expected(row: Row, endpoint: Endpoint): Outcome {
   if (row.group !== 'native' && row.group !== endpoint.group) return { status: 403, code: 'API_GROUP_NOT_ALLOWED' };
   if (row.pos !== 'F' && row.pos !== 'B') return { status: 404, code: 'NOT_FOUND' };
   const rights = BUNDLES[row.level].filter((p) => BUNDLES[row.role].includes(p));
-  if (endpoint.permission !== null && !rights.includes(endpoint.permission)) return { status: 403, code: 'INSUFFICIENT_PERMISSIONS' };
+  if (endpoint.permission !== null && !rights.includes(endpoint.permission))
+    return { status: 403, code: 'INSUFFICIENT_PERMISSIONS' };
   return { status: 200 };
 }
 
@@ -96,7 +121,10 @@ forEachDialect('authorization table over HTTP', (env) => {
     const admin = await userWithSession(app, kg, 'admin');
     adminCookie = admin.cookie;
     const make = async (type: string, name: string, parentId?: string) => {
-      const res = await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type, name, ...(parentId ? { parentId } : {}) } });
+      const res = await call(app, 'POST', '/api/v1.0/resources', {
+        cookie: admin.cookie,
+        body: { type, name, ...(parentId ? { parentId } : {}) },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return res.body.id as string;
     };
@@ -107,7 +135,10 @@ forEachDialect('authorization table over HTTP', (env) => {
     ids.X = await make('account', 'X');
 
     for (const { pos } of POSITIONS) {
-      const res = await call(app, 'POST', `/api/v1.0/resources/${ids[pos]}/tokens`, { cookie: admin.cookie, body: { name: `probe ${pos}`, level: 'reader' } });
+      const res = await call(app, 'POST', `/api/v1.0/resources/${ids[pos]}/tokens`, {
+        cookie: admin.cookie,
+        body: { name: `probe ${pos}`, level: 'reader' },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       probes[pos] = res.body.id;
     }
@@ -116,7 +147,10 @@ forEachDialect('authorization table over HTTP', (env) => {
     for (const role of LEVELS) {
       for (const fate of ['live', 'doomed'] as const) {
         const owner = await userWithSession(app, kg, 'user');
-        const put = await call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: admin.cookie, body: { role } });
+        const put = await call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, {
+          cookie: admin.cookie,
+          body: { role },
+        });
         assert.equal(put.status, 200, JSON.stringify(put.body));
         ownerIds.set(`${role}/${fate}`, owner.id);
         for (const level of LEVELS) {
@@ -131,7 +165,9 @@ forEachDialect('authorization table over HTTP', (env) => {
               assert.equal(res.status, 201, JSON.stringify(res.body));
               keys.set(tokenKey({ role, level, group, state }), res.body.key);
               if (state === 'deactivated') {
-                const off = await call(app, 'POST', `/api/v1.0/tokens/${res.body.id}/deactivate`, { cookie: owner.cookie });
+                const off = await call(app, 'POST', `/api/v1.0/tokens/${res.body.id}/deactivate`, {
+                  cookie: owner.cookie,
+                });
                 assert.equal(off.status, 200, JSON.stringify(off.body));
               }
               if (state === 'expired') {
@@ -143,28 +179,41 @@ forEachDialect('authorization table over HTTP', (env) => {
         }
       }
       const doomed = ownerIds.get(`${role}/doomed`)!;
-      const off = await call(app, 'PATCH', `/api/v1.0/users/${doomed}`, { cookie: admin.cookie, body: { active: false } });
+      const off = await call(app, 'PATCH', `/api/v1.0/users/${doomed}`, {
+        cookie: admin.cookie,
+        body: { active: false },
+      });
       assert.equal(off.status, 200, JSON.stringify(off.body));
     }
   });
 
-  it('the oracle\'s bundles are the default model\'s levels', () => {
-    for (const level of LEVELS) assert.deepEqual([...BUNDLES[level]].sort(), [...DEFAULT_MODEL.levels[level]!].sort(), level);
+  it("the oracle's bundles are the default model's levels", () => {
+    for (const level of LEVELS)
+      assert.deepEqual([...BUNDLES[level]].sort(), [...DEFAULT_MODEL.levels[level]!].sort(), level);
   });
 
-  describe('a token cannot be created above its owner\'s role', () => {
+  describe("a token cannot be created above its owner's role", () => {
     for (const role of LEVELS) {
       for (const level of LEVELS) {
         if (RANK[level] <= RANK[role]) continue;
         it(`owner ${role} × token ${level} at F → 403 PERMISSION_ESCALATION`, async () => {
           const { app, kg } = env();
           const owner = await userWithSession(app, kg, 'user');
-          await call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: adminCookie, body: { role } });
-          const res = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, { cookie: owner.cookie, body: { name: 'too much', level } });
+          await call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, {
+            cookie: adminCookie,
+            body: { role },
+          });
+          const res = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, {
+            cookie: owner.cookie,
+            body: { name: 'too much', level },
+          });
           assertError(res, 403, 'PERMISSION_ESCALATION');
           // Nor as an explicit list holding a permission of the higher level only.
           const extra = BUNDLES[level].find((p) => !BUNDLES[role].includes(p))!;
-          const res2 = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, { cookie: owner.cookie, body: { name: 'too much', permissions: ['resources:read', extra] } });
+          const res2 = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, {
+            cookie: owner.cookie,
+            body: { name: 'too much', permissions: ['resources:read', extra] },
+          });
           assertError(res2, 403, 'PERMISSION_ESCALATION');
         });
       }
@@ -180,7 +229,8 @@ forEachDialect('authorization table over HTTP', (env) => {
             for (const state of STATES) {
               const row: Row = { role, level, pos, group, state };
               // Refused states are refused whatever the endpoint: one call per such row keeps the table small.
-              const endpoints = state === 'active' ? ENDPOINTS : [ENDPOINTS.find((e) => group === 'native' || e.group === group)!];
+              const endpoints =
+                state === 'active' ? ENDPOINTS : [ENDPOINTS.find((e) => group === 'native' || e.group === group)!];
               it(rowName(row), async () => {
                 const key = keys.get(tokenKey(row));
                 assert.ok(key, 'token was created in setup');
@@ -196,11 +246,22 @@ forEachDialect('authorization table over HTTP', (env) => {
                     assert.equal(got.body.id, ids[pos], endpoint.name);
                   } else {
                     const listed: { id: string; ownerId: string; resourceId: string }[] = got.body.items;
-                    assert.ok(listed.every((t) => t.resourceId === ids[pos]), 'only tokens of the target');
+                    assert.ok(
+                      listed.every((t) => t.resourceId === ids[pos]),
+                      'only tokens of the target',
+                    );
                     const rights = BUNDLES[level].filter((p) => BUNDLES[role].includes(p));
                     const seesAll = rights.includes('tokens:read');
-                    assert.equal(listed.some((t) => t.id === probes[pos]), seesAll, `others' tokens listed iff tokens:read (${endpoint.name})`);
-                    if (!seesAll) assert.ok(listed.every((t) => t.ownerId === ownerIds.get(`${role}/live`)), 'own tokens only');
+                    assert.equal(
+                      listed.some((t) => t.id === probes[pos]),
+                      seesAll,
+                      `others' tokens listed iff tokens:read (${endpoint.name})`,
+                    );
+                    if (!seesAll)
+                      assert.ok(
+                        listed.every((t) => t.ownerId === ownerIds.get(`${role}/live`)),
+                        'own tokens only',
+                      );
                   }
                 }
               });
@@ -211,13 +272,17 @@ forEachDialect('authorization table over HTTP', (env) => {
     }
   });
 
-  describe('a token\'s rights follow its owner\'s role, at once', () => {
+  describe("a token's rights follow its owner's role, at once", () => {
     it('shrink when the owner is demoted, vanish when the membership goes, return when it is given back', async () => {
       const { app, kg } = env();
       const owner = await userWithSession(app, kg, 'user');
-      const grant = (role: Level) => call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: adminCookie, body: { role } });
+      const grant = (role: Level) =>
+        call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: adminCookie, body: { role } });
       assert.equal((await grant('administrator')).status, 200);
-      const created = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, { cookie: owner.cookie, body: { name: 'shrinks', level: 'administrator' } });
+      const created = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, {
+        cookie: owner.cookie,
+        body: { name: 'shrinks', level: 'administrator' },
+      });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const key: string = created.body.key;
       const patch = () => call(app, 'PATCH', `/api/v1.0/resources/${ids.F}`, { key, body: { name: 'F' } });
@@ -231,9 +296,12 @@ forEachDialect('authorization table over HTTP', (env) => {
       assertError(await patch(), 403, 'INSUFFICIENT_PERMISSIONS');
       assert.equal((await get()).status, 200, 'still reads');
       const me2 = await call(app, 'GET', '/api/v1.0/me', { key });
-      assert.deepEqual(me2.body.token.permissions, [...BUNDLES.reader].sort(), 'level ∩ owner\'s role now');
+      assert.deepEqual(me2.body.token.permissions, [...BUNDLES.reader].sort(), "level ∩ owner's role now");
 
-      assert.equal((await call(app, 'DELETE', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: adminCookie })).status, 204);
+      assert.equal(
+        (await call(app, 'DELETE', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: adminCookie })).status,
+        204,
+      );
       assertError(await get(), 404, 'NOT_FOUND');
       assertError(await patch(), 404, 'NOT_FOUND');
       const me3 = await call(app, 'GET', '/api/v1.0/me', { key });
@@ -247,17 +315,49 @@ forEachDialect('authorization table over HTTP', (env) => {
     it('a role held lower in the tree only counts below it', async () => {
       const { app, kg } = env();
       const owner = await userWithSession(app, kg, 'user');
-      assert.equal((await call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, { cookie: adminCookie, body: { role: 'reader' } })).status, 200);
-      assert.equal((await call(app, 'PUT', `/api/v1.0/resources/${ids.B}/members/${owner.id}`, { cookie: adminCookie, body: { role: 'manager' } })).status, 200);
-      const created = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, { cookie: owner.cookie, body: { name: 'mixed', permissions: ['resources:read', 'resources:write'] } });
+      assert.equal(
+        (
+          await call(app, 'PUT', `/api/v1.0/resources/${ids.A}/members/${owner.id}`, {
+            cookie: adminCookie,
+            body: { role: 'reader' },
+          })
+        ).status,
+        200,
+      );
+      assert.equal(
+        (
+          await call(app, 'PUT', `/api/v1.0/resources/${ids.B}/members/${owner.id}`, {
+            cookie: adminCookie,
+            body: { role: 'manager' },
+          })
+        ).status,
+        200,
+      );
+      const created = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, {
+        cookie: owner.cookie,
+        body: { name: 'mixed', permissions: ['resources:read', 'resources:write'] },
+      });
       assertError(created, 403, 'PERMISSION_ESCALATION');
-      const reader = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, { cookie: owner.cookie, body: { name: 'reader', level: 'reader' } });
+      const reader = await call(app, 'POST', `/api/v1.0/resources/${ids.F}/tokens`, {
+        cookie: owner.cookie,
+        body: { name: 'reader', level: 'reader' },
+      });
       assert.equal(reader.status, 201);
       // A manager-level token on B is fine: the owner is a manager there.
-      const onB = await call(app, 'POST', `/api/v1.0/resources/${ids.B}/tokens`, { cookie: owner.cookie, body: { name: 'b', level: 'manager' } });
+      const onB = await call(app, 'POST', `/api/v1.0/resources/${ids.B}/tokens`, {
+        cookie: owner.cookie,
+        body: { name: 'b', level: 'manager' },
+      });
       assert.equal(onB.status, 201, JSON.stringify(onB.body));
-      assert.equal((await call(app, 'PATCH', `/api/v1.0/resources/${ids.B}`, { key: onB.body.key, body: { name: 'B' } })).status, 200);
-      assertError(await call(app, 'PATCH', `/api/v1.0/resources/${ids.F}`, { key: onB.body.key, body: { name: 'F' } }), 404, 'NOT_FOUND');
+      assert.equal(
+        (await call(app, 'PATCH', `/api/v1.0/resources/${ids.B}`, { key: onB.body.key, body: { name: 'B' } })).status,
+        200,
+      );
+      assertError(
+        await call(app, 'PATCH', `/api/v1.0/resources/${ids.F}`, { key: onB.body.key, body: { name: 'F' } }),
+        404,
+        'NOT_FOUND',
+      );
     });
   });
 });

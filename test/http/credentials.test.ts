@@ -22,10 +22,16 @@ interface Fixture {
 async function setUp(env: TestEnv): Promise<Fixture> {
   const { app, kg } = env;
   const admin = await userWithSession(app, kg, 'admin');
-  const account = await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'account', name: 'Credentials Inc' } });
+  const account = await call(app, 'POST', '/api/v1.0/resources', {
+    cookie: admin.cookie,
+    body: { type: 'account', name: 'Credentials Inc' },
+  });
   assert.equal(account.status, 201, JSON.stringify(account.body));
   const mint = async (name: string) => {
-    const r = await call(app, 'POST', `/api/v1.0/resources/${account.body.id}/tokens`, { cookie: admin.cookie, body: { name, level: 'administrator' } });
+    const r = await call(app, 'POST', `/api/v1.0/resources/${account.body.id}/tokens`, {
+      cookie: admin.cookie,
+      body: { name, level: 'administrator' },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body as { id: string; key: string };
   };
@@ -61,19 +67,35 @@ forEachDialect('presenting a key over HTTP', (env) => {
 
   it('reads Authorization: apiToken <key>, in any letter case', async () => {
     const { app } = env();
-    assertTokenCaller(await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `apiToken ${f.key}` } }), f.tokenId);
-    assertTokenCaller(await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `APITOKEN ${f.key}` } }), f.tokenId);
+    assertTokenCaller(
+      await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `apiToken ${f.key}` } }),
+      f.tokenId,
+    );
+    assertTokenCaller(
+      await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `APITOKEN ${f.key}` } }),
+      f.tokenId,
+    );
   });
 
   it('reads Authorization: Bearer <key>, in any letter case', async () => {
     const { app } = env();
-    assertTokenCaller(await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `Bearer ${f.key}` } }), f.tokenId);
-    assertTokenCaller(await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `bearer ${f.key}` } }), f.tokenId);
+    assertTokenCaller(
+      await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `Bearer ${f.key}` } }),
+      f.tokenId,
+    );
+    assertTokenCaller(
+      await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `bearer ${f.key}` } }),
+      f.tokenId,
+    );
   });
 
   it('leaves other Authorization schemes alone (Basic is not a key)', async () => {
     const basic = Buffer.from(`user:${f.key}`).toString('base64');
-    assertError(await call(env().app, 'GET', '/api/v1.0/me', { headers: { authorization: `Basic ${basic}` } }), 401, 'UNAUTHENTICATED');
+    assertError(
+      await call(env().app, 'GET', '/api/v1.0/me', { headers: { authorization: `Basic ${basic}` } }),
+      401,
+      'UNAUTHENTICATED',
+    );
   });
 
   it('reads the query parameter key', async () => {
@@ -89,10 +111,18 @@ forEachDialect('presenting a key over HTTP', (env) => {
     const list = await call(app, 'GET', `/api/v1.0/tokens?limit=5&key=${encodeURIComponent(f.key)}`);
     assert.equal(list.status, 200, JSON.stringify(list.body));
     assert.ok(Array.isArray(list.body.items));
-    const children = await call(app, 'GET', `/api/v1.0/resources/${f.accountId}/children?apiToken=${encodeURIComponent(f.key)}`);
+    const children = await call(
+      app,
+      'GET',
+      `/api/v1.0/resources/${f.accountId}/children?apiToken=${encodeURIComponent(f.key)}`,
+    );
     assert.equal(children.status, 200, JSON.stringify(children.body));
     // Without a key, the same unknown parameter is a validation error: the strictness is real.
-    assertError(await call(app, 'GET', '/api/v1.0/tokens?limit=5&colour=red', { cookie: f.admin.cookie }), 400, 'VALIDATION_FAILED');
+    assertError(
+      await call(app, 'GET', '/api/v1.0/tokens?limit=5&colour=red', { cookie: f.admin.cookie }),
+      400,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('reads the form field key (application/x-www-form-urlencoded) and does not let it reach validation', async () => {
@@ -107,7 +137,10 @@ forEachDialect('presenting a key over HTTP', (env) => {
     assert.equal(r.body.parentId, f.accountId);
     // The form route's validation still applies to the remaining fields.
     assertError(
-      await call(app, 'POST', '/api/v1.0/resources', { headers: { 'content-type': FORM }, payload: form({ type: 'folder', parentId: f.accountId, key: f.key }) }),
+      await call(app, 'POST', '/api/v1.0/resources', {
+        headers: { 'content-type': FORM },
+        payload: form({ type: 'folder', parentId: f.accountId, key: f.key }),
+      }),
       400,
       'VALIDATION_FAILED',
     );
@@ -123,7 +156,9 @@ forEachDialect('presenting a key over HTTP', (env) => {
 
   it('reads the JSON root property API_Key (application/json) and does not let it reach validation', async () => {
     const { app } = env();
-    const r = await call(app, 'POST', '/api/v1.0/resources', { body: { type: 'folder', name: 'JSON folder', parentId: f.accountId, API_Key: f.key } });
+    const r = await call(app, 'POST', '/api/v1.0/resources', {
+      body: { type: 'folder', name: 'JSON folder', parentId: f.accountId, API_Key: f.key },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.name, 'JSON folder');
     assert.equal(r.body.API_Key, undefined);
@@ -134,15 +169,26 @@ forEachDialect('presenting a key over HTTP', (env) => {
   });
 
   it('does not take API_Key from a nested object', async () => {
-    const r = await call(env().app, 'POST', '/api/v1.0/verify', { body: { key: f.otherKey, nested: { API_Key: f.key } } as unknown as object });
+    const r = await call(env().app, 'POST', '/api/v1.0/verify', {
+      body: { key: f.otherKey, nested: { API_Key: f.key } } as unknown as object,
+    });
     assertError(r, 401, 'UNAUTHENTICATED');
   });
 
   it('does not take a form field key sent as JSON: under application/json, key is just a body field', async () => {
     const { app } = env();
-    assertError(await call(app, 'POST', '/api/v1.0/resources', { body: { type: 'folder', name: 'Nope', parentId: f.accountId, key: f.key } }), 401, 'UNAUTHENTICATED');
+    assertError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        body: { type: 'folder', name: 'Nope', parentId: f.accountId, key: f.key },
+      }),
+      401,
+      'UNAUTHENTICATED',
+    );
     // Signed in, the same body is refused by validation: key is not a property of a resource.
-    const signedIn = await call(app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type: 'folder', name: 'Nope', parentId: f.accountId, key: f.key } });
+    const signedIn = await call(app, 'POST', '/api/v1.0/resources', {
+      cookie: f.admin.cookie,
+      body: { type: 'folder', name: 'Nope', parentId: f.accountId, key: f.key },
+    });
     assertError(signedIn, 400, 'VALIDATION_FAILED');
     assert.equal(signedIn.body.error.field, 'key');
   });
@@ -157,29 +203,71 @@ forEachDialect('presenting a key over HTTP', (env) => {
 
   it('accepts the same key presented several ways', async () => {
     const { app } = env();
-    assertTokenCaller(await call(app, 'GET', `/api/v1.0/me?key=${encodeURIComponent(f.key)}`, { headers: { 'x-api-key': f.key, authorization: `Bearer ${f.key}`, 'x-apikey': f.key } }), f.tokenId);
-    const r = await call(app, 'POST', '/api/v1.0/resources', { headers: { 'x-api-key': f.key }, body: { type: 'folder', name: 'Twice', parentId: f.accountId, API_Key: f.key } });
+    assertTokenCaller(
+      await call(app, 'GET', `/api/v1.0/me?key=${encodeURIComponent(f.key)}`, {
+        headers: { 'x-api-key': f.key, authorization: `Bearer ${f.key}`, 'x-apikey': f.key },
+      }),
+      f.tokenId,
+    );
+    const r = await call(app, 'POST', '/api/v1.0/resources', {
+      headers: { 'x-api-key': f.key },
+      body: { type: 'folder', name: 'Twice', parentId: f.accountId, API_Key: f.key },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
   });
 
   it('refuses two different keys with 400 AMBIGUOUS_CREDENTIALS, whichever two places they are in', async () => {
     const { app } = env();
-    assertError(await call(app, 'GET', '/api/v1.0/me', { headers: { 'x-api-key': f.key, 'x-apikey': f.otherKey } }), 400, 'AMBIGUOUS_CREDENTIALS');
-    assertError(await call(app, 'GET', '/api/v1.0/me', { headers: { 'x-api-key': f.key, authorization: `Bearer ${f.otherKey}` } }), 400, 'AMBIGUOUS_CREDENTIALS');
-    assertError(await call(app, 'GET', `/api/v1.0/me?apiToken=${encodeURIComponent(f.otherKey)}`, { headers: { authorization: `apiToken ${f.key}` } }), 400, 'AMBIGUOUS_CREDENTIALS');
-    assertError(await call(app, 'GET', `/api/v1.0/me?key=${encodeURIComponent(f.key)}&apiToken=${encodeURIComponent(f.otherKey)}`), 400, 'AMBIGUOUS_CREDENTIALS');
     assertError(
-      await call(app, 'POST', '/api/v1.0/resources', { headers: { 'x-api-key': f.otherKey }, body: { type: 'folder', name: 'Two', parentId: f.accountId, API_Key: f.key } }),
+      await call(app, 'GET', '/api/v1.0/me', { headers: { 'x-api-key': f.key, 'x-apikey': f.otherKey } }),
       400,
       'AMBIGUOUS_CREDENTIALS',
     );
     assertError(
-      await call(app, 'POST', `/api/v1.0/resources?key=${encodeURIComponent(f.otherKey)}`, { headers: { 'content-type': FORM }, payload: form({ type: 'folder', name: 'Two', parentId: f.accountId, key: f.key }) }),
+      await call(app, 'GET', '/api/v1.0/me', {
+        headers: { 'x-api-key': f.key, authorization: `Bearer ${f.otherKey}` },
+      }),
+      400,
+      'AMBIGUOUS_CREDENTIALS',
+    );
+    assertError(
+      await call(app, 'GET', `/api/v1.0/me?apiToken=${encodeURIComponent(f.otherKey)}`, {
+        headers: { authorization: `apiToken ${f.key}` },
+      }),
+      400,
+      'AMBIGUOUS_CREDENTIALS',
+    );
+    assertError(
+      await call(
+        app,
+        'GET',
+        `/api/v1.0/me?key=${encodeURIComponent(f.key)}&apiToken=${encodeURIComponent(f.otherKey)}`,
+      ),
+      400,
+      'AMBIGUOUS_CREDENTIALS',
+    );
+    assertError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        headers: { 'x-api-key': f.otherKey },
+        body: { type: 'folder', name: 'Two', parentId: f.accountId, API_Key: f.key },
+      }),
+      400,
+      'AMBIGUOUS_CREDENTIALS',
+    );
+    assertError(
+      await call(app, 'POST', `/api/v1.0/resources?key=${encodeURIComponent(f.otherKey)}`, {
+        headers: { 'content-type': FORM },
+        payload: form({ type: 'folder', name: 'Two', parentId: f.accountId, key: f.key }),
+      }),
       400,
       'AMBIGUOUS_CREDENTIALS',
     );
     // A good key beside a bad one is still two keys: neither is used.
-    assertError(await call(app, 'GET', '/api/v1.0/me', { headers: { 'x-api-key': f.key, 'x-apikey': 'kg_not-a-key' } }), 400, 'AMBIGUOUS_CREDENTIALS');
+    assertError(
+      await call(app, 'GET', '/api/v1.0/me', { headers: { 'x-api-key': f.key, 'x-apikey': 'kg_not-a-key' } }),
+      400,
+      'AMBIGUOUS_CREDENTIALS',
+    );
   });
 
   it('lets a key win over a session cookie', async () => {
@@ -189,15 +277,23 @@ forEachDialect('presenting a key over HTTP', (env) => {
     const sessionOnly = await call(app, 'GET', '/api/v1.0/me', { cookie: f.admin.cookie });
     assert.equal(sessionOnly.body.kind, 'user');
     // A bad key is refused even beside a valid session: the session does not rescue it.
-    assertError(await call(app, 'GET', '/api/v1.0/me', { cookie: f.admin.cookie, key: 'kg_not-a-key' }), 401, 'KEY_MALFORMED');
+    assertError(
+      await call(app, 'GET', '/api/v1.0/me', { cookie: f.admin.cookie, key: 'kg_not-a-key' }),
+      401,
+      'KEY_MALFORMED',
+    );
   });
 
   it('records last use by coalesced writes: nothing per request, the time and address after a flush', async () => {
     const { app, kg } = env();
-    const fresh = await call(app, 'POST', `/api/v1.0/resources/${f.accountId}/tokens`, { cookie: f.admin.cookie, body: { name: 'usage', level: 'reader' } });
+    const fresh = await call(app, 'POST', `/api/v1.0/resources/${f.accountId}/tokens`, {
+      cookie: f.admin.cookie,
+      body: { name: 'usage', level: 'reader' },
+    });
     assert.equal(fresh.status, 201);
     assert.equal(fresh.body.lastUsedAt, null);
-    for (let i = 0; i < 5; i++) assert.equal((await call(app, 'GET', '/api/v1.0/me', { key: fresh.body.key })).status, 200);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await call(app, 'GET', '/api/v1.0/me', { key: fresh.body.key })).status, 200);
     // The flush interval in tests is a minute: these uses are only in memory so far.
     const before = await call(app, 'GET', `/api/v1.0/tokens/${fresh.body.id}`, { cookie: f.admin.cookie });
     assert.equal(before.body.lastUsedAt, null, 'no database write on the request path');
@@ -221,16 +317,30 @@ forEachDialect(
     it('refuses a query key with 400 QUERY_KEY_DISABLED, under either name', async () => {
       const { app } = env();
       assertError(await call(app, 'GET', `/api/v1.0/me?key=${encodeURIComponent(f.key)}`), 400, 'QUERY_KEY_DISABLED');
-      assertError(await call(app, 'GET', `/api/v1.0/me?apiToken=${encodeURIComponent(f.key)}`), 400, 'QUERY_KEY_DISABLED');
+      assertError(
+        await call(app, 'GET', `/api/v1.0/me?apiToken=${encodeURIComponent(f.key)}`),
+        400,
+        'QUERY_KEY_DISABLED',
+      );
       // Even beside the same key in a header: the query key must not be sent at all.
-      assertError(await call(app, 'GET', `/api/v1.0/me?key=${encodeURIComponent(f.key)}`, { key: f.key }), 400, 'QUERY_KEY_DISABLED');
+      assertError(
+        await call(app, 'GET', `/api/v1.0/me?key=${encodeURIComponent(f.key)}`, { key: f.key }),
+        400,
+        'QUERY_KEY_DISABLED',
+      );
     });
 
     it('still reads the headers, the form field and the JSON property', async () => {
       const { app } = env();
       assertTokenCaller(await call(app, 'GET', '/api/v1.0/me', { key: f.key }), f.tokenId);
-      assertTokenCaller(await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `Bearer ${f.key}` } }), f.tokenId);
-      const r = await call(app, 'POST', '/api/v1.0/resources', { headers: { 'content-type': FORM }, payload: form({ type: 'folder', name: 'Form', parentId: f.accountId, key: f.key }) });
+      assertTokenCaller(
+        await call(app, 'GET', '/api/v1.0/me', { headers: { authorization: `Bearer ${f.key}` } }),
+        f.tokenId,
+      );
+      const r = await call(app, 'POST', '/api/v1.0/resources', {
+        headers: { 'content-type': FORM },
+        payload: form({ type: 'folder', name: 'Form', parentId: f.accountId, key: f.key }),
+      });
       assert.equal(r.status, 201, JSON.stringify(r.body));
     });
   },

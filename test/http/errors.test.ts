@@ -59,13 +59,29 @@ async function setUp(env: TestEnv): Promise<Fixture> {
   const { app, kg } = env;
   const admin = await userWithSession(app, kg, 'admin');
   const user = await userWithSession(app, kg, 'user');
-  const account = await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'account', name: 'Errors Ltd' } });
+  const account = await call(app, 'POST', '/api/v1.0/resources', {
+    cookie: admin.cookie,
+    body: { type: 'account', name: 'Errors Ltd' },
+  });
   assert.equal(account.status, 201, JSON.stringify(account.body));
-  const folder = await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'folder', name: 'F', parentId: account.body.id } });
+  const folder = await call(app, 'POST', '/api/v1.0/resources', {
+    cookie: admin.cookie,
+    body: { type: 'folder', name: 'F', parentId: account.body.id },
+  });
   assert.equal(folder.status, 201, JSON.stringify(folder.body));
-  const token = await call(app, 'POST', `/api/v1.0/resources/${account.body.id}/tokens`, { cookie: admin.cookie, body: { name: 'admin-level', level: 'administrator' } });
+  const token = await call(app, 'POST', `/api/v1.0/resources/${account.body.id}/tokens`, {
+    cookie: admin.cookie,
+    body: { name: 'admin-level', level: 'administrator' },
+  });
   assert.equal(token.status, 201, JSON.stringify(token.body));
-  return { admin, user, accountId: account.body.id, folderId: folder.body.id, adminKey: token.body.key, adminTokenId: token.body.id };
+  return {
+    admin,
+    user,
+    accountId: account.body.id,
+    folderId: folder.body.id,
+    adminKey: token.body.key,
+    adminTokenId: token.body.id,
+  };
 }
 
 forEachDialect('error codes over HTTP', (env) => {
@@ -78,25 +94,58 @@ forEachDialect('error codes over HTTP', (env) => {
 
   it('VALIDATION_FAILED (400) names the missing field', async () => {
     const { app } = env();
-    expectError(await call(app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type: 'folder', parentId: f.accountId } }), 'VALIDATION_FAILED', 'name');
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', colour: 'red' } }), 'VALIDATION_FAILED', 'colour');
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', expiresIn: '5d' } }), 'VALIDATION_FAILED', 'expiresIn');
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', level: 'reader', permissions: ['resources:read'] } }), 'VALIDATION_FAILED', 'permissions');
+    expectError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        cookie: f.admin.cookie,
+        body: { type: 'folder', parentId: f.accountId },
+      }),
+      'VALIDATION_FAILED',
+      'name',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', colour: 'red' } }),
+      'VALIDATION_FAILED',
+      'colour',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', expiresIn: '5d' } }),
+      'VALIDATION_FAILED',
+      'expiresIn',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), {
+        cookie: f.admin.cookie,
+        body: { name: 'x', level: 'reader', permissions: ['resources:read'] },
+      }),
+      'VALIDATION_FAILED',
+      'permissions',
+    );
   });
 
   it('MALFORMED_BODY (400) for JSON that does not parse', async () => {
-    const r = await call(env().app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, headers: { 'content-type': 'application/json' }, payload: '{"type": "folder", "name": ' });
+    const r = await call(env().app, 'POST', '/api/v1.0/resources', {
+      cookie: f.admin.cookie,
+      headers: { 'content-type': 'application/json' },
+      payload: '{"type": "folder", "name": ',
+    });
     expectError(r, 'MALFORMED_BODY');
   });
 
   it('UNSUPPORTED_MEDIA_TYPE (415) for an XML body', async () => {
-    const r = await call(env().app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, headers: { 'content-type': 'text/xml' }, payload: '<resource><type>folder</type></resource>' });
+    const r = await call(env().app, 'POST', '/api/v1.0/resources', {
+      cookie: f.admin.cookie,
+      headers: { 'content-type': 'text/xml' },
+      payload: '<resource><type>folder</type></resource>',
+    });
     expectError(r, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('AMBIGUOUS_CREDENTIALS (400) for two different keys', async () => {
     const other = generateKey('kg_');
-    expectError(await call(env().app, 'GET', '/api/v1.0/me', { key: f.adminKey, headers: { authorization: `Bearer ${other}` } }), 'AMBIGUOUS_CREDENTIALS');
+    expectError(
+      await call(env().app, 'GET', '/api/v1.0/me', { key: f.adminKey, headers: { authorization: `Bearer ${other}` } }),
+      'AMBIGUOUS_CREDENTIALS',
+    );
   });
 
   it('UNAUTHENTICATED (401) with no credentials at all', async () => {
@@ -106,8 +155,18 @@ forEachDialect('error codes over HTTP', (env) => {
 
   it('INVALID_CREDENTIALS (401) for a wrong password, and the same for an unknown email', async () => {
     const { app } = env();
-    expectError(await call(app, 'POST', '/api/v1.0/session', { body: { email: f.user.email, password: 'not the password at all' } }), 'INVALID_CREDENTIALS');
-    expectError(await call(app, 'POST', '/api/v1.0/session', { body: { email: email('nobody'), password: 'not the password at all' } }), 'INVALID_CREDENTIALS');
+    expectError(
+      await call(app, 'POST', '/api/v1.0/session', {
+        body: { email: f.user.email, password: 'not the password at all' },
+      }),
+      'INVALID_CREDENTIALS',
+    );
+    expectError(
+      await call(app, 'POST', '/api/v1.0/session', {
+        body: { email: email('nobody'), password: 'not the password at all' },
+      }),
+      'INVALID_CREDENTIALS',
+    );
   });
 
   it('KEY_MALFORMED (401) for a key with a bad checksum or shape', async () => {
@@ -124,7 +183,10 @@ forEachDialect('error codes over HTTP', (env) => {
 
   it('KEY_EXPIRED (401) once the expiry has passed', async () => {
     const { app, kg } = env();
-    const t = await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'soon', expiresIn: '30d' } });
+    const t = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'soon', expiresIn: '30d' },
+    });
     assert.equal(t.status, 201);
     assert.equal((await call(app, 'GET', '/api/v1.0/me', { key: t.body.key })).status, 200);
     await kg.stores.tokens.update(t.body.id, { expires_at: new Date(Date.now() - 60_000).toISOString() });
@@ -135,51 +197,101 @@ forEachDialect('error codes over HTTP', (env) => {
   it('KEY_DISABLED (401) for a deactivated token', async () => {
     const { app } = env();
     const t = await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'off' } });
-    assert.equal((await call(app, 'POST', `/api/v1.0/tokens/${t.body.id}/deactivate`, { cookie: f.admin.cookie })).status, 200);
+    assert.equal(
+      (await call(app, 'POST', `/api/v1.0/tokens/${t.body.id}/deactivate`, { cookie: f.admin.cookie })).status,
+      200,
+    );
     expectError(await call(app, 'GET', '/api/v1.0/me', { key: t.body.key }), 'KEY_DISABLED');
   });
 
-  it('API_GROUP_NOT_ALLOWED (403) for an endpoint outside the token\'s API groups', async () => {
+  it("API_GROUP_NOT_ALLOWED (403) for an endpoint outside the token's API groups", async () => {
     const { app } = env();
-    const t = await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'tokens only', level: 'manager', apiGroups: ['tokens'] } });
+    const t = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'tokens only', level: 'manager', apiGroups: ['tokens'] },
+    });
     assert.equal(t.status, 201, JSON.stringify(t.body));
-    expectError(await call(app, 'GET', `/api/v1.0/resources/${f.accountId}`, { key: t.body.key }), 'API_GROUP_NOT_ALLOWED');
-    assert.equal((await call(app, 'GET', `${tokens(f.accountId)}`, { key: t.body.key })).status, 200, 'its own group works');
+    expectError(
+      await call(app, 'GET', `/api/v1.0/resources/${f.accountId}`, { key: t.body.key }),
+      'API_GROUP_NOT_ALLOWED',
+    );
+    assert.equal(
+      (await call(app, 'GET', `${tokens(f.accountId)}`, { key: t.body.key })).status,
+      200,
+      'its own group works',
+    );
   });
 
   it('FORBIDDEN (403) for a person who is not an administrator creating a user', async () => {
-    expectError(await call(env().app, 'POST', '/api/v1.0/users', { cookie: f.user.cookie, body: { email: email('new') } }), 'FORBIDDEN');
+    expectError(
+      await call(env().app, 'POST', '/api/v1.0/users', { cookie: f.user.cookie, body: { email: email('new') } }),
+      'FORBIDDEN',
+    );
   });
 
   it('INSUFFICIENT_PERMISSIONS (403) for a reader renaming a resource', async () => {
     const { app } = env();
-    assert.equal((await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/${f.user.id}`, { cookie: f.admin.cookie, body: { role: 'reader' } })).status, 200);
-    expectError(await call(app, 'PATCH', `/api/v1.0/resources/${f.folderId}`, { cookie: f.user.cookie, body: { name: 'Renamed' } }), 'INSUFFICIENT_PERMISSIONS');
+    assert.equal(
+      (
+        await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/${f.user.id}`, {
+          cookie: f.admin.cookie,
+          body: { role: 'reader' },
+        })
+      ).status,
+      200,
+    );
+    expectError(
+      await call(app, 'PATCH', `/api/v1.0/resources/${f.folderId}`, {
+        cookie: f.user.cookie,
+        body: { name: 'Renamed' },
+      }),
+      'INSUFFICIENT_PERMISSIONS',
+    );
   });
 
   it('PERMISSION_ESCALATION (403) for a reader minting a manager-level token', async () => {
-    const r = await call(env().app, 'POST', tokens(f.folderId), { cookie: f.user.cookie, body: { name: 'too much', level: 'manager' } });
+    const r = await call(env().app, 'POST', tokens(f.folderId), {
+      cookie: f.user.cookie,
+      body: { name: 'too much', level: 'manager' },
+    });
     expectError(r, 'PERMISSION_ESCALATION', 'level');
-    const r2 = await call(env().app, 'POST', tokens(f.folderId), { cookie: f.user.cookie, body: { name: 'too much', permissions: ['resources:read', 'tokens:manage'] } });
+    const r2 = await call(env().app, 'POST', tokens(f.folderId), {
+      cookie: f.user.cookie,
+      body: { name: 'too much', permissions: ['resources:read', 'tokens:manage'] },
+    });
     expectError(r2, 'PERMISSION_ESCALATION', 'permissions');
   });
 
   it('ROLE_ESCALATION (403) for a token with members:manage giving a role beyond its own rights', async () => {
     const { app } = env();
-    const t = await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'member manager', permissions: ['resources:read', 'members:read', 'members:manage'] } });
+    const t = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'member manager', permissions: ['resources:read', 'members:read', 'members:manage'] },
+    });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     const other = await userWithSession(app, env().kg);
-    expectError(await call(app, 'PUT', `/api/v1.0/resources/${f.folderId}/members/${other.id}`, { key: t.body.key, body: { role: 'administrator' } }), 'ROLE_ESCALATION', 'role');
+    expectError(
+      await call(app, 'PUT', `/api/v1.0/resources/${f.folderId}/members/${other.id}`, {
+        key: t.body.key,
+        body: { role: 'administrator' },
+      }),
+      'ROLE_ESCALATION',
+      'role',
+    );
   });
 
-  it('NOT_FOUND (404), the same for a resource that does not exist and one outside the caller\'s reach', async () => {
+  it("NOT_FOUND (404), the same for a resource that does not exist and one outside the caller's reach", async () => {
     const { app } = env();
     const stranger = await userWithSession(app, env().kg);
     const missing = await call(app, 'GET', '/api/v1.0/resources/res_doesnotexist', { cookie: stranger.cookie });
     const hidden = await call(app, 'GET', `/api/v1.0/resources/${f.accountId}`, { cookie: stranger.cookie });
     expectError(missing, 'NOT_FOUND');
     expectError(hidden, 'NOT_FOUND');
-    assert.equal(hidden.body.error.message, missing.body.error.message, 'a hidden resource reads exactly as a missing one');
+    assert.equal(
+      hidden.body.error.message,
+      missing.body.error.message,
+      'a hidden resource reads exactly as a missing one',
+    );
     expectError(await call(app, 'GET', '/api/v1.0/tokens/tok_doesnotexist', { cookie: f.admin.cookie }), 'NOT_FOUND');
   });
 
@@ -192,31 +304,61 @@ forEachDialect('error codes over HTTP', (env) => {
   });
 
   it('EMAIL_TAKEN (409) for a second user with the same email (in any letter case)', async () => {
-    const r = await call(env().app, 'POST', '/api/v1.0/users', { cookie: f.admin.cookie, body: { email: f.user.email.toUpperCase() } });
+    const r = await call(env().app, 'POST', '/api/v1.0/users', {
+      cookie: f.admin.cookie,
+      body: { email: f.user.email.toUpperCase() },
+    });
     expectError(r, 'EMAIL_TAKEN', 'email');
   });
 
   it('RESOURCE_NOT_EMPTY (409) for deleting a resource with children', async () => {
-    expectError(await call(env().app, 'DELETE', `/api/v1.0/resources/${f.accountId}`, { cookie: f.admin.cookie }), 'RESOURCE_NOT_EMPTY');
+    expectError(
+      await call(env().app, 'DELETE', `/api/v1.0/resources/${f.accountId}`, { cookie: f.admin.cookie }),
+      'RESOURCE_NOT_EMPTY',
+    );
   });
 
   it('KEY_TAKEN (409) for a chosen key that is already in use', async () => {
     const { app } = env();
     const chosen = `chosen-${randomBase62(32)}`;
-    assert.equal((await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'chosen', key: chosen } })).status, 201);
-    const r = await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'chosen again', key: chosen } });
+    assert.equal(
+      (await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'chosen', key: chosen } }))
+        .status,
+      201,
+    );
+    const r = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'chosen again', key: chosen },
+    });
     expectError(r, 'KEY_TAKEN', 'key');
     assert.ok(!JSON.stringify(r.body).includes(chosen), 'the refusal does not echo the key');
   });
 
   it('CUSTOM_KEY_INVALID (422) for a chosen key that is too short or uses the generated prefix', async () => {
     const { app } = env();
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'short', key: 'tooshort' } }), 'CUSTOM_KEY_INVALID', 'key');
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'prefixed', key: `kg_${randomBase62(40)}` } }), 'CUSTOM_KEY_INVALID', 'key');
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), {
+        cookie: f.admin.cookie,
+        body: { name: 'short', key: 'tooshort' },
+      }),
+      'CUSTOM_KEY_INVALID',
+      'key',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), {
+        cookie: f.admin.cookie,
+        body: { name: 'prefixed', key: `kg_${randomBase62(40)}` },
+      }),
+      'CUSTOM_KEY_INVALID',
+      'key',
+    );
   });
 
   it('CUSTOM_KEY_NOT_ALLOWED (422) for a person who is not an administrator choosing a key', async () => {
-    const r = await call(env().app, 'POST', tokens(f.folderId), { cookie: f.user.cookie, body: { name: 'mine', key: `chosen-${randomBase62(32)}` } });
+    const r = await call(env().app, 'POST', tokens(f.folderId), {
+      cookie: f.user.cookie,
+      body: { name: 'mine', key: `chosen-${randomBase62(32)}` },
+    });
     expectError(r, 'CUSTOM_KEY_NOT_ALLOWED', 'key');
   });
 
@@ -227,43 +369,108 @@ forEachDialect('error codes over HTTP', (env) => {
 
   it('INVALID_PARENT (422) for a type placed where the model does not allow it', async () => {
     const { app } = env();
-    expectError(await call(app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type: 'building', name: 'Floating' } }), 'INVALID_PARENT', 'parentId');
-    expectError(await call(app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type: 'account', name: 'Nested', parentId: f.accountId } }), 'INVALID_PARENT', 'parentId');
+    expectError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        cookie: f.admin.cookie,
+        body: { type: 'building', name: 'Floating' },
+      }),
+      'INVALID_PARENT',
+      'parentId',
+    );
+    expectError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        cookie: f.admin.cookie,
+        body: { type: 'account', name: 'Nested', parentId: f.accountId },
+      }),
+      'INVALID_PARENT',
+      'parentId',
+    );
   });
 
   it('UNKNOWN_RESOURCE_TYPE (422)', async () => {
-    const r = await call(env().app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type: 'planet', name: 'Mars', parentId: f.accountId } });
+    const r = await call(env().app, 'POST', '/api/v1.0/resources', {
+      cookie: f.admin.cookie,
+      body: { type: 'planet', name: 'Mars', parentId: f.accountId },
+    });
     expectError(r, 'UNKNOWN_RESOURCE_TYPE', 'type');
   });
 
   it('UNKNOWN_LEVEL (422) for a token level, and for a member role', async () => {
     const { app } = env();
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', level: 'overlord' } }), 'UNKNOWN_LEVEL', 'level');
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', level: 'toString' } }), 'UNKNOWN_LEVEL', 'level');
-    expectError(await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/${f.user.id}`, { cookie: f.admin.cookie, body: { role: 'overlord' } }), 'UNKNOWN_LEVEL', 'role');
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', level: 'overlord' } }),
+      'UNKNOWN_LEVEL',
+      'level',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', level: 'toString' } }),
+      'UNKNOWN_LEVEL',
+      'level',
+    );
+    expectError(
+      await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/${f.user.id}`, {
+        cookie: f.admin.cookie,
+        body: { role: 'overlord' },
+      }),
+      'UNKNOWN_LEVEL',
+      'role',
+    );
   });
 
   it('UNKNOWN_PERMISSION (422)', async () => {
-    const r = await call(env().app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', permissions: ['resources:read', 'rockets:launch'] } });
+    const r = await call(env().app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'x', permissions: ['resources:read', 'rockets:launch'] },
+    });
     expectError(r, 'UNKNOWN_PERMISSION', 'permissions');
   });
 
   it('UNKNOWN_API_GROUP (422)', async () => {
-    const r = await call(env().app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', apiGroups: ['rockets'] } });
+    const r = await call(env().app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'x', apiGroups: ['rockets'] },
+    });
     expectError(r, 'UNKNOWN_API_GROUP', 'apiGroups');
   });
 
   it('UNKNOWN_USER (422) for a role given to nobody, and for impersonating nobody', async () => {
     const { app } = env();
-    expectError(await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/${encodeURIComponent(email('ghost'))}`, { cookie: f.admin.cookie, body: { role: 'reader' } }), 'UNKNOWN_USER', 'userId');
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', impersonate: email('ghost') } }), 'UNKNOWN_USER', 'impersonate');
+    expectError(
+      await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/${encodeURIComponent(email('ghost'))}`, {
+        cookie: f.admin.cookie,
+        body: { role: 'reader' },
+      }),
+      'UNKNOWN_USER',
+      'userId',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), {
+        cookie: f.admin.cookie,
+        body: { name: 'x', impersonate: email('ghost') },
+      }),
+      'UNKNOWN_USER',
+      'impersonate',
+    );
   });
 
   it('INVALID_EXPIRY (422) for an expiry in the past, or both expiresIn and expiresAt', async () => {
     const { app } = env();
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', expiresAt: '2001-01-01T00:00:00Z' } }), 'INVALID_EXPIRY', 'expiresAt');
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), {
+        cookie: f.admin.cookie,
+        body: { name: 'x', expiresAt: '2001-01-01T00:00:00Z' },
+      }),
+      'INVALID_EXPIRY',
+      'expiresAt',
+    );
     const future = new Date(Date.now() + 86_400_000).toISOString();
-    expectError(await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'x', expiresIn: '30d', expiresAt: future } }), 'INVALID_EXPIRY');
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), {
+        cookie: f.admin.cookie,
+        body: { name: 'x', expiresIn: '30d', expiresAt: future },
+      }),
+      'INVALID_EXPIRY',
+    );
   });
 
   it('UNAVAILABLE (503) from /health when the database does not answer', async () => {
@@ -285,21 +492,59 @@ forEachDialect('error codes over HTTP', (env) => {
     const c = { cookie: f.admin.cookie };
     expectError(await call(app, 'GET', '/api/v1.0/resources/res_%00', c), 'VALIDATION_FAILED', 'id');
     expectError(await call(app, 'GET', '/api/v1.0/tokens?cursor=a%00', c), 'VALIDATION_FAILED', 'cursor');
-    expectError(await call(app, 'POST', '/api/v1.0/resources', { ...c, body: { type: 'folder', name: 'a\u0000b', parentId: f.accountId } }), 'VALIDATION_FAILED', 'name');
-    expectError(await call(app, 'POST', tokens(f.accountId), { ...c, body: { name: 'ok', impersonate: 'x\u0000@example.com' } }), 'VALIDATION_FAILED', 'impersonate');
-    expectError(await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/x%00%40example.com`, { ...c, body: { role: 'reader' } }), 'VALIDATION_FAILED', 'userId');
-    expectError(await call(app, 'POST', '/api/v1.0/session', { body: { email: 'a\u0000@example.com', password: 'whatever it is' } }), 'VALIDATION_FAILED', 'email');
+    expectError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        ...c,
+        body: { type: 'folder', name: 'a\u0000b', parentId: f.accountId },
+      }),
+      'VALIDATION_FAILED',
+      'name',
+    );
+    expectError(
+      await call(app, 'POST', tokens(f.accountId), { ...c, body: { name: 'ok', impersonate: 'x\u0000@example.com' } }),
+      'VALIDATION_FAILED',
+      'impersonate',
+    );
+    expectError(
+      await call(app, 'PUT', `/api/v1.0/resources/${f.accountId}/members/x%00%40example.com`, {
+        ...c,
+        body: { role: 'reader' },
+      }),
+      'VALIDATION_FAILED',
+      'userId',
+    );
+    expectError(
+      await call(app, 'POST', '/api/v1.0/session', {
+        body: { email: 'a\u0000@example.com', password: 'whatever it is' },
+      }),
+      'VALIDATION_FAILED',
+      'email',
+    );
     // Half a surrogate pair is not text either: it would be stored as replacement characters.
-    expectError(await call(app, 'POST', '/api/v1.0/resources', { ...c, body: { type: 'folder', name: 'lone \uD800 half', parentId: f.accountId } }), 'VALIDATION_FAILED', 'name');
-    expectError(await call(app, 'PATCH', `/api/v1.0/resources/${f.folderId}`, { ...c, body: { name: 'x\uDC00' } }), 'VALIDATION_FAILED', 'name');
-    const emoji = await call(app, 'POST', '/api/v1.0/resources', { ...c, body: { type: 'folder', name: 'Bouw 🏗️ Zuid', parentId: f.accountId } });
+    expectError(
+      await call(app, 'POST', '/api/v1.0/resources', {
+        ...c,
+        body: { type: 'folder', name: 'lone \uD800 half', parentId: f.accountId },
+      }),
+      'VALIDATION_FAILED',
+      'name',
+    );
+    expectError(
+      await call(app, 'PATCH', `/api/v1.0/resources/${f.folderId}`, { ...c, body: { name: 'x\uDC00' } }),
+      'VALIDATION_FAILED',
+      'name',
+    );
+    const emoji = await call(app, 'POST', '/api/v1.0/resources', {
+      ...c,
+      body: { type: 'folder', name: 'Bouw 🏗️ Zuid', parentId: f.accountId },
+    });
     assert.equal(emoji.status, 201, 'whole surrogate pairs are fine');
     assert.equal((await call(app, 'GET', `/api/v1.0/resources/${emoji.body.id}`, c)).body.name, 'Bouw 🏗️ Zuid');
     // Authentication still comes first: a caller without credentials hears 401, not a validation error.
     expectError(await call(app, 'GET', '/api/v1.0/resources/res_%00'), 'UNAUTHENTICATED');
   });
 
-  it('a URL that cannot be decoded gets the envelope, not the framework\'s own body (and does not echo the URL)', async () => {
+  it("a URL that cannot be decoded gets the envelope, not the framework's own body (and does not echo the URL)", async () => {
     const { app } = env();
     const secret = generateKey('kg_');
     for (const url of ['/api/v1.0/resources/%zz', `/api/v1.0/resources/${secret}%`, '/api/v1.0/%E0%A4%A']) {
@@ -309,9 +554,11 @@ forEachDialect('error codes over HTTP', (env) => {
     }
   });
 
-  it('a path segment beyond the router\'s limit gets the envelope (URI_TOO_LONG), not the framework\'s own body', async () => {
+  it("a path segment beyond the router's limit gets the envelope (URI_TOO_LONG), not the framework's own body", async () => {
     const secret = generateKey('kg_');
-    const r = await call(env().app, 'GET', `/api/v1.0/resources/${secret}${'a'.repeat(600)}`, { cookie: f.admin.cookie });
+    const r = await call(env().app, 'GET', `/api/v1.0/resources/${secret}${'a'.repeat(600)}`, {
+      cookie: f.admin.cookie,
+    });
     expectError(r, 'URI_TOO_LONG');
     assert.ok(!JSON.stringify(r.body).includes(secret), 'the URL is not echoed');
   });
@@ -319,10 +566,16 @@ forEachDialect('error codes over HTTP', (env) => {
   /** The fuzzers' world: real ids to aim at, and sessions that are renewed when a request ends them. */
   async function fuzzWorld(): Promise<FuzzWorld> {
     const { app, kg } = env();
-    const spare = await call(app, 'POST', tokens(f.accountId), { cookie: f.admin.cookie, body: { name: 'spare', level: 'reader' } });
+    const spare = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'spare', level: 'reader' },
+    });
     assert.equal(spare.status, 201, JSON.stringify(spare.body));
     // A child the fuzzer cannot name keeps the account (and the key attached to it) from being deleted.
-    const anchor = await call(app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type: 'database', name: 'anchor', parentId: f.accountId } });
+    const anchor = await call(app, 'POST', '/api/v1.0/resources', {
+      cookie: f.admin.cookie,
+      body: { type: 'database', name: 'anchor', parentId: f.accountId },
+    });
     assert.equal(anchor.status, 201, JSON.stringify(anchor.body));
     const world: FuzzWorld = {
       templates: await routeTemplates(app),
@@ -333,11 +586,19 @@ forEachDialect('error codes over HTTP', (env) => {
       async restore() {
         for (const who of ['admin', 'user'] as const) {
           const person = f[who];
-          if ((await kg.users.sessionUserId(world.cookies[who])) === person.id && (await kg.cache.user(person.id))?.active) continue;
+          if (
+            (await kg.users.sessionUserId(world.cookies[who])) === person.id &&
+            (await kg.cache.user(person.id))?.active
+          )
+            continue;
           await kg.users.update(person.id, { active: true, password: PASSWORD }, await asUser(kg, f.admin.id));
-          const signIn = await call(app, 'POST', '/api/v1.0/session', { body: { email: person.email, password: PASSWORD } });
+          const signIn = await call(app, 'POST', '/api/v1.0/session', {
+            body: { email: person.email, password: PASSWORD },
+          });
           assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
-          world.cookies[who] = f[who].cookie = /keygate_session=([^;]+)/.exec(String(signIn.headers['set-cookie']))![1]!;
+          world.cookies[who] = f[who].cookie = /keygate_session=([^;]+)/.exec(
+            String(signIn.headers['set-cookie']),
+          )![1]!;
         }
       },
     };
@@ -384,7 +645,10 @@ forEachDialect(
     it('sets up one administrator', async () => {
       const { app, kg } = env();
       admin = await userWithSession(app, kg, 'admin');
-      const account = await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'account', name: 'Policy' } });
+      const account = await call(app, 'POST', '/api/v1.0/resources', {
+        cookie: admin.cookie,
+        body: { type: 'account', name: 'Policy' },
+      });
       assert.equal(account.status, 201);
       accountId = account.body.id;
     });
@@ -392,16 +656,31 @@ forEachDialect(
     it('EXPIRY_TOO_LONG (422) beyond KEYGATE_MAX_TOKEN_LIFETIME', async () => {
       const { app } = env();
       const url = `/api/v1.0/resources/${accountId}/tokens`;
-      expectError(await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresIn: '1y' } }), 'EXPIRY_TOO_LONG', 'expiresIn');
-      expectError(await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresIn: 'never' } }), 'EXPIRY_TOO_LONG', 'expiresIn');
+      expectError(
+        await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresIn: '1y' } }),
+        'EXPIRY_TOO_LONG',
+        'expiresIn',
+      );
+      expectError(
+        await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresIn: 'never' } }),
+        'EXPIRY_TOO_LONG',
+        'expiresIn',
+      );
       const late = new Date(Date.now() + 91 * 86_400_000).toISOString();
-      expectError(await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresAt: late } }), 'EXPIRY_TOO_LONG', 'expiresAt');
+      expectError(
+        await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresAt: late } }),
+        'EXPIRY_TOO_LONG',
+        'expiresAt',
+      );
       const ok = await call(app, 'POST', url, { cookie: admin.cookie, body: { name: 'x', expiresIn: '90d' } });
       assert.equal(ok.status, 201, JSON.stringify(ok.body));
     });
 
     it('PAYLOAD_TOO_LARGE (413) beyond KEYGATE_BODY_LIMIT', async () => {
-      const r = await call(env().app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'folder', name: 'x'.repeat(4000), parentId: accountId } });
+      const r = await call(env().app, 'POST', '/api/v1.0/resources', {
+        cookie: admin.cookie,
+        body: { type: 'folder', name: 'x'.repeat(4000), parentId: accountId },
+      });
       expectError(r, 'PAYLOAD_TOO_LARGE');
     });
 
@@ -410,7 +689,13 @@ forEachDialect(
     });
 
     it('CONFLICT (409) for deactivating the last administrator', async () => {
-      expectError(await call(env().app, 'PATCH', `/api/v1.0/users/${admin.id}`, { cookie: admin.cookie, body: { active: false } }), 'CONFLICT');
+      expectError(
+        await call(env().app, 'PATCH', `/api/v1.0/users/${admin.id}`, {
+          cookie: admin.cookie,
+          body: { active: false },
+        }),
+        'CONFLICT',
+      );
     });
   },
   { KEYGATE_MAX_TOKEN_LIFETIME: '90d', KEYGATE_BODY_LIMIT: '2048', KEYGATE_ALLOW_QUERY_KEYS: 'false' },
@@ -421,8 +706,9 @@ describe('the error registry', () => {
   it('has a test reaching every code, except those listed as unreachable with a reason', () => {
     assert.ok(seen.size > 0, 'the suites above ran');
     const missing = Object.keys(ERROR_CODES).filter((c) => !seen.has(c) && !(c in UNREACHABLE));
-  assert.deepEqual(missing, [], `registry codes no test reaches: ${missing.join(', ')}`);
-    for (const c of Object.keys(UNREACHABLE)) assert.ok(!seen.has(c), `${c} is listed unreachable but a test reached it`);
+    assert.deepEqual(missing, [], `registry codes no test reaches: ${missing.join(', ')}`);
+    for (const c of Object.keys(UNREACHABLE))
+      assert.ok(!seen.has(c), `${c} is listed unreachable but a test reached it`);
   });
 });
 
@@ -451,10 +737,24 @@ interface FuzzRequest {
 
 /** Method and path template of every documented operation, plus the unversioned and unknown ones. */
 async function routeTemplates(app: TestEnv['app']): Promise<{ method: string; path: string }[]> {
-  const doc = (await app.inject({ method: 'GET', url: '/api/v1.0/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await app.inject({ method: 'GET', url: '/api/v1.0/openapi.json' })).json() as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   const out: { method: string; path: string }[] = [];
-  for (const [path, ops] of Object.entries(doc.paths)) for (const method of Object.keys(ops)) out.push({ method: method.toUpperCase(), path });
-  for (const path of ['/health', '/api/versions', '/api/changelog', '/api/changelog.atom', '/api/v1.0/openapi.json', '/docs', '/docs/json', '/api/v1.0/{id}', '/api/v2.0/me', '/']) {
+  for (const [path, ops] of Object.entries(doc.paths))
+    for (const method of Object.keys(ops)) out.push({ method: method.toUpperCase(), path });
+  for (const path of [
+    '/health',
+    '/api/versions',
+    '/api/changelog',
+    '/api/changelog.atom',
+    '/api/v1.0/openapi.json',
+    '/docs',
+    '/docs/json',
+    '/api/v1.0/{id}',
+    '/api/v2.0/me',
+    '/',
+  ]) {
     out.push({ method: 'GET', path });
   }
   assert.ok(out.length > 30);
@@ -464,17 +764,47 @@ async function routeTemplates(app: TestEnv['app']): Promise<{ method: string; pa
 const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
 const headerText = (max = 60) => fc.string({ maxLength: max }).filter((s) => HEADER_SAFE.test(s));
 /** Mostly nothing, sometimes a value. */
-const sometimes = <T>(arb: fc.Arbitrary<T>, weight = 4) => fc.oneof({ weight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+const sometimes = <T>(arb: fc.Arbitrary<T>, weight = 4) =>
+  fc.oneof({ weight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
 
 /** Path segments: real ids, garbage, unicode, very long ones and raw % sequences. */
 function segmentArbitrary(reals: string[]): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(...reals).map(encodeURIComponent) },
-    { weight: 2, arbitrary: fc.constantFrom('res_', 'tok_', 'usr_').chain((p) => fc.stringMatching(/^[0-9A-Za-z]{0,70}$/).map((s) => p + s)) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom('res_', 'tok_', 'usr_')
+        .chain((p) => fc.stringMatching(/^[0-9A-Za-z]{0,70}$/).map((s) => p + s)),
+    },
     { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 40 }).map(encodeURIComponent) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encodeURIComponent) },
-    { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 300, maxLength: 1200 }).map(encodeURIComponent) },
-    { weight: 1, arbitrary: fc.constantFrom('%', '%zz', '%00', '%E0%A4%A', '%2F', '%25', '..', '.', '%2e%2e', '%u0041', '%ff%fe', '%C0%AF', '%%', 'a%20b', 'res_%00', 'a%00%40example.com', '%ED%A0%80') },
+    {
+      weight: 1,
+      arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 300, maxLength: 1200 }).map(encodeURIComponent),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '%',
+        '%zz',
+        '%00',
+        '%E0%A4%A',
+        '%2F',
+        '%25',
+        '..',
+        '.',
+        '%2e%2e',
+        '%u0041',
+        '%ff%fe',
+        '%C0%AF',
+        '%%',
+        'a%20b',
+        'res_%00',
+        'a%00%40example.com',
+        '%ED%A0%80',
+      ),
+    },
     { weight: 1, arbitrary: fc.stringMatching(/^[%0-9A-Fa-fxz]{1,12}$/) },
   );
 }
@@ -494,30 +824,123 @@ const CONTENT_TYPES = [
 ];
 
 /** Field names the API knows (and a few that poison careless code), for bodies that get past parsing. */
-const FIELDS = ['type', 'name', 'parentId', 'level', 'permissions', 'apiGroups', 'expiresIn', 'expiresAt', 'logging', 'impersonate', 'key', 'API_Key', 'role', 'email', 'password', 'active', 'systemRole', 'graceSeconds', 'resourceId', 'permission', 'apiGroup', 'description', 'owner', '__proto__', 'constructor', 'toString'];
+const FIELDS = [
+  'type',
+  'name',
+  'parentId',
+  'level',
+  'permissions',
+  'apiGroups',
+  'expiresIn',
+  'expiresAt',
+  'logging',
+  'impersonate',
+  'key',
+  'API_Key',
+  'role',
+  'email',
+  'password',
+  'active',
+  'systemRole',
+  'graceSeconds',
+  'resourceId',
+  'permission',
+  'apiGroup',
+  'description',
+  'owner',
+  '__proto__',
+  'constructor',
+  'toString',
+];
 /** Values that make sense to some field, so requests reach the services, not just validation. */
-const PLAUSIBLE: unknown[] = ['account', 'folder', 'building', 'database', 'reader', 'manager', 'administrator', 'toString', 'native', 'tokens', 'resources', 'verify', '30d', '90d', '1y', 'never', 'none', 'request', 'request+response', 'resources:read', 'keys:verify', 'tokens:manage', 'admin', 'user', true, false, 0, 3600, -1, null, ['resources:read'], ['native'], ['tokens', 'nope'], [], '2001-01-01T00:00:00Z', '2999-01-01T00:00:00Z', 'not a date', 'correct horse battery staple', 'x', 'nul\u0000inside', 'half \uD83D pair', ['resources:read', 'a\u0000'], { nested: '\u0000' }];
+const PLAUSIBLE: unknown[] = [
+  'account',
+  'folder',
+  'building',
+  'database',
+  'reader',
+  'manager',
+  'administrator',
+  'toString',
+  'native',
+  'tokens',
+  'resources',
+  'verify',
+  '30d',
+  '90d',
+  '1y',
+  'never',
+  'none',
+  'request',
+  'request+response',
+  'resources:read',
+  'keys:verify',
+  'tokens:manage',
+  'admin',
+  'user',
+  true,
+  false,
+  0,
+  3600,
+  -1,
+  null,
+  ['resources:read'],
+  ['native'],
+  ['tokens', 'nope'],
+  [],
+  '2001-01-01T00:00:00Z',
+  '2999-01-01T00:00:00Z',
+  'not a date',
+  'correct horse battery staple',
+  'x',
+  'nul\u0000inside',
+  'half \uD83D pair',
+  ['resources:read', 'a\u0000'],
+  { nested: '\u0000' },
+];
 
 /** A sensible body per operation, which the generator then perturbs, so requests get past validation. */
 function sampleBodies(reals: string[]): Record<string, Record<string, unknown>[]> {
   const [accountId, folderId, userId, userEmail] = reals;
   return {
     'POST /api/v1.0/session': [{ email: userEmail, password: PASSWORD }],
-    'POST /api/v1.0/users': [{ email: email('fuzz') }, { email: email('fuzz'), systemRole: 'user', password: PASSWORD }],
+    'POST /api/v1.0/users': [
+      { email: email('fuzz') },
+      { email: email('fuzz'), systemRole: 'user', password: PASSWORD },
+    ],
     'PATCH /api/v1.0/users/{id}': [{ name: 'Renamed' }, { active: true }],
-    'POST /api/v1.0/resources': [{ type: 'folder', name: 'fuzz', parentId: accountId }, { type: 'building', name: 'fuzz', parentId: folderId }],
+    'POST /api/v1.0/resources': [
+      { type: 'folder', name: 'fuzz', parentId: accountId },
+      { type: 'building', name: 'fuzz', parentId: folderId },
+    ],
     'PATCH /api/v1.0/resources/{id}': [{ name: 'fuzz' }],
     'PUT /api/v1.0/resources/{id}/members/{userId}': [{ role: 'reader' }, { role: 'administrator' }],
-    'POST /api/v1.0/resources/{id}/tokens': [{ name: 'fuzz' }, { name: 'fuzz', level: 'manager', expiresIn: '30d', apiGroups: ['resources'] }, { name: 'fuzz', permissions: ['resources:read'], impersonate: userId }],
+    'POST /api/v1.0/resources/{id}/tokens': [
+      { name: 'fuzz' },
+      { name: 'fuzz', level: 'manager', expiresIn: '30d', apiGroups: ['resources'] },
+      { name: 'fuzz', permissions: ['resources:read'], impersonate: userId },
+    ],
     'POST /api/v1.0/tokens': [{ name: 'fuzz', level: 'administrator' }],
     'PATCH /api/v1.0/tokens/{id}': [{ name: 'fuzz' }, { level: 'reader' }, { expiresIn: 'never' }, { active: true }],
     'POST /api/v1.0/tokens/{id}/roll': [{ graceSeconds: 60 }, {}],
-    'POST /api/v1.0/verify': [{ key: generateKey('kg_') }, { key: generateKey('kg_'), resourceId: folderId, permission: 'resources:read', apiGroup: 'resources' }],
+    'POST /api/v1.0/verify': [
+      { key: generateKey('kg_') },
+      { key: generateKey('kg_'), resourceId: folderId, permission: 'resources:read', apiGroup: 'resources' },
+    ],
   };
 }
 
 type Placement = 'x-api-key' | 'x-apikey' | 'bearer' | 'apiToken' | 'query:key' | 'query:apiToken' | 'form' | 'json';
-const PLACEMENTS: Placement[] = ['x-api-key', 'x-apikey', 'bearer', 'apiToken', 'query:key', 'query:apiToken', 'form', 'json'];
+const PLACEMENTS: Placement[] = [
+  'x-api-key',
+  'x-apikey',
+  'bearer',
+  'apiToken',
+  'query:key',
+  'query:apiToken',
+  'form',
+  'json',
+];
 
 type Credential =
   | { kind: 'none' }
@@ -530,18 +953,34 @@ function requestArbitrary(world: FuzzWorld, alwaysKey = false): fc.Arbitrary<Fuz
   const segment = segmentArbitrary(reals);
   const route = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...templates) },
-    { weight: 1, arbitrary: fc.record({ method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'), path: fc.constantFrom(...templates.map((t) => t.path)) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'),
+        path: fc.constantFrom(...templates.map((t) => t.path)),
+      }),
+    },
   );
   const value = fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...PLAUSIBLE, ...reals) },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }) },
   );
-  const bodyObject = fc.dictionary(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...FIELDS) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) }), value, { maxKeys: 5 });
+  const bodyObject = fc.dictionary(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...FIELDS) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+    ),
+    value,
+    { maxKeys: 5 },
+  );
   const body = fc.oneof(
     { weight: 2, arbitrary: fc.constant(undefined) },
     { weight: 6, arbitrary: bodyObject.map((v) => ({ kind: 'json' as const, value: v as unknown })) },
-    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => ({ kind: 'json' as const, value: v as unknown })) },
+    {
+      weight: 1,
+      arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => ({ kind: 'json' as const, value: v as unknown })),
+    },
     { weight: 2, arbitrary: bodyObject.map((v) => ({ kind: 'form' as const, value: v as unknown })) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((v) => ({ kind: 'raw' as const, value: v as unknown })) },
   );
@@ -550,10 +989,23 @@ function requestArbitrary(world: FuzzWorld, alwaysKey = false): fc.Arbitrary<Fuz
     ? validKey
     : fc.oneof(
         { weight: 1, arbitrary: fc.constant<Credential>({ kind: 'none' }) },
-        { weight: 4, arbitrary: fc.constantFrom<Credential>({ kind: 'cookie', who: 'admin' }, { kind: 'cookie', who: 'user' }) },
+        {
+          weight: 4,
+          arbitrary: fc.constantFrom<Credential>({ kind: 'cookie', who: 'admin' }, { kind: 'cookie', who: 'user' }),
+        },
         { weight: 4, arbitrary: validKey },
-        { weight: 1, arbitrary: headerText(300).map((v): Credential => ({ kind: 'header', name: 'x-api-key', value: v })) },
-        { weight: 1, arbitrary: fc.constantFrom('Bearer ', 'apiToken ', 'Basic ', '').chain((s) => headerText(60).map((v): Credential => ({ kind: 'header', name: 'authorization', value: s + v }))) },
+        {
+          weight: 1,
+          arbitrary: headerText(300).map((v): Credential => ({ kind: 'header', name: 'x-api-key', value: v })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .constantFrom('Bearer ', 'apiToken ', 'Basic ', '')
+            .chain((s) =>
+              headerText(60).map((v): Credential => ({ kind: 'header', name: 'authorization', value: s + v })),
+            ),
+        },
         { weight: 1, arbitrary: headerText(80).map((v): Credential => ({ kind: 'header', name: 'cookie', value: v })) },
       );
   const samples = sampleBodies(reals);
@@ -562,23 +1014,40 @@ function requestArbitrary(world: FuzzWorld, alwaysKey = false): fc.Arbitrary<Fuz
       const sample = samples[`${r.method} ${r.path}`];
       const routeBody = sample
         ? fc.oneof(
-            { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...sample), bodyObject.filter((o) => Object.keys(o).length <= 1)).map(([a, b]) => ({ kind: 'json' as const, value: { ...a, ...b } as unknown })) },
+            {
+              weight: 3,
+              arbitrary: fc
+                .tuple(
+                  fc.constantFrom(...sample),
+                  bodyObject.filter((o) => Object.keys(o).length <= 1),
+                )
+                .map(([a, b]) => ({ kind: 'json' as const, value: { ...a, ...b } as unknown })),
+            },
             { weight: 2, arbitrary: body },
           )
         : body;
       return fc.record({ route: fc.constant(r), body: routeBody });
     })
-    .chain(({ route, body }) => fc.record({
-      route: fc.constant(route),
-      body: fc.constant(body),
-      params: fc.array(segment, { minLength: 2, maxLength: 2 }),
-      query: fc.dictionary(fc.oneof(fc.constantFrom('limit', 'cursor', 'owner', 'state', 'resourceId', 'expiresBefore'), fc.string({ maxLength: 8 })), fc.oneof(fc.constantFrom('1', '0', '*', 'active', '\u0000', ...reals), fc.string({ maxLength: 20 })), { maxKeys: 3 }),
-      rawQuery: sometimes(fc.constantFrom('%zz', 'a=%', '&&=', 'key[x]=1', 'limit=1&limit=2', '=%00')),
-      contentType: sometimes(fc.oneof(fc.constantFrom(...CONTENT_TYPES), headerText(40))),
-      credential,
-      requestId: sometimes(headerText(140)),
-      accept: sometimes(fc.constantFrom('application/atom+xml', 'text/html', '*/*', 'application/json')),
-    }))
+    .chain(({ route, body }) =>
+      fc.record({
+        route: fc.constant(route),
+        body: fc.constant(body),
+        params: fc.array(segment, { minLength: 2, maxLength: 2 }),
+        query: fc.dictionary(
+          fc.oneof(
+            fc.constantFrom('limit', 'cursor', 'owner', 'state', 'resourceId', 'expiresBefore'),
+            fc.string({ maxLength: 8 }),
+          ),
+          fc.oneof(fc.constantFrom('1', '0', '*', 'active', '\u0000', ...reals), fc.string({ maxLength: 20 })),
+          { maxKeys: 3 },
+        ),
+        rawQuery: sometimes(fc.constantFrom('%zz', 'a=%', '&&=', 'key[x]=1', 'limit=1&limit=2', '=%00')),
+        contentType: sometimes(fc.oneof(fc.constantFrom(...CONTENT_TYPES), headerText(40))),
+        credential,
+        requestId: sometimes(headerText(140)),
+        accept: sometimes(fc.constantFrom('application/atom+xml', 'text/html', '*/*', 'application/json')),
+      }),
+    )
     .map(({ route, params, query, rawQuery, contentType, body, credential, requestId, accept }) => {
       let i = 0;
       const path = route.path.replace(/\{[^}]+\}/g, () => params[i++ % params.length]!);
@@ -590,18 +1059,21 @@ function requestArbitrary(world: FuzzWorld, alwaysKey = false): fc.Arbitrary<Fuz
       let kind = body?.kind;
       if (contentType !== undefined) headers['content-type'] = contentType;
       let presentsKey = false;
-      if (credential.kind === 'cookie') headers['cookie'] = `keygate_session=${world.cookies[credential.who]}`;
+      if (credential.kind === 'cookie') headers.cookie = `keygate_session=${world.cookies[credential.who]}`;
       if (credential.kind === 'header') headers[credential.name] = credential.value;
       if (credential.kind === 'key') {
         presentsKey = true;
         const at = credential.at;
         if (at === 'x-api-key' || at === 'x-apikey') headers[at] = world.key;
-        if (at === 'bearer') headers['authorization'] = `Bearer ${world.key}`;
-        if (at === 'apiToken') headers['authorization'] = `apiToken ${world.key}`;
+        if (at === 'bearer') headers.authorization = `Bearer ${world.key}`;
+        if (at === 'apiToken') headers.authorization = `apiToken ${world.key}`;
         if (at === 'query:key') q.set('key', world.key);
         if (at === 'query:apiToken') q.set('apiToken', world.key);
         if (at === 'form' || at === 'json') {
-          const base = bodyValue !== null && typeof bodyValue === 'object' && !Array.isArray(bodyValue) ? (bodyValue as Record<string, unknown>) : {};
+          const base =
+            bodyValue !== null && typeof bodyValue === 'object' && !Array.isArray(bodyValue)
+              ? (bodyValue as Record<string, unknown>)
+              : {};
           kind = at;
           bodyValue = at === 'form' ? { ...base, key: world.key } : { ...base, API_Key: world.key };
           headers['content-type'] = at === 'form' ? FORM : 'application/json';
@@ -612,26 +1084,38 @@ function requestArbitrary(world: FuzzWorld, alwaysKey = false): fc.Arbitrary<Fuz
         headers['content-type'] ??= 'application/json';
       } else if (kind === 'form') {
         const form = new URLSearchParams();
-        for (const [k, v] of Object.entries(bodyValue as Record<string, unknown>)) form.append(k, typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+        for (const [k, v] of Object.entries(bodyValue as Record<string, unknown>))
+          form.append(k, typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
         payload = form.toString();
         headers['content-type'] ??= FORM;
       } else if (kind === 'raw') {
         payload = String(bodyValue);
       }
       if (requestId !== undefined) headers['x-request-id'] = requestId;
-      if (accept !== undefined) headers['accept'] = accept;
+      if (accept !== undefined) headers.accept = accept;
       const search = [q.toString(), rawQuery].filter(Boolean).join('&');
       const url = search ? `${path}?${search}` : path;
       return { method: route.method, template: route.path, url, headers, payload, presentsKey };
     });
 }
 
-async function inject(app: TestEnv['app'], req: FuzzRequest): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const res = await app.inject({ method: req.method as 'GET', url: req.url, headers: req.headers, ...(req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD' ? { payload: req.payload } : {}) });
+async function inject(
+  app: TestEnv['app'],
+  req: FuzzRequest,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const res = await app.inject({
+    method: req.method as 'GET',
+    url: req.url,
+    headers: req.headers,
+    ...(req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD' ? { payload: req.payload } : {}),
+  });
   return { status: res.statusCode, headers: res.headers, body: res.body };
 }
 
-function checkResponse(req: FuzzRequest, res: { status: number; headers: Record<string, unknown>; body: string }): void {
+function checkResponse(
+  req: FuzzRequest,
+  res: { status: number; headers: Record<string, unknown>; body: string },
+): void {
   const what = `${req.method} ${req.url.slice(0, 200)} ${JSON.stringify(req.headers).slice(0, 300)} ${String(req.payload).slice(0, 200)} → ${res.status} ${res.body.slice(0, 300)}`;
   assert.ok(res.status < 500, `a 5xx: ${what}`);
   if (res.status < 400 || req.method === 'HEAD') return;

@@ -32,7 +32,11 @@ export function routeTable(app: FastifyTypebox): Set<string> {
     const path = (depth > 0 ? stack[depth - 1]! : '') + m[2]!;
     stack[depth] = path;
     stack.length = depth + 1;
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) out.add(`${method} ${path}`);
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.add(`${method} ${path}`);
   }
   return out;
 }
@@ -63,7 +67,11 @@ function assertAtomFeed(xml: string, base: string): void {
     assert.ok(tagText(entry, 'content'));
   }
   // No unescaped markup in text: every < starts a tag we know.
-  for (const tag of xml.matchAll(/<\/?([A-Za-z?][^\s/>]*)/g)) assert.ok(['?xml', 'feed', 'id', 'title', 'updated', 'link', 'author', 'name', 'entry', 'content'].includes(tag[1]!), tag[0]);
+  for (const tag of xml.matchAll(/<\/?([A-Za-z?][^\s/>]*)/g))
+    assert.ok(
+      ['?xml', 'feed', 'id', 'title', 'updated', 'link', 'author', 'name', 'entry', 'content'].includes(tag[1]!),
+      tag[0],
+    );
 }
 
 forEachDialect('meta endpoints', (env, dialect) => {
@@ -87,7 +95,8 @@ forEachDialect('meta endpoints', (env, dialect) => {
     assert.equal(v1.sunsetAt, null);
     assert.equal(v1.deprecatedAt, null);
     assert.ok(!Number.isNaN(Date.parse(v1.releasedAt)));
-    for (const v of r.body.versions) assert.equal((await call(app, 'GET', v.openapi)).status, 200, `${v.openapi} answers`);
+    for (const v of r.body.versions)
+      assert.equal((await call(app, 'GET', v.openapi)).status, 200, `${v.openapi} answers`);
   });
 
   it('GET /api/changelog answers JSON entries', async () => {
@@ -103,7 +112,9 @@ forEachDialect('meta endpoints', (env, dialect) => {
   });
 
   it('GET /api/changelog with Accept: application/atom+xml answers an Atom feed', async () => {
-    const r = await call(env().app, 'GET', '/api/changelog', { headers: { accept: 'application/atom+xml', host: 'keygate.example' } });
+    const r = await call(env().app, 'GET', '/api/changelog', {
+      headers: { accept: 'application/atom+xml', host: 'keygate.example' },
+    });
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^application\/atom\+xml/);
     assertAtomFeed(String(r.body), 'http://keygate.example');
@@ -154,7 +165,13 @@ forEachDialect('meta endpoints', (env, dialect) => {
       'GET /api/versions',
       'GET /api/changelog',
     ];
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.has(m)).map((m) => `${m.toUpperCase()} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((m) => METHODS.has(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
     const missing = expected.filter((e) => !documented.has(e));
     assert.deepEqual(missing, [], `routes missing from the OpenAPI document: ${missing.join(', ')}`);
   });
@@ -162,7 +179,13 @@ forEachDialect('meta endpoints', (env, dialect) => {
   it('documents every route the app really has, and nothing it does not have', () => {
     const real = routeTable(env().app);
     assert.ok(real.size > 25, `the route table was read (${real.size} routes)`);
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => METHODS.has(m)).map((m) => `${m.toUpperCase()} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((m) => METHODS.has(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
     // HEAD is Fastify's automatic twin of GET; the docs page and the document itself are not API operations.
     const undocumented = [...real]
       .filter((r) => !r.startsWith('HEAD '))
@@ -190,7 +213,8 @@ forEachDialect('meta endpoints', (env, dialect) => {
   });
 
   it('documents request bodies from the very schemas that validate them', () => {
-    const bodyOf = (path: string, method: string) => doc.paths[path]?.[method]?.requestBody?.content?.['application/json']?.schema;
+    const bodyOf = (path: string, method: string) =>
+      doc.paths[path]?.[method]?.requestBody?.content?.['application/json']?.schema;
     const keys = (schema: { properties?: object }) => Object.keys(schema.properties ?? {}).sort();
     for (const [path, method, schema] of [
       ['/api/v1.0/resources/{id}/tokens', 'post', TokenCreate],
@@ -201,10 +225,18 @@ forEachDialect('meta endpoints', (env, dialect) => {
       const documented = bodyOf(path, method);
       assert.ok(documented, `${method} ${path} has a JSON request body`);
       assert.deepEqual(keys(documented), keys(schema), `${method} ${path}`);
-      assert.deepEqual([...(documented.required ?? [])].sort(), [...(schema.required ?? [])].sort(), `${method} ${path} required`);
+      assert.deepEqual(
+        [...(documented.required ?? [])].sort(),
+        [...(schema.required ?? [])].sort(),
+        `${method} ${path} required`,
+      );
       assert.equal(documented.additionalProperties, false, `${method} ${path} is closed, as validation is`);
-      for (const [name, prop] of Object.entries(schema.properties) as [string, { maxLength?: number; pattern?: string }][]) {
-        if (prop.maxLength !== undefined) assert.equal(documented.properties[name].maxLength, prop.maxLength, `${path} ${name} maxLength`);
+      for (const [name, prop] of Object.entries(schema.properties) as [
+        string,
+        { maxLength?: number; pattern?: string },
+      ][]) {
+        if (prop.maxLength !== undefined)
+          assert.equal(documented.properties[name].maxLength, prop.maxLength, `${path} ${name} maxLength`);
       }
     }
   });
@@ -225,13 +257,20 @@ forEachDialect('meta endpoints', (env, dialect) => {
 
   it('adds no Deprecation or Sunset header to the current version', async () => {
     const r = await call(env().app, 'GET', '/api/v1.0/me');
-    assert.equal(r.headers['deprecation'], undefined);
-    assert.equal(r.headers['sunset'], undefined);
+    assert.equal(r.headers.deprecation, undefined);
+    assert.equal(r.headers.sunset, undefined);
   });
 });
 
 describe('deprecationHeaders', () => {
-  const base: ApiVersion = { version: 'v0.9', status: 'current', releasedAt: '2025-01-01', deprecatedAt: null, sunsetAt: null, register: () => {} };
+  const base: ApiVersion = {
+    version: 'v0.9',
+    status: 'current',
+    releasedAt: '2025-01-01',
+    deprecatedAt: null,
+    sunsetAt: null,
+    register: () => {},
+  };
 
   it('adds nothing for a current version', () => {
     assert.deepEqual(deprecationHeaders(base), {});
@@ -239,16 +278,21 @@ describe('deprecationHeaders', () => {
   });
 
   it('adds Deprecation (RFC 9745: @epoch-seconds), Sunset (an HTTP date) and a link for a deprecated version', () => {
-    const h = deprecationHeaders({ ...base, status: 'deprecated', deprecatedAt: '2026-06-01T00:00:00Z', sunsetAt: '2027-01-01T00:00:00Z' });
-    assert.equal(h['deprecation'], `@${Date.UTC(2026, 5, 1) / 1000}`);
-    assert.equal(h['sunset'], 'Fri, 01 Jan 2027 00:00:00 GMT');
-    assert.match(h['link']!, /rel="deprecation"/);
+    const h = deprecationHeaders({
+      ...base,
+      status: 'deprecated',
+      deprecatedAt: '2026-06-01T00:00:00Z',
+      sunsetAt: '2027-01-01T00:00:00Z',
+    });
+    assert.equal(h.deprecation, `@${Date.UTC(2026, 5, 1) / 1000}`);
+    assert.equal(h.sunset, 'Fri, 01 Jan 2027 00:00:00 GMT');
+    assert.match(h.link!, /rel="deprecation"/);
   });
 
   it('adds Deprecation alone when no sunset is set', () => {
     const h = deprecationHeaders({ ...base, status: 'deprecated', deprecatedAt: '2026-06-01' });
-    assert.ok(h['deprecation']);
-    assert.equal(h['sunset'], undefined);
+    assert.ok(h.deprecation);
+    assert.equal(h.sunset, undefined);
   });
 });
 
@@ -278,10 +322,10 @@ describe('a deprecated version beside the current one', () => {
   it('marks every answer of the old version, success or error, with Deprecation and Sunset', async () => {
     const refused = await call(env.app, 'GET', '/api/v0.9/ping');
     assert.equal(refused.status, 401, 'the old version authenticates like the current one');
-    assert.equal(refused.headers['deprecation'], `@${Date.UTC(2026, 5, 1) / 1000}`);
-    assert.equal(refused.headers['sunset'], 'Fri, 01 Jan 2027 00:00:00 GMT');
+    assert.equal(refused.headers.deprecation, `@${Date.UTC(2026, 5, 1) / 1000}`);
+    assert.equal(refused.headers.sunset, 'Fri, 01 Jan 2027 00:00:00 GMT');
     const current = await call(env.app, 'GET', '/api/v1.0/me');
-    assert.equal(current.headers['deprecation'], undefined);
+    assert.equal(current.headers.deprecation, undefined);
   });
 
   it('lists it in /api/versions with its status and dates, and documents it separately', async () => {

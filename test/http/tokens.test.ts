@@ -32,7 +32,10 @@ function world(env: () => TestEnv) {
       w.admin = await userWithSession(app, kg, 'admin');
       w.admin2 = await userWithSession(app, kg, 'admin');
       const make = async (type: string, name: string, parentId?: string) => {
-        const res = await call(app, 'POST', '/api/v1.0/resources', { cookie: w.admin.cookie, body: { type, name, ...(parentId ? { parentId } : {}) } });
+        const res = await call(app, 'POST', '/api/v1.0/resources', {
+          cookie: w.admin.cookie,
+          body: { type, name, ...(parentId ? { parentId } : {}) },
+        });
         assert.equal(res.status, 201, JSON.stringify(res.body));
         return res.body.id as string;
       };
@@ -49,7 +52,10 @@ function world(env: () => TestEnv) {
       const { app, kg } = env();
       const u = await userWithSession(app, kg, 'user');
       if (role) {
-        const put = await call(app, 'PUT', `/api/v1.0/resources/${on ?? w.A}/members/${u.id}`, { cookie: w.admin.cookie, body: { role } });
+        const put = await call(app, 'PUT', `/api/v1.0/resources/${on ?? w.A}/members/${u.id}`, {
+          cookie: w.admin.cookie,
+          body: { role },
+        });
         assert.equal(put.status, 200, JSON.stringify(put.body));
       }
       return u;
@@ -58,7 +64,11 @@ function world(env: () => TestEnv) {
       return call(env().app, method, `/api/v1.0${url}`, { ...who, ...(body !== undefined ? { body } : {}) });
     },
     /** Creates a token and asserts 201. */
-    async token(who: Who, resourceId: string | null, body: Record<string, unknown> = {}): Promise<{ id: string; key: string; body: any }> {
+    async token(
+      who: Who,
+      resourceId: string | null,
+      body: Record<string, unknown> = {},
+    ): Promise<{ id: string; key: string; body: any }> {
       const url = resourceId === null ? '/tokens' : `/resources/${resourceId}/tokens`;
       const res = await w.req('POST', url, who, { name: 't', ...body });
       assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -98,7 +108,9 @@ forEachDialect('tokens over HTTP', (env) => {
     });
 
     it('with explicit permissions (sorted, deduplicated, no level)', async () => {
-      const t = await w.token({ cookie: w.manager.cookie }, w.F, { permissions: ['resources:write', 'resources:read', 'resources:write'] });
+      const t = await w.token({ cookie: w.manager.cookie }, w.F, {
+        permissions: ['resources:write', 'resources:read', 'resources:write'],
+      });
       assert.equal(t.body.level, null);
       assert.deepEqual(t.body.permissions, ['resources:read', 'resources:write']);
       assert.equal((await w.req('PATCH', `/resources/${w.B}`, { key: t.key }, { name: 'B' })).status, 200);
@@ -107,13 +119,45 @@ forEachDialect('tokens over HTTP', (env) => {
 
     it('refuses unknown levels, permissions and API groups, and a level with a list', async () => {
       const who = { cookie: w.admin.cookie };
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', level: 'owner' }), 422, 'UNKNOWN_LEVEL');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', level: 'constructor' }), 422, 'UNKNOWN_LEVEL');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', permissions: ['resources:fly'] }), 422, 'UNKNOWN_PERMISSION');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', apiGroups: ['billing'] }), 422, 'UNKNOWN_API_GROUP');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', apiGroups: ['constructor'] }), 422, 'UNKNOWN_API_GROUP');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', level: 'reader', permissions: ['resources:read'] }), 400, 'VALIDATION_FAILED');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', apiGroups: [] }), 400, 'VALIDATION_FAILED');
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', level: 'owner' }),
+        422,
+        'UNKNOWN_LEVEL',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', level: 'constructor' }),
+        422,
+        'UNKNOWN_LEVEL',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', permissions: ['resources:fly'] }),
+        422,
+        'UNKNOWN_PERMISSION',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', apiGroups: ['billing'] }),
+        422,
+        'UNKNOWN_API_GROUP',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', apiGroups: ['constructor'] }),
+        422,
+        'UNKNOWN_API_GROUP',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, {
+          name: 't',
+          level: 'reader',
+          permissions: ['resources:read'],
+        }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', apiGroups: [] }),
+        400,
+        'VALIDATION_FAILED',
+      );
     });
 
     it('with API groups: the token may call only their endpoints', async () => {
@@ -126,7 +170,12 @@ forEachDialect('tokens over HTTP', (env) => {
       assert.equal((await w.req('GET', `/resources/${w.F}`, { key: r.key })).status, 200);
     });
 
-    for (const [preset, days] of [['30d', 30], ['90d', 90], ['1y', 365], ['2y', 730]] as const) {
+    for (const [preset, days] of [
+      ['30d', 30],
+      ['90d', 90],
+      ['1y', 365],
+      ['2y', 730],
+    ] as const) {
       it(`with expiresIn ${preset}`, async () => {
         const from = Date.now();
         const t = await w.token({ cookie: w.reader.cookie }, w.F, { expiresIn: preset });
@@ -144,19 +193,50 @@ forEachDialect('tokens over HTTP', (env) => {
       const t = await w.token({ cookie: w.reader.cookie }, w.F, { expiresAt: when.toISOString() });
       assert.equal(t.body.expiresAt, when.toISOString());
       const who = { cookie: w.reader.cookie };
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', expiresAt: new Date(Date.now() - DAY).toISOString() }), 422, 'INVALID_EXPIRY');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', expiresIn: '30d', expiresAt: when.toISOString() }), 422, 'INVALID_EXPIRY');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', expiresIn: '7d' }), 400, 'VALIDATION_FAILED');
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, {
+          name: 't',
+          expiresAt: new Date(Date.now() - DAY).toISOString(),
+        }),
+        422,
+        'INVALID_EXPIRY',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, {
+          name: 't',
+          expiresIn: '30d',
+          expiresAt: when.toISOString(),
+        }),
+        422,
+        'INVALID_EXPIRY',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, who, { name: 't', expiresIn: '7d' }),
+        400,
+        'VALIDATION_FAILED',
+      );
     });
 
     it('with each logging mode and a description', async () => {
       for (const logging of ['none', 'request', 'request+response']) {
-        const t = await w.token({ cookie: w.reader.cookie }, w.F, { logging, description: ` nightly export (${logging}) ` });
+        const t = await w.token({ cookie: w.reader.cookie }, w.F, {
+          logging,
+          description: ` nightly export (${logging}) `,
+        });
         assert.equal(t.body.logging, logging);
         assert.equal(t.body.description, `nightly export (${logging})`);
         assert.equal((await w.req('GET', `/tokens/${t.id}`, { cookie: w.reader.cookie })).body.logging, logging);
       }
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { cookie: w.reader.cookie }, { name: 't', logging: 'everything' }), 400, 'VALIDATION_FAILED');
+      assertError(
+        await w.req(
+          'POST',
+          `/resources/${w.F}/tokens`,
+          { cookie: w.reader.cookie },
+          { name: 't', logging: 'everything' },
+        ),
+        400,
+        'VALIDATION_FAILED',
+      );
     });
 
     it('the key is in the create and roll responses only', async () => {
@@ -179,7 +259,8 @@ forEachDialect('tokens over HTTP', (env) => {
         assert.equal(v.status, 200, JSON.stringify(v.body));
         const text = JSON.stringify(v.body);
         assert.ok(text.includes(t.id));
-        for (const k of [t.key, rolled.body.key]) assert.ok(!text.includes(secretPart(k)), 'no key in a later response');
+        for (const k of [t.key, rolled.body.key])
+          assert.ok(!text.includes(secretPart(k)), 'no key in a later response');
         assert.ok(!/"key"\s*:/.test(text));
       }
     });
@@ -192,11 +273,21 @@ forEachDialect('tokens over HTTP', (env) => {
       const ta = await w.token({ cookie: a.cookie }, w.F);
       const tb = await w.token({ cookie: b.cookie }, w.B);
       const mine = await w.req('GET', '/tokens', { cookie: a.cookie });
-      assert.deepEqual(mine.body.items.map((t: any) => t.id), [ta.id]);
+      assert.deepEqual(
+        mine.body.items.map((t: any) => t.id),
+        [ta.id],
+      );
       assert.equal(mine.body.nextCursor, null);
-      assert.deepEqual((await w.req('GET', `/tokens?owner=${a.id}`, { cookie: a.cookie })).body.items.map((t: any) => t.id), [ta.id], 'naming oneself is fine');
+      assert.deepEqual(
+        (await w.req('GET', `/tokens?owner=${a.id}`, { cookie: a.cookie })).body.items.map((t: any) => t.id),
+        [ta.id],
+        'naming oneself is fine',
+      );
       const ofB = await w.req('GET', `/tokens?owner=${b.id}`, { cookie: w.admin.cookie });
-      assert.deepEqual(ofB.body.items.map((t: any) => t.id), [tb.id]);
+      assert.deepEqual(
+        ofB.body.items.map((t: any) => t.id),
+        [tb.id],
+      );
       const all = await w.req('GET', '/tokens?owner=*&limit=500', { cookie: w.admin.cookie });
       const ids = all.body.items.map((t: any) => t.id);
       assert.ok(ids.includes(ta.id) && ids.includes(tb.id));
@@ -218,12 +309,16 @@ forEachDialect('tokens over HTTP', (env) => {
       const onB = await w.token(who, w.B, { name: 'on B', expiresIn: 'never' });
       const soon = await w.token(who, w.F, { name: 'soon', expiresAt: new Date(Date.now() + 10 * DAY).toISOString() });
 
-      const ids = async (query: string) => ((await w.req('GET', `/tokens?${query}`, who)).body.items as any[]).map((t) => t.id).sort();
+      const ids = async (query: string) =>
+        ((await w.req('GET', `/tokens?${query}`, who)).body.items as any[]).map((t) => t.id).sort();
       assert.deepEqual(await ids('state=active'), [active.id, onB.id, soon.id].sort());
       assert.deepEqual(await ids('state=inactive'), [inactive.id]);
       assert.deepEqual(await ids('state=expired'), [expired.id]);
       assert.deepEqual(await ids(`resourceId=${w.B}`), [onB.id]);
-      assert.deepEqual(await ids(`expiresBefore=${encodeURIComponent(new Date(Date.now() + 15 * DAY).toISOString())}`), [expired.id, soon.id].sort());
+      assert.deepEqual(
+        await ids(`expiresBefore=${encodeURIComponent(new Date(Date.now() + 15 * DAY).toISOString())}`),
+        [expired.id, soon.id].sort(),
+      );
       const expiredView = (await w.req('GET', `/tokens/${expired.id}`, who)).body;
       assert.equal(expiredView.state, 'expired');
       assertError(await w.me(expired.key), 401, 'KEY_EXPIRED');
@@ -245,18 +340,24 @@ forEachDialect('tokens over HTTP', (env) => {
       assertError(await w.req('GET', '/tokens?limit=0', who), 400, 'VALIDATION_FAILED');
     });
 
-    it('a token attached to a resource lists only its subtree\'s tokens, and its paging never ends early', async () => {
+    it("a token attached to a resource lists only its subtree's tokens, and its paging never ends early", async () => {
       const u = await w.member('reader');
       const who = { cookie: u.cookie };
       // The owner's tokens outside B's subtree are interleaved with those inside (ids are random):
       // a page filtered after reading would come back short and end the paging.
       for (let i = 0; i < 6; i++) await w.token(who, w.F, { name: `outside ${i}` });
       const scoped = await w.token(who, w.B, { name: 'scoped', level: 'reader' });
-      const inside = [scoped.id, (await w.token(who, w.B, { name: 'in 1' })).id, (await w.token(who, w.B, { name: 'in 2' })).id];
+      const inside = [
+        scoped.id,
+        (await w.token(who, w.B, { name: 'in 1' })).id,
+        (await w.token(who, w.B, { name: 'in 2' })).id,
+      ];
       const seen: string[] = [];
       let cursor: string | null = null;
       for (let pages = 0; pages < 20; pages++) {
-        const res: Reply = await w.req('GET', `/tokens?limit=1${cursor ? `&cursor=${cursor}` : ''}`, { key: scoped.key });
+        const res: Reply = await w.req('GET', `/tokens?limit=1${cursor ? `&cursor=${cursor}` : ''}`, {
+          key: scoped.key,
+        });
         assert.equal(res.status, 200, JSON.stringify(res.body));
         seen.push(...res.body.items.map((t: any) => t.id));
         cursor = res.body.nextCursor;
@@ -265,12 +366,13 @@ forEachDialect('tokens over HTTP', (env) => {
       assert.deepEqual(seen.sort(), inside.sort());
     });
 
-    it('a resource\'s tokens: all of them with tokens:read, a reader\'s own only, nothing for a stranger', async () => {
+    it("a resource's tokens: all of them with tokens:read, a reader's own only, nothing for a stranger", async () => {
       const r = await w.member('reader');
       const m = await w.member('manager');
       const tr = await w.token({ cookie: r.cookie }, w.B, { name: 'r on B' });
       const tm = await w.token({ cookie: m.cookie }, w.B, { name: 'm on B' });
-      const list = async (who: Who) => ((await w.req('GET', `/resources/${w.B}/tokens?limit=500`, who)).body.items as any[]).map((t) => t.id);
+      const list = async (who: Who) =>
+        ((await w.req('GET', `/resources/${w.B}/tokens?limit=500`, who)).body.items as any[]).map((t) => t.id);
       const byManager = await list({ cookie: m.cookie });
       assert.ok(byManager.includes(tr.id) && byManager.includes(tm.id));
       assert.deepEqual(await list({ cookie: r.cookie }), [tr.id]);
@@ -279,22 +381,36 @@ forEachDialect('tokens over HTTP', (env) => {
       assertError(await w.req('GET', `/tokens/${tr.id}`, { cookie: stranger.cookie }), 404, 'NOT_FOUND');
       const active = await list({ cookie: m.cookie });
       assert.ok(active.length >= 2);
-      assert.deepEqual(((await w.req('GET', `/resources/${w.B}/tokens?state=inactive`, { cookie: m.cookie })).body.items as any[]).filter((t) => t.id === tr.id), []);
+      assert.deepEqual(
+        (
+          (await w.req('GET', `/resources/${w.B}/tokens?state=inactive`, { cookie: m.cookie })).body.items as any[]
+        ).filter((t) => t.id === tr.id),
+        [],
+      );
     });
   });
 
   describe('edit', () => {
-    it('PATCH changes name, description, permissions within the editor\'s rights, groups, logging and expiry', async () => {
+    it("PATCH changes name, description, permissions within the editor's rights, groups, logging and expiry", async () => {
       const who = { cookie: w.reader.cookie };
       const t = await w.token(who, w.F, { name: 'before', expiresIn: '30d' });
-      const p = await w.req('PATCH', `/tokens/${t.id}`, who, { name: 'after', description: 'what it is for', logging: 'request', apiGroups: ['resources'] });
+      const p = await w.req('PATCH', `/tokens/${t.id}`, who, {
+        name: 'after',
+        description: 'what it is for',
+        logging: 'request',
+        apiGroups: ['resources'],
+      });
       assert.equal(p.status, 200, JSON.stringify(p.body));
       assert.equal(p.body.name, 'after');
       assert.equal(p.body.description, 'what it is for');
       assert.equal(p.body.logging, 'request');
       assert.deepEqual(p.body.apiGroups, ['resources']);
       assertError(await w.req('PATCH', `/tokens/${t.id}`, who, { level: 'manager' }), 403, 'PERMISSION_ESCALATION');
-      assertError(await w.req('PATCH', `/tokens/${t.id}`, who, { permissions: ['resources:read', 'resources:write'] }), 403, 'PERMISSION_ESCALATION');
+      assertError(
+        await w.req('PATCH', `/tokens/${t.id}`, who, { permissions: ['resources:read', 'resources:write'] }),
+        403,
+        'PERMISSION_ESCALATION',
+      );
       const narrowed = await w.req('PATCH', `/tokens/${t.id}`, who, { permissions: ['resources:read'] });
       assert.equal(narrowed.status, 200);
       assert.equal(narrowed.body.level, null);
@@ -303,7 +419,10 @@ forEachDialect('tokens over HTTP', (env) => {
       assert.equal(forever.body.expiresAt, null);
       const when = new Date(Date.now() + 5 * DAY);
       when.setUTCMilliseconds(0);
-      assert.equal((await w.req('PATCH', `/tokens/${t.id}`, who, { expiresAt: when.toISOString() })).body.expiresAt, when.toISOString());
+      assert.equal(
+        (await w.req('PATCH', `/tokens/${t.id}`, who, { expiresAt: when.toISOString() })).body.expiresAt,
+        when.toISOString(),
+      );
       assertError(await w.req('PATCH', `/tokens/${t.id}`, who, {}), 400, 'VALIDATION_FAILED');
       assertError(await w.req('PATCH', `/tokens/${t.id}`, who, { key: 'x'.repeat(30) }), 400, 'VALIDATION_FAILED');
       // The token keeps working with its narrowed rights.
@@ -356,7 +475,7 @@ forEachDialect('tokens over HTTP', (env) => {
       assertError(await w.req('DELETE', `/tokens/${t.id}`, { cookie: w.admin.cookie }), 404, 'NOT_FOUND');
     });
 
-    it('someone else\'s token: a manager may look but not touch (tokens:manage is administrator-only); an administrator may manage it', async () => {
+    it("someone else's token: a manager may look but not touch (tokens:manage is administrator-only); an administrator may manage it", async () => {
       const owner = await w.member('reader');
       const t = await w.token({ cookie: owner.cookie }, w.B, { name: 'theirs' });
       const m = { cookie: w.manager.cookie };
@@ -373,14 +492,18 @@ forEachDialect('tokens over HTTP', (env) => {
       assertError(await w.me(t.key), 401, 'KEY_DISABLED');
       assert.equal((await w.req('POST', `/tokens/${t.id}/activate`, a)).status, 200);
       assert.equal((await w.req('PATCH', `/tokens/${t.id}`, a, { name: 'reviewed' })).body.name, 'reviewed');
-      assert.equal((await w.req('GET', `/tokens/${t.id}`, { cookie: owner.cookie })).body.ownerId, owner.id, 'the owner stays the owner');
+      assert.equal(
+        (await w.req('GET', `/tokens/${t.id}`, { cookie: owner.cookie })).body.ownerId,
+        owner.id,
+        'the owner stays the owner',
+      );
       assert.equal((await w.req('DELETE', `/tokens/${t.id}`, a)).status, 204);
       assertError(await w.me(t.key), 401, 'KEY_INVALID');
     });
   });
 
   describe('impersonation, custom keys, system tokens', () => {
-    it('only system administrators impersonate; the token acts with the impersonated user\'s rights', async () => {
+    it("only system administrators impersonate; the token acts with the impersonated user's rights", async () => {
       const admin = { cookie: w.admin.cookie };
       const t = await w.token(admin, w.F, { level: 'administrator', impersonate: w.reader.email });
       assert.deepEqual(t.body.impersonate, { id: w.reader.id, email: w.reader.email });
@@ -389,14 +512,35 @@ forEachDialect('tokens over HTTP', (env) => {
       assert.equal(me.body.token.impersonateUserId, w.reader.id);
       assert.deepEqual(me.body.token.permissions, READER);
       assert.equal((await w.req('GET', `/resources/${w.F}`, { key: t.key })).status, 200);
-      assertError(await w.req('PATCH', `/resources/${w.F}`, { key: t.key }, { name: 'F' }), 403, 'INSUFFICIENT_PERMISSIONS');
+      assertError(
+        await w.req('PATCH', `/resources/${w.F}`, { key: t.key }, { name: 'F' }),
+        403,
+        'INSUFFICIENT_PERMISSIONS',
+      );
       assertError(await w.req('GET', `/resources/${w.X}`, { key: t.key }), 404, 'NOT_FOUND');
       const byId = await w.token(admin, w.F, { impersonate: w.manager.id });
       assert.equal(byId.body.impersonate.id, w.manager.id);
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, admin, { name: 't', impersonate: 'nobody@example.com' }), 422, 'UNKNOWN_USER');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { cookie: w.administrator.cookie }, { name: 't', impersonate: w.reader.email }), 403, 'FORBIDDEN');
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, admin, { name: 't', impersonate: 'nobody@example.com' }),
+        422,
+        'UNKNOWN_USER',
+      );
+      assertError(
+        await w.req(
+          'POST',
+          `/resources/${w.F}/tokens`,
+          { cookie: w.administrator.cookie },
+          { name: 't', impersonate: w.reader.email },
+        ),
+        403,
+        'FORBIDDEN',
+      );
       const own = await w.token({ cookie: w.administrator.cookie }, w.F);
-      assertError(await w.req('PATCH', `/tokens/${own.id}`, { cookie: w.administrator.cookie }, { impersonate: w.reader.email }), 403, 'FORBIDDEN');
+      assertError(
+        await w.req('PATCH', `/tokens/${own.id}`, { cookie: w.administrator.cookie }, { impersonate: w.reader.email }),
+        403,
+        'FORBIDDEN',
+      );
       // Dropping the impersonation: the token acts as its owner again.
       const plain = await w.req('PATCH', `/tokens/${t.id}`, admin, { impersonate: null });
       assert.equal(plain.body.impersonate, null);
@@ -407,7 +551,10 @@ forEachDialect('tokens over HTTP', (env) => {
       const victim = await w.member('manager');
       const t = await w.token({ cookie: w.admin.cookie }, w.F, { impersonate: victim.id });
       assert.equal((await w.me(t.key)).status, 200);
-      assert.equal((await w.req('PATCH', `/users/${victim.id}`, { cookie: w.admin.cookie }, { active: false })).status, 200);
+      assert.equal(
+        (await w.req('PATCH', `/users/${victim.id}`, { cookie: w.admin.cookie }, { active: false })).status,
+        200,
+      );
       assertError(await w.me(t.key), 401, 'KEY_DISABLED');
     });
 
@@ -418,13 +565,43 @@ forEachDialect('tokens over HTTP', (env) => {
       assert.equal(t.key, chosen);
       assert.equal((await w.me(chosen)).body.token.id, t.id);
       assertError(await w.req('POST', `/resources/${w.F}/tokens`, admin, { name: 't', key: chosen }), 409, 'KEY_TAKEN');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, admin, { name: 't', key: `short-${randomBytes(4).toString('hex')}` }), 422, 'CUSTOM_KEY_INVALID');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, admin, { name: 't', key: `kg_${randomBytes(16).toString('hex')}` }), 422, 'CUSTOM_KEY_INVALID');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, admin, { name: 't', key: `has space ${randomBytes(12).toString('hex')}` }), 422, 'CUSTOM_KEY_INVALID');
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, admin, {
+          name: 't',
+          key: `short-${randomBytes(4).toString('hex')}`,
+        }),
+        422,
+        'CUSTOM_KEY_INVALID',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, admin, {
+          name: 't',
+          key: `kg_${randomBytes(16).toString('hex')}`,
+        }),
+        422,
+        'CUSTOM_KEY_INVALID',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, admin, {
+          name: 't',
+          key: `has space ${randomBytes(12).toString('hex')}`,
+        }),
+        422,
+        'CUSTOM_KEY_INVALID',
+      );
       const longEnough = `x${randomBytes(12).toString('hex').slice(0, 23)}`;
       assert.equal(longEnough.length, 24);
       assert.equal((await w.token(admin, w.F, { key: longEnough })).key, longEnough);
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { cookie: w.administrator.cookie }, { name: 't', key: `mine-${randomBytes(12).toString('hex')}` }), 422, 'CUSTOM_KEY_NOT_ALLOWED');
+      assertError(
+        await w.req(
+          'POST',
+          `/resources/${w.F}/tokens`,
+          { cookie: w.administrator.cookie },
+          { name: 't', key: `mine-${randomBytes(12).toString('hex')}` },
+        ),
+        422,
+        'CUSTOM_KEY_NOT_ALLOWED',
+      );
       // Rolling a chosen key gives a generated one.
       const rolled = await w.req('POST', `/tokens/${t.id}/roll`, admin);
       assert.match(rolled.body.key, /^kg_/);
@@ -434,25 +611,42 @@ forEachDialect('tokens over HTTP', (env) => {
     it('system tokens (no resource) via POST /tokens: administrators only', async () => {
       const t = await w.token({ cookie: w.admin.cookie }, null, { name: 'ops', level: 'administrator' });
       assert.equal(t.body.resourceId, null);
-      for (const id of [w.A, w.B, w.X]) assert.equal((await w.req('GET', `/resources/${id}`, { key: t.key })).status, 200);
+      for (const id of [w.A, w.B, w.X])
+        assert.equal((await w.req('GET', `/resources/${id}`, { key: t.key })).status, 200);
       const me = await w.me(t.key);
       assert.equal(me.body.token.resourceId, null);
-      assertError(await w.req('POST', '/tokens', { cookie: w.administrator.cookie }, { name: 'ops' }), 403, 'FORBIDDEN');
+      assertError(
+        await w.req('POST', '/tokens', { cookie: w.administrator.cookie }, { name: 'ops' }),
+        403,
+        'FORBIDDEN',
+      );
       assertError(await w.req('POST', '/tokens', { cookie: w.reader.cookie }, { name: 'ops' }), 403, 'FORBIDDEN');
       // A token of an administrator attached to a resource cannot mint system tokens either.
       const scoped = await w.token({ cookie: w.admin.cookie }, w.F, { level: 'administrator' });
       assertError(await w.req('POST', '/tokens', { key: scoped.key }, { name: 'ops' }), 403, 'FORBIDDEN');
     });
 
-    it('an administrator\'s system token acts as an administrator only when it holds every permission', async () => {
+    it("an administrator's system token acts as an administrator only when it holds every permission", async () => {
       const full = await w.token({ cookie: w.admin.cookie }, null, { name: 'ops', level: 'administrator' });
       const weak = await w.token({ cookie: w.admin.cookie }, null, { name: 'read-only', level: 'reader' });
-      const newUser = (tag: string) => ({ email: `${tag}-${Date.now()}@example.com`, password: 'a long enough password', systemRole: 'admin' });
+      const newUser = (tag: string) => ({
+        email: `${tag}-${Date.now()}@example.com`,
+        password: 'a long enough password',
+        systemRole: 'admin',
+      });
       assert.equal((await w.req('POST', '/users', { key: full.key }, newUser('full'))).status, 201);
       assertError(await w.req('POST', '/users', { key: weak.key }, newUser('weak')), 403, 'FORBIDDEN');
       assertError(await w.req('GET', '/tokens?owner=*', { key: weak.key }), 403, 'FORBIDDEN');
-      assertError(await w.req('POST', '/resources', { key: weak.key }, { type: 'account', name: 'nope' }), 403, 'FORBIDDEN');
-      assert.equal((await w.req('GET', `/resources/${w.A}`, { key: weak.key })).status, 200, 'it still reads everywhere');
+      assertError(
+        await w.req('POST', '/resources', { key: weak.key }, { type: 'account', name: 'nope' }),
+        403,
+        'FORBIDDEN',
+      );
+      assert.equal(
+        (await w.req('GET', `/resources/${w.A}`, { key: weak.key })).status,
+        200,
+        'it still reads everywhere',
+      );
     });
 
     it('without recoverable keys, GET /tokens/:id/key → 404 KEY_NOT_RECOVERABLE', async () => {
@@ -467,15 +661,34 @@ forEachDialect('tokens over HTTP', (env) => {
     assertError(await w.req('POST', `/tokens/${t.id}/roll`, { cookie: w.administrator.cookie }, {}), 403, 'FORBIDDEN');
     assertError(await w.req('POST', `/tokens/${t.id}/roll`, { cookie: w.admin.cookie }, {}), 403, 'FORBIDDEN');
     assert.equal((await w.me(t.key)).status, 200, 'the refused roll left the key working');
-    assert.equal((await w.req('POST', `/tokens/${t.id}/deactivate`, { cookie: w.administrator.cookie })).status, 200, 'others may still deactivate it');
+    assert.equal(
+      (await w.req('POST', `/tokens/${t.id}/deactivate`, { cookie: w.administrator.cookie })).status,
+      200,
+      'others may still deactivate it',
+    );
   });
 
   it('a token cannot give a token it creates or edits a longer life than its own', async () => {
     const parent = await w.token({ cookie: w.manager.cookie }, w.F, { level: 'manager', expiresIn: '30d' });
-    assertError(await w.req('POST', `/resources/${w.F}/tokens`, { key: parent.key }, { name: 'child', expiresIn: '90d' }), 422, 'EXPIRY_TOO_LONG');
-    assertError(await w.req('POST', `/resources/${w.F}/tokens`, { key: parent.key }, { name: 'child', expiresIn: 'never' }), 422, 'EXPIRY_TOO_LONG');
-    const child = await w.token({ key: parent.key }, w.F, { name: 'child', expiresAt: new Date(Date.now() + 10 * DAY).toISOString() });
-    assertError(await w.req('PATCH', `/tokens/${child.id}`, { key: parent.key }, { expiresIn: '1y' }), 422, 'EXPIRY_TOO_LONG');
+    assertError(
+      await w.req('POST', `/resources/${w.F}/tokens`, { key: parent.key }, { name: 'child', expiresIn: '90d' }),
+      422,
+      'EXPIRY_TOO_LONG',
+    );
+    assertError(
+      await w.req('POST', `/resources/${w.F}/tokens`, { key: parent.key }, { name: 'child', expiresIn: 'never' }),
+      422,
+      'EXPIRY_TOO_LONG',
+    );
+    const child = await w.token({ key: parent.key }, w.F, {
+      name: 'child',
+      expiresAt: new Date(Date.now() + 10 * DAY).toISOString(),
+    });
+    assertError(
+      await w.req('PATCH', `/tokens/${child.id}`, { key: parent.key }, { expiresIn: '1y' }),
+      422,
+      'EXPIRY_TOO_LONG',
+    );
   });
 
   it('audit rows exist for create, update, roll, deactivate and delete, and never hold a key or its hash', async () => {
@@ -487,7 +700,10 @@ forEachDialect('tokens over HTTP', (env) => {
     const rolled = await w.req('POST', `/tokens/${t.id}/roll`, who, { graceSeconds: 10 });
     assert.equal((await w.req('DELETE', `/tokens/${t.id}`, who)).status, 204);
     const rows = await kg.stores.audit.forTarget('token', t.id);
-    assert.deepEqual(rows.map((r) => r.action), ['token.create', 'token.update', 'token.deactivate', 'token.roll', 'token.delete']);
+    assert.deepEqual(
+      rows.map((r) => r.action),
+      ['token.create', 'token.update', 'token.deactivate', 'token.roll', 'token.delete'],
+    );
     for (const r of rows) {
       assert.equal(r.actor_type, 'user');
       assert.equal(r.actor_id, w.manager.id);
@@ -505,28 +721,91 @@ forEachDialect('tokens over HTTP', (env) => {
     it('a token with tokens:create adds a token on its resource, owned by its owner, never beyond its own rights', async () => {
       const boss = await w.member('administrator');
       const script = await w.token({ cookie: boss.cookie }, w.F, { level: 'manager', apiGroups: ['tokens'] });
-      const child = await w.req('POST', `/resources/${w.B}/tokens`, { key: script.key }, { name: 'child', level: 'reader' });
+      const child = await w.req(
+        'POST',
+        `/resources/${w.B}/tokens`,
+        { key: script.key },
+        { name: 'child', level: 'reader' },
+      );
       assert.equal(child.status, 201, JSON.stringify(child.body));
       assert.equal(child.body.ownerId, boss.id);
       assert.equal(child.body.createdBy, script.id);
       assert.equal((await w.me(child.body.key)).status, 200);
-      const same = await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'peer', level: 'manager', apiGroups: ['tokens'] });
+      const same = await w.req(
+        'POST',
+        `/resources/${w.F}/tokens`,
+        { key: script.key },
+        { name: 'peer', level: 'manager', apiGroups: ['tokens'] },
+      );
       assert.equal(same.status, 201, JSON.stringify(same.body));
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'up', level: 'administrator', apiGroups: ['tokens'] }), 403, 'PERMISSION_ESCALATION');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'up', permissions: ['tokens:manage'], apiGroups: ['tokens'] }), 403, 'PERMISSION_ESCALATION');
+      assertError(
+        await w.req(
+          'POST',
+          `/resources/${w.F}/tokens`,
+          { key: script.key },
+          { name: 'up', level: 'administrator', apiGroups: ['tokens'] },
+        ),
+        403,
+        'PERMISSION_ESCALATION',
+      );
+      assertError(
+        await w.req(
+          'POST',
+          `/resources/${w.F}/tokens`,
+          { key: script.key },
+          { name: 'up', permissions: ['tokens:manage'], apiGroups: ['tokens'] },
+        ),
+        403,
+        'PERMISSION_ESCALATION',
+      );
       // Its owner could, but the token is the one asking.
-      assert.equal((await w.req('POST', `/resources/${w.F}/tokens`, { cookie: boss.cookie }, { name: 'up', level: 'administrator' })).status, 201);
+      assert.equal(
+        (
+          await w.req(
+            'POST',
+            `/resources/${w.F}/tokens`,
+            { cookie: boss.cookie },
+            { name: 'up', level: 'administrator' },
+          )
+        ).status,
+        201,
+      );
       // Nor beyond its own subtree.
-      assertError(await w.req('POST', `/resources/${w.A}/tokens`, { key: script.key }, { name: 'out', apiGroups: ['tokens'] }), 404, 'NOT_FOUND');
-      assertError(await w.req('POST', `/resources/${w.X}/tokens`, { key: script.key }, { name: 'out', apiGroups: ['tokens'] }), 404, 'NOT_FOUND');
+      assertError(
+        await w.req('POST', `/resources/${w.A}/tokens`, { key: script.key }, { name: 'out', apiGroups: ['tokens'] }),
+        404,
+        'NOT_FOUND',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.X}/tokens`, { key: script.key }, { name: 'out', apiGroups: ['tokens'] }),
+        404,
+        'NOT_FOUND',
+      );
       // A token cannot mint a token for another API group than its own.
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'wider', apiGroups: ['resources'] }), 403, 'PERMISSION_ESCALATION');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'wider', apiGroups: ['native'] }), 403, 'PERMISSION_ESCALATION');
+      assertError(
+        await w.req(
+          'POST',
+          `/resources/${w.F}/tokens`,
+          { key: script.key },
+          { name: 'wider', apiGroups: ['resources'] },
+        ),
+        403,
+        'PERMISSION_ESCALATION',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'wider', apiGroups: ['native'] }),
+        403,
+        'PERMISSION_ESCALATION',
+      );
       const dflt = await w.req('POST', `/resources/${w.F}/tokens`, { key: script.key }, { name: 'default groups' });
       assert.equal(dflt.status, 201, JSON.stringify(dflt.body));
-      assert.deepEqual(dflt.body.apiGroups, ['tokens'], 'a token\'s child inherits its groups by default');
+      assert.deepEqual(dflt.body.apiGroups, ['tokens'], "a token's child inherits its groups by default");
       // Nor widen its own.
-      assertError(await w.req('PATCH', `/tokens/${script.id}`, { key: script.key }, { apiGroups: ['native'] }), 403, 'PERMISSION_ESCALATION');
+      assertError(
+        await w.req('PATCH', `/tokens/${script.id}`, { key: script.key }, { apiGroups: ['native'] }),
+        403,
+        'PERMISSION_ESCALATION',
+      );
     });
 
     it('a token manages only tokens inside its subtree and lists only those', async () => {
@@ -545,7 +824,11 @@ forEachDialect('tokens over HTTP', (env) => {
       assert.ok(listed.includes(onB.id) && listed.includes(script.id));
       assert.ok(!listed.includes(onA.id), 'nothing outside its subtree');
       assert.equal((await w.req('POST', `/tokens/${onB.id}/deactivate`, k)).status, 200);
-      assert.equal((await w.req('POST', `/tokens/${theirsOnB.id}/deactivate`, k)).status, 200, 'tokens:manage inside its subtree');
+      assert.equal(
+        (await w.req('POST', `/tokens/${theirsOnB.id}/deactivate`, k)).status,
+        200,
+        'tokens:manage inside its subtree',
+      );
       assertError(await w.me(theirsOnB.key), 401, 'KEY_DISABLED');
       assert.equal((await w.req('DELETE', `/tokens/${theirsOnB.id}`, k)).status, 204);
       assertError(await w.req('GET', '/tokens?owner=*', k), 403, 'FORBIDDEN');
@@ -556,12 +839,16 @@ forEachDialect('tokens over HTTP', (env) => {
       const weak = await w.token({ cookie: boss.cookie }, w.F, { level: 'reader', apiGroups: ['tokens'] });
       const strong = await w.token({ cookie: boss.cookie }, w.F, { level: 'administrator' });
       const k = { key: weak.key };
-      assert.equal((await w.req('GET', `/tokens/${strong.id}`, k)).status, 200, 'it may see its owner\'s tokens');
+      assert.equal((await w.req('GET', `/tokens/${strong.id}`, k)).status, 200, "it may see its owner's tokens");
       assertError(await w.req('POST', `/tokens/${strong.id}/roll`, k), 403, 'PERMISSION_ESCALATION');
       assert.equal((await w.me(strong.key)).status, 200, 'the strong key was not rolled away');
       assert.equal((await w.req('POST', `/tokens/${strong.id}/deactivate`, { cookie: boss.cookie })).status, 200);
       assertError(await w.req('POST', `/tokens/${strong.id}/activate`, k), 403, 'PERMISSION_ESCALATION');
-      assertError(await w.req('PATCH', `/tokens/${strong.id}`, k, { expiresIn: 'never' }), 403, 'PERMISSION_ESCALATION');
+      assertError(
+        await w.req('PATCH', `/tokens/${strong.id}`, k, { expiresIn: 'never' }),
+        403,
+        'PERMISSION_ESCALATION',
+      );
       assertError(await w.me(strong.key), 401, 'KEY_DISABLED');
       // Its own, and equal or weaker ones, it may manage.
       const peer = await w.token({ cookie: boss.cookie }, w.B, { level: 'reader', apiGroups: ['tokens'] });
@@ -574,9 +861,28 @@ forEachDialect('tokens over HTTP', (env) => {
     it('a token of a system administrator attached to a resource does not act as a system administrator', async () => {
       const scoped = await w.token({ cookie: w.admin.cookie }, w.F, { level: 'reader' });
       const k = { key: scoped.key };
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, k, { name: 'as someone', impersonate: w.manager.email }), 403, 'FORBIDDEN');
-      assertError(await w.req('POST', `/resources/${w.F}/tokens`, k, { name: 'chosen', key: `chosen-${randomBytes(12).toString('hex')}` }), 422, 'CUSTOM_KEY_NOT_ALLOWED');
-      assertError(await w.req('POST', '/users', k, { email: `x-${randomBytes(4).toString('hex')}@example.com`, password: 'a long enough password', systemRole: 'admin' }), 403, 'FORBIDDEN');
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, k, { name: 'as someone', impersonate: w.manager.email }),
+        403,
+        'FORBIDDEN',
+      );
+      assertError(
+        await w.req('POST', `/resources/${w.F}/tokens`, k, {
+          name: 'chosen',
+          key: `chosen-${randomBytes(12).toString('hex')}`,
+        }),
+        422,
+        'CUSTOM_KEY_NOT_ALLOWED',
+      );
+      assertError(
+        await w.req('POST', '/users', k, {
+          email: `x-${randomBytes(4).toString('hex')}@example.com`,
+          password: 'a long enough password',
+          systemRole: 'admin',
+        }),
+        403,
+        'FORBIDDEN',
+      );
       assertError(await w.req('PATCH', `/users/${w.reader.id}`, k, { systemRole: 'admin' }), 404, 'NOT_FOUND');
       assertError(await w.req('GET', '/users', k), 403, 'FORBIDDEN');
       assertError(await w.req('POST', '/resources', k, { type: 'account', name: 'root' }), 403, 'FORBIDDEN');
@@ -619,7 +925,7 @@ forEachDialect(
       assert.ok(row?.encrypted_key && !row.encrypted_key.includes(secretPart(rolled.body.key)));
     });
 
-    it('a normal user reveals their own token\'s key; a manager cannot see another\'s', async () => {
+    it("a normal user reveals their own token's key; a manager cannot see another's", async () => {
       const t = await w.token({ cookie: w.reader.cookie }, w.F);
       assert.equal((await w.req('GET', `/tokens/${t.id}/key`, { cookie: w.reader.cookie })).body.key, t.key);
       assertError(await w.req('GET', `/tokens/${t.id}/key`, { cookie: w.manager.cookie }), 403, 'FORBIDDEN');
@@ -630,7 +936,11 @@ forEachDialect(
       const weak = await w.token({ cookie: boss.cookie }, w.F, { level: 'reader', apiGroups: ['tokens'] });
       const strong = await w.token({ cookie: boss.cookie }, w.F, { level: 'administrator' });
       assertError(await w.req('GET', `/tokens/${strong.id}/key`, { key: weak.key }), 403, 'PERMISSION_ESCALATION');
-      assert.equal((await w.req('GET', `/tokens/${weak.id}/key`, { key: weak.key })).body.key, weak.key, 'its own key it may see');
+      assert.equal(
+        (await w.req('GET', `/tokens/${weak.id}/key`, { key: weak.key })).body.key,
+        weak.key,
+        'its own key it may see',
+      );
     });
   },
   { KEYGATE_RECOVERABLE_KEYS: 'true', KEYGATE_ENCRYPTION_KEY: randomBytes(32).toString('hex') },

@@ -7,11 +7,21 @@ import { forEachDialect } from '../support/harness.js';
 
 describe('which errors mean "the database is unavailable"', () => {
   it('recognises connection and availability failures, and nothing else', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '53300', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT']) {
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      '57P01',
+      '57P03',
+      '08006',
+      '53300',
+      'SQLITE_BUSY',
+      'SQLITE_BUSY_SNAPSHOT',
+    ]) {
       assert.ok(isStoreUnavailable({ code }), code);
     }
     assert.ok(isStoreUnavailable({ message: 'Connection terminated unexpectedly' }));
-    for (const code of ['23505', '42P01', 'SQLITE_CONSTRAINT', 'ERR_ASSERTION', undefined]) assert.ok(!isStoreUnavailable({ code, message: 'x' }), String(code));
+    for (const code of ['23505', '42P01', 'SQLITE_CONSTRAINT', 'ERR_ASSERTION', undefined])
+      assert.ok(!isStoreUnavailable({ code, message: 'x' }), String(code));
   });
 });
 
@@ -25,7 +35,9 @@ forEachDialect('a lost database connection', (env, dialect) => {
     const killer = new pg.Client({ connectionString: process.env.KEYGATE_TEST_POSTGRES_URL });
     await killer.connect();
     try {
-      await killer.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      await killer.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
     } finally {
       await killer.end();
     }

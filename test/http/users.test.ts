@@ -16,7 +16,11 @@ forEachDialect('users and sessions over HTTP', (env) => {
     return res;
   };
   const signIn = async (address: string, password: string) => {
-    const res = await env().app.inject({ method: 'POST', url: '/api/v1.0/session', payload: { email: address, password } });
+    const res = await env().app.inject({
+      method: 'POST',
+      url: '/api/v1.0/session',
+      payload: { email: address, password },
+    });
     seen.push(res.body);
     return res;
   };
@@ -32,7 +36,11 @@ forEachDialect('users and sessions over HTTP', (env) => {
     const address = email('boot');
     assert.equal(await kg.users.ensureAdmin(address, PASSWORD), true);
     assert.equal(await kg.users.ensureAdmin(address, NEW_PASSWORD), false);
-    assert.equal(await kg.users.ensureAdmin(address.toUpperCase(), NEW_PASSWORD), false, 'the same email in other case');
+    assert.equal(
+      await kg.users.ensureAdmin(address.toUpperCase(), NEW_PASSWORD),
+      false,
+      'the same email in other case',
+    );
     const row = await kg.stores.users.findByEmail(address);
     assert.equal(row?.system_role, 'admin');
     assert.equal(row?.active, 1);
@@ -93,11 +101,18 @@ forEachDialect('users and sessions over HTTP', (env) => {
       );
       const account = await req('POST', '/resources', { cookie: admin.cookie }, { type: 'account', name: 'mine' });
       await req('PUT', `/resources/${account.body.id}/members/${u.id}`, { cookie: admin.cookie }, { role: 'manager' });
-      const t = await req('POST', `/resources/${account.body.id}/tokens`, { cookie: u.cookie }, { name: 'who am i', level: 'reader', apiGroups: ['tokens'] });
+      const t = await req(
+        'POST',
+        `/resources/${account.body.id}/tokens`,
+        { cookie: u.cookie },
+        { name: 'who am i', level: 'reader', apiGroups: ['tokens'] },
+      );
       const asToken = await req('GET', '/me', { key: t.body.key });
       assert.equal(asToken.body.kind, 'token');
       assert.deepEqual(
-        (({ id, name, ownerId, resourceId, apiGroups }) => ({ id, name, ownerId, resourceId, apiGroups }))(asToken.body.token),
+        (({ id, name, ownerId, resourceId, apiGroups }) => ({ id, name, ownerId, resourceId, apiGroups }))(
+          asToken.body.token,
+        ),
         { id: t.body.id, name: 'who am i', ownerId: u.id, resourceId: account.body.id, apiGroups: ['tokens'] },
       );
       assert.deepEqual(asToken.body.token.permissions, ['members:read', 'resources:read', 'tokens:create']);
@@ -108,7 +123,12 @@ forEachDialect('users and sessions over HTTP', (env) => {
   describe('users', () => {
     it('an administrator creates users; the email must be new; nobody else creates them', async () => {
       const address = email('new');
-      const made = await req('POST', '/users', { cookie: admin.cookie }, { email: address, name: 'New Person', password: PASSWORD });
+      const made = await req(
+        'POST',
+        '/users',
+        { cookie: admin.cookie },
+        { email: address, name: 'New Person', password: PASSWORD },
+      );
       assert.equal(made.status, 201, JSON.stringify(made.body));
       assert.deepEqual(
         (({ email: e, name, systemRole, active }) => ({ email: e, name, systemRole, active }))(made.body),
@@ -116,17 +136,46 @@ forEachDialect('users and sessions over HTTP', (env) => {
       );
       assert.match(made.body.id, /^usr_/);
       assert.equal((await signIn(address, PASSWORD)).statusCode, 200);
-      assertError(await req('POST', '/users', { cookie: admin.cookie }, { email: address, password: PASSWORD }), 409, 'EMAIL_TAKEN');
-      assertError(await req('POST', '/users', { cookie: admin.cookie }, { email: address.toUpperCase() }), 409, 'EMAIL_TAKEN');
-      assertError(await req('POST', '/users', { cookie: admin.cookie }, { email: email('short'), password: 'short' }), 400, 'VALIDATION_FAILED');
-      assertError(await req('POST', '/users', { cookie: admin.cookie }, { email: 'not an email', password: PASSWORD }), 400, 'VALIDATION_FAILED');
-      assertError(await req('POST', '/users', { cookie: admin.cookie }, { email: email('role'), systemRole: 'root' }), 400, 'VALIDATION_FAILED');
-      const second = await req('POST', '/users', { cookie: admin.cookie }, { email: email('admin'), password: PASSWORD, systemRole: 'admin' });
+      assertError(
+        await req('POST', '/users', { cookie: admin.cookie }, { email: address, password: PASSWORD }),
+        409,
+        'EMAIL_TAKEN',
+      );
+      assertError(
+        await req('POST', '/users', { cookie: admin.cookie }, { email: address.toUpperCase() }),
+        409,
+        'EMAIL_TAKEN',
+      );
+      assertError(
+        await req('POST', '/users', { cookie: admin.cookie }, { email: email('short'), password: 'short' }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      assertError(
+        await req('POST', '/users', { cookie: admin.cookie }, { email: 'not an email', password: PASSWORD }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      assertError(
+        await req('POST', '/users', { cookie: admin.cookie }, { email: email('role'), systemRole: 'root' }),
+        400,
+        'VALIDATION_FAILED',
+      );
+      const second = await req(
+        'POST',
+        '/users',
+        { cookie: admin.cookie },
+        { email: email('admin'), password: PASSWORD, systemRole: 'admin' },
+      );
       assert.equal(second.body.systemRole, 'admin');
 
       const { app, kg } = env();
       const plain = await userWithSession(app, kg, 'user');
-      assertError(await req('POST', '/users', { cookie: plain.cookie }, { email: email('x'), password: PASSWORD }), 403, 'FORBIDDEN');
+      assertError(
+        await req('POST', '/users', { cookie: plain.cookie }, { email: email('x'), password: PASSWORD }),
+        403,
+        'FORBIDDEN',
+      );
       assertError(await req('GET', '/users', { cookie: plain.cookie }), 403, 'FORBIDDEN');
       const list = await req('GET', '/users?limit=500', { cookie: admin.cookie });
       assert.ok(list.body.items.some((x: any) => x.id === made.body.id));
@@ -136,7 +185,7 @@ forEachDialect('users and sessions over HTTP', (env) => {
       assertError(await req('POST', '/session', {}, { email: noPw, password: PASSWORD }), 401, 'INVALID_CREDENTIALS');
     });
 
-    it('people see and change their own name and password, not others\', and not their own role', async () => {
+    it("people see and change their own name and password, not others', and not their own role", async () => {
       const { app, kg } = env();
       const u = await userWithSession(app, kg, 'user');
       const other = await userWithSession(app, kg, 'user');
@@ -145,23 +194,48 @@ forEachDialect('users and sessions over HTTP', (env) => {
       const renamed = await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { name: '  Ada  ' });
       assert.equal(renamed.status, 200);
       assert.equal(renamed.body.name, 'Ada');
-      assertError(await req('PATCH', `/users/${other.id}`, { cookie: u.cookie }, { name: 'Mallory' }), 404, 'NOT_FOUND');
-      assertError(await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { systemRole: 'admin' }), 403, 'FORBIDDEN');
+      assertError(
+        await req('PATCH', `/users/${other.id}`, { cookie: u.cookie }, { name: 'Mallory' }),
+        404,
+        'NOT_FOUND',
+      );
+      assertError(
+        await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { systemRole: 'admin' }),
+        403,
+        'FORBIDDEN',
+      );
       assertError(await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { active: false }), 403, 'FORBIDDEN');
-      assertError(await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { password: 'short' }), 400, 'VALIDATION_FAILED');
+      assertError(
+        await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { password: 'short' }),
+        400,
+        'VALIDATION_FAILED',
+      );
       assertError(await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, {}), 400, 'VALIDATION_FAILED');
 
       const changed = await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { password: NEW_PASSWORD });
       assert.equal(changed.status, 200);
-      assertError(await req('POST', '/session', {}, { email: u.email, password: PASSWORD }), 401, 'INVALID_CREDENTIALS');
+      assertError(
+        await req('POST', '/session', {}, { email: u.email, password: PASSWORD }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
       assert.equal((await signIn(u.email, NEW_PASSWORD)).statusCode, 200);
       // A password change ends the sessions that existed (the one that made it included).
       assertError(await req('GET', '/me', { cookie: u.cookie }), 401, 'UNAUTHENTICATED');
       // A token cannot change its owner's password.
       const account = await req('POST', '/resources', { cookie: admin.cookie }, { type: 'account', name: 'pw' });
-      await req('PUT', `/resources/${account.body.id}/members/${other.id}`, { cookie: admin.cookie }, { role: 'reader' });
+      await req(
+        'PUT',
+        `/resources/${account.body.id}/members/${other.id}`,
+        { cookie: admin.cookie },
+        { role: 'reader' },
+      );
       const t = await req('POST', `/resources/${account.body.id}/tokens`, { cookie: other.cookie }, { name: 't' });
-      assertError(await req('PATCH', `/users/${other.id}`, { key: t.body.key }, { password: NEW_PASSWORD }), 404, 'NOT_FOUND');
+      assertError(
+        await req('PATCH', `/users/${other.id}`, { key: t.body.key }, { password: NEW_PASSWORD }),
+        404,
+        'NOT_FOUND',
+      );
     });
 
     it('deactivating a user stops their sessions and tokens at once; reactivating brings the tokens back', async () => {
@@ -176,7 +250,11 @@ forEachDialect('users and sessions over HTTP', (env) => {
       assert.equal(off.body.active, false);
       assertError(await req('GET', '/me', { cookie: u.cookie }), 401, 'UNAUTHENTICATED');
       assertError(await req('GET', '/me', { key: t.body.key }), 401, 'KEY_DISABLED');
-      assertError(await req('POST', '/session', {}, { email: u.email, password: PASSWORD }), 401, 'INVALID_CREDENTIALS');
+      assertError(
+        await req('POST', '/session', {}, { email: u.email, password: PASSWORD }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
       const on = await req('PATCH', `/users/${u.id}`, { cookie: admin.cookie }, { active: true });
       assert.equal(on.body.active, true);
       assert.equal((await req('GET', '/me', { key: t.body.key })).status, 200);
@@ -190,7 +268,10 @@ forEachDialect('users and sessions over HTTP', (env) => {
       const up = await req('PATCH', `/users/${u.id}`, { cookie: admin.cookie }, { systemRole: 'admin' });
       assert.equal(up.body.systemRole, 'admin');
       assert.equal((await req('GET', '/users', { cookie: u.cookie })).status, 200, 'the new role applies at once');
-      assert.equal((await req('PATCH', `/users/${u.id}`, { cookie: admin.cookie }, { systemRole: 'user' })).body.systemRole, 'user');
+      assert.equal(
+        (await req('PATCH', `/users/${u.id}`, { cookie: admin.cookie }, { systemRole: 'user' })).body.systemRole,
+        'user',
+      );
       assertError(await req('GET', '/users', { cookie: u.cookie }), 403, 'FORBIDDEN');
     });
   });
@@ -199,7 +280,9 @@ forEachDialect('users and sessions over HTTP', (env) => {
     const { kg } = env();
     const row = await kg.stores.users.findById(admin.id);
     assert.ok(row?.password_hash?.startsWith('$argon2id$'), row?.password_hash ?? 'no hash');
-    const created = await kg.stores.users.findByEmail((await req('GET', `/users/${admin.id}`, { cookie: admin.cookie })).body.email);
+    const created = await kg.stores.users.findByEmail(
+      (await req('GET', `/users/${admin.id}`, { cookie: admin.cookie })).body.email,
+    );
     assert.ok(created?.password_hash?.startsWith('$argon2id$'));
     assert.ok(seen.length > 40, `saw ${seen.length} responses`);
     for (const body of seen) {

@@ -48,12 +48,18 @@ forEachDialect('POST /verify', (env) => {
   let f: Fixture;
 
   const mint = async (resourceId: string, body: Record<string, unknown>, cookie = f.admin.cookie) => {
-    const r = await call(env().app, 'POST', `/api/v1.0/resources/${resourceId}/tokens`, { cookie, body: { name: 'token', ...body } });
+    const r = await call(env().app, 'POST', `/api/v1.0/resources/${resourceId}/tokens`, {
+      cookie,
+      body: { name: 'token', ...body },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body as { id: string; key: string; ownerId: string };
   };
   const resource = async (type: string, name: string, parentId?: string) => {
-    const r = await call(env().app, 'POST', '/api/v1.0/resources', { cookie: f.admin.cookie, body: { type, name, ...(parentId ? { parentId } : {}) } });
+    const r = await call(env().app, 'POST', '/api/v1.0/resources', {
+      cookie: f.admin.cookie,
+      body: { type, name, ...(parentId ? { parentId } : {}) },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body.id as string;
   };
@@ -80,23 +86,40 @@ forEachDialect('POST /verify', (env) => {
 
   it('refuses a session user, even an administrator: verifying needs a token with keys:verify', async () => {
     const target = await mint(f.folder1, { level: 'reader' });
-    assertError(await call(env().app, 'POST', VERIFY, { cookie: f.admin.cookie, body: { key: target.key } }), 403, 'INSUFFICIENT_PERMISSIONS');
+    assertError(
+      await call(env().app, 'POST', VERIFY, { cookie: f.admin.cookie, body: { key: target.key } }),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
   });
 
   it('refuses a reader-level token (no keys:verify)', async () => {
     const reader = await mint(f.accountA, { level: 'reader' });
     const target = await mint(f.folder1, { level: 'reader' });
-    assertError(await call(env().app, 'POST', VERIFY, { key: reader.key, body: { key: target.key } }), 403, 'INSUFFICIENT_PERMISSIONS');
+    assertError(
+      await call(env().app, 'POST', VERIFY, { key: reader.key, body: { key: target.key } }),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
   });
 
   it('refuses a token whose API groups do not include verify', async () => {
     const other = await mint(f.accountA, { level: 'administrator', apiGroups: ['tokens'] });
     const target = await mint(f.folder1, { level: 'reader' });
-    assertError(await call(env().app, 'POST', VERIFY, { key: other.key, body: { key: target.key } }), 403, 'API_GROUP_NOT_ALLOWED');
+    assertError(
+      await call(env().app, 'POST', VERIFY, { key: other.key, body: { key: target.key } }),
+      403,
+      'API_GROUP_NOT_ALLOWED',
+    );
   });
 
-  it('VALID: the token\'s id, name, owner, scope, permissions, groups and expiry', async () => {
-    const target = await mint(f.folder1, { name: 'ci', level: 'reader', expiresIn: '30d', apiGroups: ['resources', 'tokens'] });
+  it("VALID: the token's id, name, owner, scope, permissions, groups and expiry", async () => {
+    const target = await mint(f.folder1, {
+      name: 'ci',
+      level: 'reader',
+      expiresIn: '30d',
+      apiGroups: ['resources', 'tokens'],
+    });
     const r = await verify({ key: target.key });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.valid, true);
@@ -110,9 +133,14 @@ forEachDialect('POST /verify', (env) => {
     assert.ok(Date.parse(r.body.token.expiresAt) > Date.now());
   });
 
-  it('VALID inside the token\'s subtree, with a permission it holds, through a group it may call', async () => {
+  it("VALID inside the token's subtree, with a permission it holds, through a group it may call", async () => {
     const target = await mint(f.folder1, { level: 'manager', apiGroups: ['resources'] });
-    const r = await verify({ key: target.key, resourceId: f.building1, permission: 'resources:write', apiGroup: 'resources' });
+    const r = await verify({
+      key: target.key,
+      resourceId: f.building1,
+      permission: 'resources:write',
+      apiGroup: 'resources',
+    });
     assert.equal(r.status, 200);
     assert.equal(r.body.code, 'VALID');
     assert.equal(r.body.valid, true);
@@ -122,14 +150,17 @@ forEachDialect('POST /verify', (env) => {
   it('VALID for a key presented in the other ways too (Bearer header, API_Key property)', async () => {
     const { app } = env();
     const target = await mint(f.folder1, { level: 'reader' });
-    const bearer = await call(app, 'POST', VERIFY, { headers: { authorization: `Bearer ${f.verifierKey}` }, body: { key: target.key } });
+    const bearer = await call(app, 'POST', VERIFY, {
+      headers: { authorization: `Bearer ${f.verifierKey}` },
+      body: { key: target.key },
+    });
     assert.equal(bearer.body.code, 'VALID');
     const json = await call(app, 'POST', VERIFY, { body: { key: target.key, API_Key: f.verifierKey } });
     assert.equal(json.body.code, 'VALID');
   });
 
   it('MALFORMED for a key that is not in the key format, without a token', async () => {
-    for (const key of ['kg_abc', 'not a key', generateKey('kg_').slice(0, -1) + '!']) {
+    for (const key of ['kg_abc', 'not a key', `${generateKey('kg_').slice(0, -1)}!`]) {
       const r = await verify({ key });
       assert.equal(r.status, 200);
       assert.deepEqual(r.body, { valid: false, code: 'MALFORMED' });
@@ -142,7 +173,7 @@ forEachDialect('POST /verify', (env) => {
     assert.deepEqual(r.body, { valid: false, code: 'NOT_FOUND' });
   });
 
-  it('EXPIRED once the token\'s expiry has passed', async () => {
+  it("EXPIRED once the token's expiry has passed", async () => {
     const { kg } = env();
     const target = await mint(f.folder1, { level: 'reader', expiresIn: '30d' });
     assert.equal((await verify({ key: target.key })).body.code, 'VALID');
@@ -157,22 +188,39 @@ forEachDialect('POST /verify', (env) => {
   it('DISABLED for a deactivated token, VALID again once activated', async () => {
     const { app } = env();
     const target = await mint(f.folder1, { level: 'reader' });
-    assert.equal((await call(app, 'POST', `/api/v1.0/tokens/${target.id}/deactivate`, { cookie: f.admin.cookie })).status, 200);
+    assert.equal(
+      (await call(app, 'POST', `/api/v1.0/tokens/${target.id}/deactivate`, { cookie: f.admin.cookie })).status,
+      200,
+    );
     const r = await verify({ key: target.key });
     assert.equal(r.body.valid, false);
     assert.equal(r.body.code, 'DISABLED');
-    assert.equal((await call(app, 'POST', `/api/v1.0/tokens/${target.id}/activate`, { cookie: f.admin.cookie })).status, 200);
+    assert.equal(
+      (await call(app, 'POST', `/api/v1.0/tokens/${target.id}/activate`, { cookie: f.admin.cookie })).status,
+      200,
+    );
     assert.equal((await verify({ key: target.key })).body.code, 'VALID');
   });
 
-  it('OWNER_DISABLED once the token\'s owner is deactivated', async () => {
+  it("OWNER_DISABLED once the token's owner is deactivated", async () => {
     const { app, kg } = env();
     const owner = await userWithSession(app, kg);
-    assert.equal((await call(app, 'PUT', `/api/v1.0/resources/${f.folder1}/members/${owner.id}`, { cookie: f.admin.cookie, body: { role: 'manager' } })).status, 200);
+    assert.equal(
+      (
+        await call(app, 'PUT', `/api/v1.0/resources/${f.folder1}/members/${owner.id}`, {
+          cookie: f.admin.cookie,
+          body: { role: 'manager' },
+        })
+      ).status,
+      200,
+    );
     const target = await mint(f.folder1, { level: 'reader' }, owner.cookie);
     assert.equal(target.ownerId, owner.id);
     assert.equal((await verify({ key: target.key })).body.code, 'VALID');
-    const off = await call(app, 'PATCH', `/api/v1.0/users/${owner.id}`, { cookie: f.admin.cookie, body: { active: false } });
+    const off = await call(app, 'PATCH', `/api/v1.0/users/${owner.id}`, {
+      cookie: f.admin.cookie,
+      body: { active: false },
+    });
     assert.equal(off.status, 200, JSON.stringify(off.body));
     const r = await verify({ key: target.key });
     assert.equal(r.body.valid, false);
@@ -188,7 +236,7 @@ forEachDialect('POST /verify', (env) => {
     assert.equal(r.body.token.id, target.id);
   });
 
-  it('OUT_OF_SCOPE for a resource outside the token\'s subtree: a sibling, an ancestor, an unknown id', async () => {
+  it("OUT_OF_SCOPE for a resource outside the token's subtree: a sibling, an ancestor, an unknown id", async () => {
     const target = await mint(f.folder1, { level: 'administrator' });
     for (const resourceId of [f.folder2, f.accountA, f.accountB, 'res_doesnotexist']) {
       const r = await verify({ key: target.key, resourceId, permission: 'resources:read' });
@@ -207,10 +255,16 @@ forEachDialect('POST /verify', (env) => {
     };
     const systemVerifier = await made('system verifier', 'administrator');
     const target = await made('system target', 'reader');
-    const there = await verify({ key: target.key, resourceId: f.building1, permission: 'resources:read' }, systemVerifier.key);
+    const there = await verify(
+      { key: target.key, resourceId: f.building1, permission: 'resources:read' },
+      systemVerifier.key,
+    );
     assert.equal(there.body.code, 'VALID');
     assert.equal(there.body.token.resourceId, null);
-    const nowhere = await verify({ key: target.key, resourceId: 'res_doesnotexist', permission: 'resources:read' }, systemVerifier.key);
+    const nowhere = await verify(
+      { key: target.key, resourceId: 'res_doesnotexist', permission: 'resources:read' },
+      systemVerifier.key,
+    );
     assert.equal(nowhere.body.code, 'OUT_OF_SCOPE');
     // A verifier attached to a resource cannot see system tokens at all.
     assert.deepEqual((await verify({ key: target.key })).body, { valid: false, code: 'NOT_FOUND' });
@@ -246,7 +300,7 @@ forEachDialect('POST /verify', (env) => {
     assert.deepEqual(asked.body, { valid: false, code: 'NOT_FOUND' });
   });
 
-  it('answers NOT_FOUND for a token above the verifier\'s own resource', async () => {
+  it("answers NOT_FOUND for a token above the verifier's own resource", async () => {
     const low = await mint(f.folder1, { level: 'administrator', apiGroups: ['verify'] });
     const onAccount = await mint(f.accountA, { level: 'reader' });
     const inFolder = await mint(f.building1, { level: 'reader' });
@@ -258,7 +312,10 @@ forEachDialect('POST /verify', (env) => {
     const { app } = env();
     const target = await mint(f.folder1, { level: 'reader' });
     assert.equal((await verify({ key: target.key })).body.code, 'VALID');
-    const rolled = await call(app, 'POST', `/api/v1.0/tokens/${target.id}/roll`, { cookie: f.admin.cookie, body: { graceSeconds: 0 } });
+    const rolled = await call(app, 'POST', `/api/v1.0/tokens/${target.id}/roll`, {
+      cookie: f.admin.cookie,
+      body: { graceSeconds: 0 },
+    });
     assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
     assert.deepEqual((await verify({ key: target.key })).body, { valid: false, code: 'NOT_FOUND' });
     const fresh = await verify({ key: rolled.body.key });
@@ -269,20 +326,23 @@ forEachDialect('POST /verify', (env) => {
   it('judges a rolled key with a grace period: the old key stays VALID until it ends', async () => {
     const { app } = env();
     const target = await mint(f.folder1, { level: 'reader' });
-    const rolled = await call(app, 'POST', `/api/v1.0/tokens/${target.id}/roll`, { cookie: f.admin.cookie, body: { graceSeconds: 3600 } });
+    const rolled = await call(app, 'POST', `/api/v1.0/tokens/${target.id}/roll`, {
+      cookie: f.admin.cookie,
+      body: { graceSeconds: 3600 },
+    });
     assert.equal(rolled.status, 200);
     assert.equal((await verify({ key: target.key })).body.code, 'VALID');
     assert.equal((await verify({ key: rolled.body.key })).body.code, 'VALID');
   });
 
-  it('judges a deleted token\'s key as NOT_FOUND', async () => {
+  it("judges a deleted token's key as NOT_FOUND", async () => {
     const { app } = env();
     const target = await mint(f.folder1, { level: 'reader' });
     assert.equal((await call(app, 'DELETE', `/api/v1.0/tokens/${target.id}`, { cookie: f.admin.cookie })).status, 204);
     assert.deepEqual((await verify({ key: target.key })).body, { valid: false, code: 'NOT_FOUND' });
   });
 
-  it('never answers with the verifier\'s own key either', async () => {
+  it("never answers with the verifier's own key either", async () => {
     const r = await verify({ key: f.verifierKey });
     assert.equal(r.body.code, 'VALID');
     assert.equal(r.body.token.id, f.verifierId);

@@ -7,9 +7,25 @@ import type { TokenRow } from '../../src/store/tokens.js';
 
 function row(active: number): TokenRow {
   return {
-    id: 'tok_1', name: 't', description: '', owner_id: 'usr_1', resource_id: null, level: 'reader', permissions: '[]', api_groups: '["native"]',
-    expires_at: null, active, impersonate_user_id: null, logging: 'none', key_prefix: 'kg_x', encrypted_key: null, created_by: 'usr_1',
-    created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', last_used_at: null, last_used_ip: null,
+    id: 'tok_1',
+    name: 't',
+    description: '',
+    owner_id: 'usr_1',
+    resource_id: null,
+    level: 'reader',
+    permissions: '[]',
+    api_groups: '["native"]',
+    expires_at: null,
+    active,
+    impersonate_user_id: null,
+    logging: 'none',
+    key_prefix: 'kg_x',
+    encrypted_key: null,
+    created_by: 'usr_1',
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+    last_used_at: null,
+    last_used_ip: null,
   };
 }
 

@@ -20,7 +20,12 @@ describe('Access: remembered verdicts never outlive what they were decided on [s
     ownerId = admin.id;
     const p = await asUser(kg, admin.id);
     const account = await kg.resources.create(p, { type: 'account', name: 'A' }, null);
-    const created = await kg.tokens.create(p, account.id, { name: 't', level: 'manager', expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, null);
+    const created = await kg.tokens.create(
+      p,
+      account.id,
+      { name: 't', level: 'manager', expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+      null,
+    );
     key = created.key;
     tokenId = created.view.row.id;
     now = Date.now();
@@ -38,7 +43,7 @@ describe('Access: remembered verdicts never outlive what they were decided on [s
     assert.equal(first, second, 'remembered');
   });
 
-  it('stops at the token\'s expiry even though nothing was invalidated', async () => {
+  it("stops at the token's expiry even though nothing was invalidated", async () => {
     const row = await env.kg.stores.tokens.findById(tokenId);
     now = Date.parse(row!.expires_at!) + 1;
     assert.equal(await code(), 'EXPIRED');
@@ -46,7 +51,7 @@ describe('Access: remembered verdicts never outlive what they were decided on [s
     assert.equal(await code(), 'VALID');
   });
 
-  it('follows a deactivation and an owner\'s deactivation at once', async () => {
+  it("follows a deactivation and an owner's deactivation at once", async () => {
     const p = await asUser(env.kg, ownerId);
     await env.kg.tokens.setActive(p, tokenId, false, null);
     assert.equal(await code(), 'DISABLED');

@@ -7,7 +7,7 @@ import { forEachDialect } from '../support/harness.js';
 /** Makes the next audit append fail, as a full disk or a lost connection would. */
 function failNextAudit(): () => void {
   const original = AuditStore.prototype.append;
-  AuditStore.prototype.append = async function () {
+  AuditStore.prototype.append = async () => {
     AuditStore.prototype.append = original;
     throw new Error('audit store unavailable');
   };

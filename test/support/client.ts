@@ -18,7 +18,7 @@ export async function call(
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.key) headers['x-api-key'] = opts.key;
-  if (opts.cookie) headers['cookie'] = `keygate_session=${opts.cookie}`;
+  if (opts.cookie) headers.cookie = `keygate_session=${opts.cookie}`;
   const res = await app.inject({
     method: method as 'GET',
     url,
@@ -49,10 +49,18 @@ export function email(tag = 'user'): string {
 export const PASSWORD = 'correct horse battery staple';
 
 /** Creates a user directly through the service and signs them in; returns id and session cookie. */
-export async function userWithSession(app: FastifyTypebox, kg: Keygate, systemRole: 'admin' | 'user' = 'user'): Promise<{ id: string; email: string; cookie: string }> {
+export async function userWithSession(
+  app: FastifyTypebox,
+  kg: Keygate,
+  systemRole: 'admin' | 'user' = 'user',
+): Promise<{ id: string; email: string; cookie: string }> {
   const address = email(systemRole);
   const row = await kg.users.create({ email: address, password: PASSWORD, systemRole }, 'system');
-  const res = await app.inject({ method: 'POST', url: '/api/v1.0/session', payload: { email: address, password: PASSWORD } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1.0/session',
+    payload: { email: address, password: PASSWORD },
+  });
   assert.equal(res.statusCode, 200, res.body);
   const cookie = res.cookies.find((c) => c.name === 'keygate_session');
   assert.ok(cookie, 'session cookie set');

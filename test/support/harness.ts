@@ -13,10 +13,13 @@ import { randomBase62 } from '../../src/domain/keys.js';
  * is set. With KEYGATE_TEST_REQUIRE_POSTGRES=1 (as CI sets it) a missing URL fails the run
  * instead of skipping, so a green CI always means both dialects ran.
  */
-export const DIALECTS: { name: 'sqlite' | 'postgres'; url: string | undefined }[] = [{ name: 'sqlite', url: undefined }];
+export const DIALECTS: { name: 'sqlite' | 'postgres'; url: string | undefined }[] = [
+  { name: 'sqlite', url: undefined },
+];
 const pgUrl = process.env.KEYGATE_TEST_POSTGRES_URL;
 if (pgUrl) DIALECTS.push({ name: 'postgres', url: pgUrl });
-else if (process.env.KEYGATE_TEST_REQUIRE_POSTGRES === '1') throw new Error('KEYGATE_TEST_REQUIRE_POSTGRES=1 but KEYGATE_TEST_POSTGRES_URL is not set');
+else if (process.env.KEYGATE_TEST_REQUIRE_POSTGRES === '1')
+  throw new Error('KEYGATE_TEST_REQUIRE_POSTGRES=1 but KEYGATE_TEST_POSTGRES_URL is not set');
 
 export interface TestEnv {
   app: FastifyTypebox;
@@ -28,9 +31,17 @@ export interface TestEnv {
 const TEST_HASHING = { memoryCost: 1024, timeCost: 1 };
 
 /** A fresh keygate (own SQLite file or own PostgreSQL schema) with an app, built from env-style settings. */
-export async function createTestEnv(dialectUrl: string | undefined, env: Record<string, string> = {}): Promise<TestEnv & { dispose(): Promise<void> }> {
+export async function createTestEnv(
+  dialectUrl: string | undefined,
+  env: Record<string, string> = {},
+): Promise<TestEnv & { dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keygate-test-'));
-  const config = loadConfig({ KEYGATE_DATA_DIR: dataDir, KEYGATE_DATABASE_URL: dialectUrl ?? '', KEYGATE_USAGE_FLUSH_MS: '60000', ...env });
+  const config = loadConfig({
+    KEYGATE_DATA_DIR: dataDir,
+    KEYGATE_DATABASE_URL: dialectUrl ?? '',
+    KEYGATE_USAGE_FLUSH_MS: '60000',
+    ...env,
+  });
   const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
   const kg = await createKeygate(config, { pgSchema, passwordHashing: TEST_HASHING });
   const app = await buildApp(kg);
@@ -52,7 +63,11 @@ export async function createTestEnv(dialectUrl: string | undefined, env: Record<
  * Runs a suite once per dialect, each with its own fresh keygate. The callback gets a getter,
  * valid inside tests, for the environment of its dialect.
  */
-export function forEachDialect(title: string, suite: (env: () => TestEnv, dialect: string) => void, env: Record<string, string> = {}): void {
+export function forEachDialect(
+  title: string,
+  suite: (env: () => TestEnv, dialect: string) => void,
+  env: Record<string, string> = {},
+): void {
   for (const dialect of DIALECTS) {
     describe(`${title} [${dialect.name}]`, () => {
       let current: (TestEnv & { dispose(): Promise<void> }) | undefined;
@@ -62,7 +77,14 @@ export function forEachDialect(title: string, suite: (env: () => TestEnv, dialec
       after(async () => {
         await current?.dispose();
       });
-      suite(() => current ?? (() => { throw new Error('test env not ready'); })(), dialect.name);
+      suite(
+        () =>
+          current ??
+          (() => {
+            throw new Error('test env not ready');
+          })(),
+        dialect.name,
+      );
     });
   }
 }

@@ -1,10 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { Me, errorResponses } from '../schemas.js';
+import { type Me, errorResponses } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { userJson } from '../views.js';
 import type { Principal } from '../../services/principal.js';
-
 
 /** "Who am I": a signed-in user, or a token with what it may do now. */
 export function meRoutes(app: FastifyTypebox): void {
@@ -14,7 +13,13 @@ export function meRoutes(app: FastifyTypebox): void {
   // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
   app.get(
     '/me',
-    { schema: { tags: ['session'], summary: 'Who is calling: a user or a token', response: { 200: Type.Ref('Me'), ...errorResponses } } },
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Who is calling: a user or a token',
+        response: { 200: Type.Ref('Me'), ...errorResponses },
+      },
+    },
     // Not async: a token's answer needs no I/O, so it is sent without a promise.
     (request) => {
       const p = principalOf(request);

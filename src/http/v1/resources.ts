@@ -1,11 +1,14 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, errorResponses, Nullable, OneOf } from '../schemas.js';
+import { IdParams, PageQuery, errorResponses, Nullable } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, resourceJson } from '../views.js';
 
 const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Nullable(Type.String()) });
-const MemberParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }), userId: Type.String({ minLength: 1, maxLength: 320, description: 'A user id, or an email address.' }) });
+const MemberParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 80 }),
+  userId: Type.String({ minLength: 1, maxLength: 320, description: 'A user id, or an email address.' }),
+});
 
 /** The resource tree and its members. */
 export function resourceRoutes(app: FastifyTypebox): void {
@@ -20,7 +23,9 @@ export function resourceRoutes(app: FastifyTypebox): void {
       config,
       schema: {
         tags,
-        summary: 'Create a resource', description: 'Needs resources:write on the parent. Top-level resources (no parentId): system administrators only. The type must be allowed under the parent\'s type.',
+        summary: 'Create a resource',
+        description:
+          "Needs resources:write on the parent. Top-level resources (no parentId): system administrators only. The type must be allowed under the parent's type.",
         body: Type.Object(
           {
             type: Type.String({ minLength: 1, maxLength: 64 }),
@@ -32,23 +37,45 @@ export function resourceRoutes(app: FastifyTypebox): void {
         response: { 201: Type.Ref('Resource'), ...errorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(resourceJson(await kg.resources.create(principalOf(request), request.body, request.ip))),
+    async (request, reply) =>
+      reply.code(201).send(resourceJson(await kg.resources.create(principalOf(request), request.body, request.ip))),
   );
 
   // Lists where the caller can start: every root for administrators, else the resources it holds a role on.
   app.get(
     '/resources',
-    { config, schema: { tags, summary: 'List the resources the caller can start from', querystring: PageQuery, response: { 200: ResourcePage, ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List the resources the caller can start from',
+        querystring: PageQuery,
+        response: { 200: ResourcePage, ...errorResponses },
+      },
+    },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      return page(await kg.resources.entryPoints(principalOf(request), limit, request.query.cursor), limit, resourceJson);
+      return page(
+        await kg.resources.entryPoints(principalOf(request), limit, request.query.cursor),
+        limit,
+        resourceJson,
+      );
     },
   );
 
   // Shows a resource.
   app.get(
     '/resources/:id',
-    { config, schema: { tags, summary: 'Show a resource', description: 'Needs resources:read on it (a role on it or above). Resources outside your reach answer 404.', params: IdParams, response: { 200: Type.Ref('Resource'), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Show a resource',
+        description: 'Needs resources:read on it (a role on it or above). Resources outside your reach answer 404.',
+        params: IdParams,
+        response: { 200: Type.Ref('Resource'), ...errorResponses },
+      },
+    },
     async (request) => resourceJson(await kg.resources.get(principalOf(request), request.params.id)),
   );
 
@@ -57,15 +84,36 @@ export function resourceRoutes(app: FastifyTypebox): void {
     '/resources/:id',
     {
       config,
-      schema: { tags, summary: 'Rename a resource', description: 'Needs resources:write.', params: IdParams, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }) }, { additionalProperties: false }), response: { 200: Type.Ref('Resource'), ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Rename a resource',
+        description: 'Needs resources:write.',
+        params: IdParams,
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Ref('Resource'), ...errorResponses },
+      },
     },
-    async (request) => resourceJson(await kg.resources.rename(principalOf(request), request.params.id, request.body.name, request.ip)),
+    async (request) =>
+      resourceJson(await kg.resources.rename(principalOf(request), request.params.id, request.body.name, request.ip)),
   );
 
   // Deletes a resource that has no children; its memberships and tokens go with it.
   app.delete(
     '/resources/:id',
-    { config, schema: { tags, summary: 'Delete a resource without children', description: 'Needs resources:delete. Its memberships and tokens are deleted with it; its tokens stop working at once.', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a resource without children',
+        description:
+          'Needs resources:delete. Its memberships and tokens are deleted with it; its tokens stop working at once.',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await kg.resources.delete(principalOf(request), request.params.id, request.ip);
       return reply.code(204).send(null);
@@ -75,17 +123,40 @@ export function resourceRoutes(app: FastifyTypebox): void {
   // Lists a resource's direct children.
   app.get(
     '/resources/:id/children',
-    { config, schema: { tags, summary: 'List a resource\'s children', description: 'Needs resources:read.', params: IdParams, querystring: PageQuery, response: { 200: ResourcePage, ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: "List a resource's children",
+        description: 'Needs resources:read.',
+        params: IdParams,
+        querystring: PageQuery,
+        response: { 200: ResourcePage, ...errorResponses },
+      },
+    },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      return page(await kg.resources.children(principalOf(request), request.params.id, limit, request.query.cursor), limit, resourceJson);
+      return page(
+        await kg.resources.children(principalOf(request), request.params.id, limit, request.query.cursor),
+        limit,
+        resourceJson,
+      );
     },
   );
 
   // Lists people (with roles inherited from above) and tokens on a resource, as its Users tab shows them.
   app.get(
     '/resources/:id/members',
-    { config, schema: { tags, summary: 'List people and tokens with their level', description: 'Needs members:read. People with a role on an ancestor are listed with inherited: true.', params: IdParams, response: { 200: Type.Object({ items: Type.Array(Type.Ref('Member')) }), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List people and tokens with their level',
+        description: 'Needs members:read. People with a role on an ancestor are listed with inherited: true.',
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(Type.Ref('Member')) }), ...errorResponses },
+      },
+    },
     async (request) => ({ items: await kg.resources.members(principalOf(request), request.params.id) }),
   );
 
@@ -94,15 +165,39 @@ export function resourceRoutes(app: FastifyTypebox): void {
     '/resources/:id/members/:userId',
     {
       config,
-      schema: { tags, summary: 'Give a user a role on the resource', description: 'Needs members:manage. You cannot give, change or take a role that holds permissions you do not hold.', params: MemberParams, body: Type.Object({ role: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }), response: { 200: Type.Ref('Member'), ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Give a user a role on the resource',
+        description:
+          'Needs members:manage. You cannot give, change or take a role that holds permissions you do not hold.',
+        params: MemberParams,
+        body: Type.Object({ role: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 200: Type.Ref('Member'), ...errorResponses },
+      },
     },
-    async (request) => kg.resources.setRole(principalOf(request), request.params.id, request.params.userId, request.body.role, request.ip),
+    async (request) =>
+      kg.resources.setRole(
+        principalOf(request),
+        request.params.id,
+        request.params.userId,
+        request.body.role,
+        request.ip,
+      ),
   );
 
   // Takes a user's role on a resource away.
   app.delete(
     '/resources/:id/members/:userId',
-    { config, schema: { tags, summary: 'Remove a user\'s role on the resource', description: 'Needs members:manage, and at least the rights of the role removed.', params: MemberParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Remove a user's role on the resource",
+        description: 'Needs members:manage, and at least the rights of the role removed.',
+        params: MemberParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await kg.resources.removeRole(principalOf(request), request.params.id, request.params.userId, request.ip);
       return reply.code(204).send(null);

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyTypebox } from '../types.js';
-import { SESSION_COOKIE, principalOf, sessionCookie } from '../authenticate.js';
+import { SESSION_COOKIE, sessionCookie } from '../authenticate.js';
 import { errorResponses } from '../schemas.js';
 import { userJson } from '../views.js';
 
@@ -16,13 +16,28 @@ export function sessionRoutes(app: FastifyTypebox): void {
       schema: {
         tags: ['session'],
         summary: 'Sign in: sets the session cookie',
-        body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ user: Type.Ref('User'), expiresAt: Type.String({ format: 'date-time' }) }), ...errorResponses },
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 320 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ user: Type.Ref('User'), expiresAt: Type.String({ format: 'date-time' }) }),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const { user, cookie, expiresAt } = await kg.users.signIn(request.body.email, request.body.password);
-      reply.setCookie(SESSION_COOKIE, cookie, { path: '/', httpOnly: true, sameSite: 'strict', secure: kg.config.secureCookies, expires: expiresAt });
+      reply.setCookie(SESSION_COOKIE, cookie, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: kg.config.secureCookies,
+        expires: expiresAt,
+      });
       return { user: userJson(user), expiresAt: expiresAt.toISOString() };
     },
   );
@@ -30,7 +45,10 @@ export function sessionRoutes(app: FastifyTypebox): void {
   // Signs out: ends the session and clears the cookie.
   app.delete(
     '/session',
-    { config: { auth: 'none' }, schema: { tags: ['session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { auth: 'none' },
+      schema: { tags: ['session'], summary: 'Sign out', response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const cookie = sessionCookie(request.headers.cookie);
       if (cookie) await kg.users.signOut(cookie);

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses, Nullable, OneOf } from '../schemas.js';
+import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses, Nullable } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, tokenJson } from '../views.js';
 import type { TokenView } from '../../services/tokens.js';
@@ -9,7 +9,12 @@ const TokenPage = Type.Object({ items: Type.Array(Type.Ref('Token')), nextCursor
 const ResourceTokenQuery = Type.Omit(TokenListQuery, ['owner', 'resourceId']);
 
 function tokenPage(views: TokenView[], limit: number) {
-  return page(views, limit, (v) => tokenJson(v), (v) => v.row.id);
+  return page(
+    views,
+    limit,
+    (v) => tokenJson(v),
+    (v) => v.row.id,
+  );
 }
 
 /** API tokens: issue, list, edit, activate/deactivate, roll, reveal, delete. */
@@ -21,7 +26,18 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Adds a token to a resource; the response holds the key, once.
   app.post(
     '/resources/:id/tokens',
-    { config, schema: { tags, summary: 'Add an API token to a resource (the key is in this response only)', description: 'Needs tokens:create on the resource. The token cannot hold permissions you do not hold there; impersonate and key are for system administrators.', params: IdParams, body: TokenCreate, response: { 201: Type.Ref('TokenWithKey'), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Add an API token to a resource (the key is in this response only)',
+        description:
+          'Needs tokens:create on the resource. The token cannot hold permissions you do not hold there; impersonate and key are for system administrators.',
+        params: IdParams,
+        body: TokenCreate,
+        response: { 201: Type.Ref('TokenWithKey'), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const { view, key } = await kg.tokens.create(principalOf(request), request.params.id, request.body, request.ip);
       return reply.code(201).send({ ...tokenJson(view), key });
@@ -31,17 +47,38 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Lists a resource's tokens: all with tokens:read there, else the caller's own.
   app.get(
     '/resources/:id/tokens',
-    { config, schema: { tags, summary: 'List a resource\'s tokens', description: 'Every token on it with tokens:read (or tokens:manage); otherwise only your own.', params: IdParams, querystring: ResourceTokenQuery, response: { 200: TokenPage, ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: "List a resource's tokens",
+        description: 'Every token on it with tokens:read (or tokens:manage); otherwise only your own.',
+        params: IdParams,
+        querystring: ResourceTokenQuery,
+        response: { 200: TokenPage, ...errorResponses },
+      },
+    },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      return tokenPage(await kg.tokens.listForResource(principalOf(request), request.params.id, { ...request.query, limit }), limit);
+      return tokenPage(
+        await kg.tokens.listForResource(principalOf(request), request.params.id, { ...request.query, limit }),
+        limit,
+      );
     },
   );
 
   // Creates a system token, attached to no resource (administrators only).
   app.post(
     '/tokens',
-    { config, schema: { tags, summary: 'Create a system token attached to no resource (administrators)', body: TokenCreate, response: { 201: Type.Ref('TokenWithKey'), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a system token attached to no resource (administrators)',
+        body: TokenCreate,
+        response: { 201: Type.Ref('TokenWithKey'), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const { view, key } = await kg.tokens.create(principalOf(request), null, request.body, request.ip);
       return reply.code(201).send({ ...tokenJson(view), key });
@@ -51,7 +88,15 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Lists the caller's tokens; administrators may name any owner, or * for all.
   app.get(
     '/tokens',
-    { config, schema: { tags, summary: 'List my tokens (administrators: any owner\'s, or all)', querystring: TokenListQuery, response: { 200: TokenPage, ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: "List my tokens (administrators: any owner's, or all)",
+        querystring: TokenListQuery,
+        response: { 200: TokenPage, ...errorResponses },
+      },
+    },
     async (request) => {
       const limit = request.query.limit ?? 100;
       const { views, nextCursor } = await kg.tokens.list(principalOf(request), { ...request.query, limit });
@@ -62,33 +107,75 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Shows a token (never its key).
   app.get(
     '/tokens/:id',
-    { config, schema: { tags, summary: 'Show a token', description: 'Its owner, or anyone with tokens:read or tokens:manage on its resource.', params: IdParams, response: { 200: Type.Ref('Token'), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Show a token',
+        description: 'Its owner, or anyone with tokens:read or tokens:manage on its resource.',
+        params: IdParams,
+        response: { 200: Type.Ref('Token'), ...errorResponses },
+      },
+    },
     async (request) => tokenJson(await kg.tokens.get(principalOf(request), request.params.id)),
   );
 
   // Edits a token; its rights stay within the editor's own.
   app.patch(
     '/tokens/:id',
-    { config, schema: { tags, summary: 'Edit a token', description: 'Its owner, or anyone with tokens:manage on its resource; new rights stay within the editor\'s own.', params: IdParams, body: TokenPatch, response: { 200: Type.Ref('Token'), ...errorResponses } } },
-    async (request) => tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, request.ip)),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Edit a token',
+        description:
+          "Its owner, or anyone with tokens:manage on its resource; new rights stay within the editor's own.",
+        params: IdParams,
+        body: TokenPatch,
+        response: { 200: Type.Ref('Token'), ...errorResponses },
+      },
+    },
+    async (request) =>
+      tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, request.ip)),
   );
 
   // Deletes a token; its key stops working at once.
   app.delete(
     '/tokens/:id',
-    { config, schema: { tags, summary: 'Delete a token', description: 'Its owner, or anyone with tokens:manage on its resource.', params: IdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a token',
+        description: 'Its owner, or anyone with tokens:manage on its resource.',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await kg.tokens.delete(principalOf(request), request.params.id, request.ip);
       return reply.code(204).send(null);
     },
   );
 
-  for (const [action, active] of [['activate', true], ['deactivate', false]] as const) {
+  for (const [action, active] of [
+    ['activate', true],
+    ['deactivate', false],
+  ] as const) {
     // Switches a token on or off.
     app.post(
       `/tokens/:id/${action}`,
-      { config, schema: { tags, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a token`, params: IdParams, response: { 200: Type.Ref('Token'), ...errorResponses } } },
-      async (request) => tokenJson(await kg.tokens.setActive(principalOf(request), request.params.id, active, request.ip)),
+      {
+        config,
+        schema: {
+          tags,
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a token`,
+          params: IdParams,
+          response: { 200: Type.Ref('Token'), ...errorResponses },
+        },
+      },
+      async (request) =>
+        tokenJson(await kg.tokens.setActive(principalOf(request), request.params.id, active, request.ip)),
     );
   }
 
@@ -99,9 +186,15 @@ export function tokenRoutes(app: FastifyTypebox): void {
       config,
       schema: {
         tags,
-        summary: 'Roll a token: new key, old key valid for graceSeconds (default 0)', description: 'Its owner only: the new key acts as the owner.',
+        summary: 'Roll a token: new key, old key valid for graceSeconds (default 0)',
+        description: 'Its owner only: the new key acts as the owner.',
         params: IdParams,
-        body: Type.Optional(Type.Object({ graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) }, { additionalProperties: false })),
+        body: Type.Optional(
+          Type.Object(
+            { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
+            { additionalProperties: false },
+          ),
+        ),
         response: { 200: Type.Ref('TokenWithKey'), ...errorResponses },
       },
       // The body is optional (POST …/roll with none means grace 0); an absent body is validated as {}.
@@ -110,7 +203,12 @@ export function tokenRoutes(app: FastifyTypebox): void {
       },
     },
     async (request) => {
-      const { view, key } = await kg.tokens.roll(principalOf(request), request.params.id, request.body?.graceSeconds ?? 0, request.ip);
+      const { view, key } = await kg.tokens.roll(
+        principalOf(request),
+        request.params.id,
+        request.body?.graceSeconds ?? 0,
+        request.ip,
+      );
       return { ...tokenJson(view), key };
     },
   );
@@ -118,7 +216,17 @@ export function tokenRoutes(app: FastifyTypebox): void {
   // Shows a recoverable key again, to its owner (audited).
   app.get(
     '/tokens/:id/key',
-    { config, schema: { tags, summary: 'Reveal a recoverable key (owner only; audited)', description: 'Only when the server stores keys encrypted (KEYGATE_RECOVERABLE_KEYS); otherwise 404 KEY_NOT_RECOVERABLE.', params: IdParams, response: { 200: Type.Object({ key: Type.String() }), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Reveal a recoverable key (owner only; audited)',
+        description:
+          'Only when the server stores keys encrypted (KEYGATE_RECOVERABLE_KEYS); otherwise 404 KEY_NOT_RECOVERABLE.',
+        params: IdParams,
+        response: { 200: Type.Object({ key: Type.String() }), ...errorResponses },
+      },
+    },
     async (request) => ({ key: await kg.tokens.reveal(principalOf(request), request.params.id, request.ip) }),
   );
 }

@@ -22,7 +22,15 @@ export function userRoutes(app: FastifyTypebox): void {
       schema: {
         tags: ['users'],
         summary: 'Create a user (administrators)',
-        body: Type.Object({ email: Type.String({ format: 'email', maxLength: 320 }), name: Type.Optional(Type.String({ maxLength: 200 })), password: Type.Optional(Password), systemRole: Type.Optional(Role) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            email: Type.String({ format: 'email', maxLength: 320 }),
+            name: Type.Optional(Type.String({ maxLength: 200 })),
+            password: Type.Optional(Password),
+            systemRole: Type.Optional(Role),
+          },
+          { additionalProperties: false },
+        ),
         response: { 201: Type.Ref('User'), ...errorResponses },
       },
     },
@@ -36,7 +44,18 @@ export function userRoutes(app: FastifyTypebox): void {
   // Lists users (administrators only).
   app.get(
     '/users',
-    { config, schema: { tags: ['users'], summary: 'List users (administrators)', querystring: PageQuery, response: { 200: Type.Object({ items: Type.Array(Type.Ref('User')), nextCursor: Nullable(Type.String()) }), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags: ['users'],
+        summary: 'List users (administrators)',
+        querystring: PageQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Ref('User')), nextCursor: Nullable(Type.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => {
       if (!isSystemAdmin(principalOf(request))) fail('FORBIDDEN', 'Only administrators list users.');
       const limit = request.query.limit ?? 100;
@@ -47,10 +66,19 @@ export function userRoutes(app: FastifyTypebox): void {
   // Shows a user: oneself, or anyone for administrators.
   app.get(
     '/users/:id',
-    { config, schema: { tags: ['users'], summary: 'Show a user', params: IdParams, response: { 200: Type.Ref('User'), ...errorResponses } } },
+    {
+      config,
+      schema: {
+        tags: ['users'],
+        summary: 'Show a user',
+        params: IdParams,
+        response: { 200: Type.Ref('User'), ...errorResponses },
+      },
+    },
     async (request) => {
       const p = principalOf(request);
-      if (!isSystemAdmin(p) && (p.kind !== 'user' || p.user.id !== request.params.id)) fail('NOT_FOUND', 'There is no such user.');
+      if (!isSystemAdmin(p) && (p.kind !== 'user' || p.user.id !== request.params.id))
+        fail('NOT_FOUND', 'There is no such user.');
       return userJson(await kg.users.get(request.params.id));
     },
   );
@@ -64,7 +92,15 @@ export function userRoutes(app: FastifyTypebox): void {
         tags: ['users'],
         summary: 'Change a user',
         params: IdParams,
-        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), password: Type.Optional(Password), active: Type.Optional(Type.Boolean()), systemRole: Type.Optional(Role) }, { additionalProperties: false, minProperties: 1 }),
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            password: Type.Optional(Password),
+            active: Type.Optional(Type.Boolean()),
+            systemRole: Type.Optional(Role),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: { 200: Type.Ref('User'), ...errorResponses },
       },
     },
@@ -73,7 +109,8 @@ export function userRoutes(app: FastifyTypebox): void {
       const self = p.kind === 'user' && p.user.id === request.params.id;
       if (!isSystemAdmin(p)) {
         if (!self) fail('NOT_FOUND', 'There is no such user.');
-        if (request.body.active !== undefined || request.body.systemRole !== undefined) fail('FORBIDDEN', 'Only administrators change activity and roles.');
+        if (request.body.active !== undefined || request.body.systemRole !== undefined)
+          fail('FORBIDDEN', 'Only administrators change activity and roles.');
       }
       return userJson(await kg.users.update(request.params.id, request.body, p));
     },

@@ -18,7 +18,8 @@ export function verifyRoutes(app: FastifyTypebox): void {
       schema: {
         tags: ['verify'],
         summary: 'Verify a key and, optionally, its right to a permission on a resource through an API group',
-        description: 'The caller authenticates with its own token, which needs keys:verify on the resource of the token being verified. Tokens outside its reach are answered as NOT_FOUND. The answer never holds the key or its hash.',
+        description:
+          'The caller authenticates with its own token, which needs keys:verify on the resource of the token being verified. Tokens outside its reach are answered as NOT_FOUND. The answer never holds the key or its hash.',
         body: VerifyRequest,
         response: { 200: Type.Ref('VerifyResponse'), ...errorResponses },
       },
@@ -30,13 +31,16 @@ export function verifyRoutes(app: FastifyTypebox): void {
         fail('INSUFFICIENT_PERMISSIONS', 'Verifying keys needs a token with the keys:verify permission.');
       }
       const { key, resourceId, permission, apiGroup } = request.body;
-      if (permission !== undefined && !Object.hasOwn(model.permissions, permission)) fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');
-      if (apiGroup !== undefined && !Object.hasOwn(model.apiGroups, apiGroup)) fail('UNKNOWN_API_GROUP', `Unknown API group ${apiGroup}.`, 'apiGroup');
+      if (permission !== undefined && !Object.hasOwn(model.permissions, permission))
+        fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');
+      if (apiGroup !== undefined && !Object.hasOwn(model.apiGroups, apiGroup))
+        fail('UNKNOWN_API_GROUP', `Unknown API group ${apiGroup}.`, 'apiGroup');
       const answer = (verdict: KeyVerdict) => {
         if (verdict.code === 'MALFORMED' || verdict.code === 'NOT_FOUND') return { valid: false, code: verdict.code };
         // The verifier sees only tokens where it holds keys:verify itself; others do not exist for it.
         const home = verdict.principal.kind === 'token' ? verdict.principal.home : [];
-        if (!kg.access.permissionsAt(caller, home).has('keys:verify')) return { valid: false, code: 'NOT_FOUND' as const };
+        if (!kg.access.permissionsAt(caller, home).has('keys:verify'))
+          return { valid: false, code: 'NOT_FOUND' as const };
         const t = verdict.token;
         return {
           valid: verdict.code === 'VALID',

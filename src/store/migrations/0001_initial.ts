@@ -92,7 +92,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('ip', 'varchar(64)')
     .execute();
   await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
-  await db.schema.createIndex('audit_events_target_idx').on('audit_events').columns(['target_type', 'target_id']).execute();
+  await db.schema
+    .createIndex('audit_events_target_idx')
+    .on('audit_events')
+    .columns(['target_type', 'target_id'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
