@@ -12,7 +12,7 @@ const run = promisify(execFile);
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const PASSWORD = 'a long enough password';
 
-describe('CLI and server start [sqlite]', () => {
+describe('CLI and server start [sqlite only]', () => {
   let dataDir: string;
   const env = () => ({ ...process.env, KEYGATE_DATA_DIR: dataDir, KEYGATE_LOG_LEVEL: 'warn' });
   const cli = async (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: env() });

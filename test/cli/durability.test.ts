@@ -33,7 +33,7 @@ async function waitForHealth(base: string, child: ChildProcess): Promise<void> {
   throw new Error('server did not become healthy');
 }
 
-describe('durability [sqlite]', () => {
+describe('durability [sqlite only]', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'keygate-kill-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 

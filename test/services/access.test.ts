@@ -4,7 +4,7 @@ import { Access } from '../../src/services/access.js';
 import { asUser } from '../support/client.js';
 import { createTestEnv, type TestEnv } from '../support/harness.js';
 
-describe('Access: remembered verdicts never outlive what they were decided on [sqlite]', () => {
+describe('Access: remembered verdicts never outlive what they were decided on [sqlite only]', () => {
   let env: TestEnv & { dispose(): Promise<void> };
   let now = Date.parse('2026-11-24T12:00:00Z');
   let access: Access;
