@@ -39,6 +39,9 @@ function describe(errors: TLocalizedValidationError[]): Problem {
   const first = errors[0];
   if (!first) return { field: '', message: 'is not valid' };
   const field = pathOf(first);
+  // A key of a map (`propertyNames`) is reported at its own path; say it is the name that is wrong.
+  if (first.schemaPath.endsWith('/propertyNames'))
+    return { field, message: `is not an allowed name: it ${first.message}` };
   switch (first.keyword) {
     case 'required': {
       const missing = (first.params as { requiredProperties: string[] }).requiredProperties[0];

@@ -113,7 +113,7 @@ export const TokenWithKey = Type.Intersect(
 );
 
 /** Inputs the services check themselves too (src/domain/validate.ts), so the CLI and console meet the same limits. */
-const Email = Type.String({ format: 'email', maxLength: 320 });
+export const Email = Type.String({ format: 'email', maxLength: 320 });
 const Password = Type.String({ minLength: 12, maxLength: 1024 });
 const SystemRole = OneOf(['admin', 'user']);
 
@@ -158,8 +158,8 @@ export const MemberRole = Type.Object(
   { additionalProperties: false },
 );
 
-const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
-const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
+export const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
+export const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
 const ExpiresIn = OneOf(EXPIRES_IN, { description: 'A lifetime preset; or give expiresAt.' });
 
 export const TokenCreate = Type.Object(
