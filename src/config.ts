@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Type } from 'typebox';
 import { parseDuration } from './domain/expiry.js';
 import { DEFAULT_MODEL, modelProblems, type AccessModel } from './domain/model.js';
+import { firstProblem } from './domain/validate.js';
+import { Email, GroupName, PermissionName } from './http/schemas.js';
+import { isPostgresUrl } from './store/database.js';
 
 /** Everything the server can be told, with its defaults. */
 export interface Config {
@@ -43,53 +47,133 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function bool(value: string | undefined, fallback: boolean, name: string): boolean {
-  if (value === undefined || value === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new ConfigError(`${name} must be true or false, not ${JSON.stringify(value)}`);
-}
+/** Every setting, by its environment variable name; a config file uses the same names as keys. */
+const SETTINGS = [
+  'PORT',
+  'HOST',
+  'KEYGATE_DATA_DIR',
+  'KEYGATE_DATABASE_URL',
+  'KEYGATE_ADMIN_EMAIL',
+  'KEYGATE_ADMIN_PASSWORD',
+  'KEYGATE_KEY_PREFIX',
+  'KEYGATE_KEY_SECRET',
+  'KEYGATE_ALLOW_QUERY_KEYS',
+  'KEYGATE_ALLOW_CUSTOM_KEYS',
+  'KEYGATE_CUSTOM_KEY_MIN_LENGTH',
+  'KEYGATE_MAX_TOKEN_LIFETIME',
+  'KEYGATE_RECOVERABLE_KEYS',
+  'KEYGATE_ENCRYPTION_KEY',
+  'KEYGATE_SESSION_TTL',
+  'KEYGATE_SECURE_COOKIES',
+  'KEYGATE_CACHE_TTL_MS',
+  'KEYGATE_USAGE_FLUSH_MS',
+  'KEYGATE_LOG_LEVEL',
+  'KEYGATE_LOG_REQUESTS',
+  'KEYGATE_BODY_LIMIT',
+  'KEYGATE_TRUST_PROXY',
+] as const;
+type Setting = (typeof SETTINGS)[number];
 
-function int(value: string | undefined, fallback: number, name: string, min = 0): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new ConfigError(`${name} must be an integer ≥ ${min}, not ${JSON.stringify(value)}`);
-  return n;
-}
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
+const TypeName = Type.String({ minLength: 1, maxLength: 64 });
 
-function duration(value: string | undefined, fallback: number | null, name: string): number | null {
-  if (value === undefined || value === '') return fallback;
-  if (value === 'none' || value === 'never') return null;
-  const ms = parseDuration(value);
-  if (ms === null || ms <= 0)
-    throw new ConfigError(`${name} must be a duration such as 90d, 1y or 12h, not ${JSON.stringify(value)}`);
-  return ms;
-}
+/**
+ * The shape of a KEYGATE_CONFIG file: the settings, plus the access model's parts. An unknown key
+ * is refused (a misspelt setting would otherwise be ignored without a word); cross-field rules,
+ * such as a parent type that exists, are modelProblems()'s.
+ */
+export const ConfigFile = Type.Object(
+  {
+    ...Object.fromEntries(SETTINGS.map((name) => [name, Type.Optional(Scalar)])),
+    resourceTypes: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          { parents: Type.Array(Type.Union([TypeName, Type.Null()]), { minItems: 1 }) },
+          { additionalProperties: false },
+        ),
+        { propertyNames: TypeName, minProperties: 1 },
+      ),
+    ),
+    permissions: Type.Optional(Type.Record(Type.String(), Type.String(), { propertyNames: PermissionName })),
+    levels: Type.Optional(
+      Type.Record(Type.String(), Type.Array(PermissionName), { propertyNames: TypeName, minProperties: 1 }),
+    ),
+    apiGroups: Type.Optional(Type.Record(Type.String(), Type.String(), { propertyNames: GroupName })),
+  },
+  { additionalProperties: false },
+);
 
-function encryptionKey(value: string | undefined): Buffer | undefined {
-  if (!value) return undefined;
-  const buf = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-  if (buf.length !== 32) throw new ConfigError('KEYGATE_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64');
-  return buf;
+/** Reads and checks the KEYGATE_CONFIG file; every message starts with its path. */
+function readConfigFile(path: string): Record<string, unknown> {
+  const fail = (message: string): never => {
+    throw new ConfigError(`KEYGATE_CONFIG ${path}: ${message}`);
+  };
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch (err) {
+    return fail(`cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let file: unknown;
+  try {
+    file = JSON.parse(text);
+  } catch (err) {
+    // Not the parser's message: it quotes the text around the fault, which may be a secret.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    return fail(`is not valid JSON${at ? ` (at character ${at})` : ''}`);
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) return fail('must be a JSON object');
+  const problem = firstProblem(ConfigFile, file);
+  if (problem) fail(`${problem.field || 'the file'} ${problem.message}`);
+  return file as Record<string, unknown>;
 }
 
 /**
  * Reads the configuration: a JSON file (`KEYGATE_CONFIG`) may set anything, including the access
  * model (resource types, permissions, levels, API groups); environment variables override it.
+ * Anything wrong is a ConfigError naming the setting (and the file, when it came from there).
  */
 export function loadConfig(env: Env = process.env): Config {
-  let file: Record<string, unknown> = {};
-  if (env.KEYGATE_CONFIG) {
-    try {
-      file = JSON.parse(readFileSync(resolve(env.KEYGATE_CONFIG), 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(`cannot read KEYGATE_CONFIG ${env.KEYGATE_CONFIG}: ${(err as Error).message}`);
-    }
-  }
-  // File keys use the environment variable names, so one vocabulary documents both.
-  const get = (name: string): string | undefined =>
-    env[name] ?? (file[name] === undefined ? undefined : String(file[name]));
+  const path = env.KEYGATE_CONFIG || undefined;
+  const file = path ? readConfigFile(path) : {};
+  // File keys use the environment variable names, so one vocabulary documents both. An empty
+  // environment variable means "not set", and still hides the file's value.
+  const raw = (name: Setting): string | undefined => {
+    const value = env[name] ?? (file[name] === undefined ? undefined : String(file[name]));
+    return value === '' ? undefined : value;
+  };
+  const wrong = (name: Setting, what: string): never => {
+    throw new ConfigError(`${env[name] === undefined && path ? `KEYGATE_CONFIG ${path}: ` : ''}${name} ${what}`);
+  };
+  const bool = (name: Setting, fallback: boolean): boolean => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+    return wrong(name, `must be true or false, not ${JSON.stringify(value)}`);
+  };
+  const int = (name: Setting, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      wrong(
+        name,
+        `must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, not ${JSON.stringify(value)}`,
+      );
+    return n;
+  };
+  const duration = (name: Setting, fallback: number | null): number | null => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (value === 'none' || value === 'never') return null;
+    const ms = parseDuration(value);
+    if (ms === null || ms <= 0) wrong(name, `must be a duration such as 90d, 1y or 12h, not ${JSON.stringify(value)}`);
+    return ms;
+  };
+
   const model: AccessModel = {
     resourceTypes: (file.resourceTypes as AccessModel['resourceTypes']) ?? DEFAULT_MODEL.resourceTypes,
     permissions: { ...DEFAULT_MODEL.permissions, ...((file.permissions as AccessModel['permissions']) ?? {}) },
@@ -98,41 +182,60 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const problems = modelProblems(model);
   if (problems.length > 0)
-    throw new ConfigError(`the access model in KEYGATE_CONFIG is not sound: ${problems.join('; ')}`);
+    throw new ConfigError(`KEYGATE_CONFIG ${path}: the access model is not sound: ${problems.join('; ')}`);
 
-  const keyPrefix = get('KEYGATE_KEY_PREFIX') ?? 'kg_';
+  const keyPrefix = raw('KEYGATE_KEY_PREFIX') ?? 'kg_';
   if (!/^[a-z][a-z0-9]{0,9}_$/.test(keyPrefix))
-    throw new ConfigError('KEYGATE_KEY_PREFIX must be lower-case letters and digits ending in _, such as kg_');
-  const recoverableKeys = bool(get('KEYGATE_RECOVERABLE_KEYS'), false, 'KEYGATE_RECOVERABLE_KEYS');
-  const encKey = encryptionKey(get('KEYGATE_ENCRYPTION_KEY'));
-  if (recoverableKeys && !encKey)
-    throw new ConfigError('KEYGATE_RECOVERABLE_KEYS needs KEYGATE_ENCRYPTION_KEY (32 bytes, hex or base64)');
+    wrong('KEYGATE_KEY_PREFIX', 'must be lower-case letters and digits ending in _, such as kg_');
+  const encKey = raw('KEYGATE_ENCRYPTION_KEY');
+  const encryptionKey =
+    encKey === undefined
+      ? undefined
+      : /^[0-9a-f]{64}$/i.test(encKey)
+        ? Buffer.from(encKey, 'hex')
+        : Buffer.from(encKey, 'base64');
+  // Never quoted in the message: it is a secret.
+  if (encryptionKey && encryptionKey.length !== 32)
+    wrong('KEYGATE_ENCRYPTION_KEY', 'must be 32 bytes, as 64 hex digits or base64');
+  const recoverableKeys = bool('KEYGATE_RECOVERABLE_KEYS', false);
+  if (recoverableKeys && !encryptionKey)
+    wrong('KEYGATE_RECOVERABLE_KEYS', 'needs KEYGATE_ENCRYPTION_KEY (32 bytes, hex or base64)');
+  const databaseUrl = raw('KEYGATE_DATABASE_URL');
+  // Anything else would fall back to SQLite without a word; not quoted, as it may hold a password.
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl))
+    wrong('KEYGATE_DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for SQLite)');
+  const adminEmail = raw('KEYGATE_ADMIN_EMAIL');
+  if (adminEmail !== undefined && firstProblem(Email, adminEmail))
+    wrong('KEYGATE_ADMIN_EMAIL', `must be an email address, not ${JSON.stringify(adminEmail)}`);
+  const logLevel = raw('KEYGATE_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    wrong('KEYGATE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
 
   return {
-    port: int(get('PORT'), 8080, 'PORT'),
-    host: get('HOST') ?? '0.0.0.0',
-    dataDir: resolve(get('KEYGATE_DATA_DIR') ?? './data'),
-    databaseUrl: get('KEYGATE_DATABASE_URL') || undefined,
-    adminEmail: get('KEYGATE_ADMIN_EMAIL') || undefined,
-    adminPassword: get('KEYGATE_ADMIN_PASSWORD') || undefined,
+    port: int('PORT', 8080, 0, 65_535),
+    host: raw('HOST') ?? '0.0.0.0',
+    dataDir: resolve(raw('KEYGATE_DATA_DIR') ?? './data'),
+    databaseUrl,
+    adminEmail,
+    adminPassword: raw('KEYGATE_ADMIN_PASSWORD'),
     keyPrefix,
-    keySecret: get('KEYGATE_KEY_SECRET') || undefined,
-    allowQueryKeys: bool(get('KEYGATE_ALLOW_QUERY_KEYS'), true, 'KEYGATE_ALLOW_QUERY_KEYS'),
+    keySecret: raw('KEYGATE_KEY_SECRET'),
+    allowQueryKeys: bool('KEYGATE_ALLOW_QUERY_KEYS', true),
     customKeys: {
-      allowed: bool(get('KEYGATE_ALLOW_CUSTOM_KEYS'), true, 'KEYGATE_ALLOW_CUSTOM_KEYS'),
-      minLength: int(get('KEYGATE_CUSTOM_KEY_MIN_LENGTH'), 24, 'KEYGATE_CUSTOM_KEY_MIN_LENGTH', 16),
+      allowed: bool('KEYGATE_ALLOW_CUSTOM_KEYS', true),
+      minLength: int('KEYGATE_CUSTOM_KEY_MIN_LENGTH', 24, 16, 256),
     },
-    maxTokenLifetimeMs: duration(get('KEYGATE_MAX_TOKEN_LIFETIME'), null, 'KEYGATE_MAX_TOKEN_LIFETIME'),
+    maxTokenLifetimeMs: duration('KEYGATE_MAX_TOKEN_LIFETIME', null),
     recoverableKeys,
-    encryptionKey: encKey,
-    sessionTtlMs: duration(get('KEYGATE_SESSION_TTL'), 12 * 3_600_000, 'KEYGATE_SESSION_TTL') ?? 12 * 3_600_000,
-    secureCookies: bool(get('KEYGATE_SECURE_COOKIES'), false, 'KEYGATE_SECURE_COOKIES'),
-    cacheTtlMs: int(get('KEYGATE_CACHE_TTL_MS'), 30_000, 'KEYGATE_CACHE_TTL_MS'),
-    usageFlushMs: int(get('KEYGATE_USAGE_FLUSH_MS'), 5_000, 'KEYGATE_USAGE_FLUSH_MS', 10),
-    logLevel: get('KEYGATE_LOG_LEVEL') ?? 'info',
-    logRequests: bool(get('KEYGATE_LOG_REQUESTS'), false, 'KEYGATE_LOG_REQUESTS'),
-    bodyLimit: int(get('KEYGATE_BODY_LIMIT'), 1_048_576, 'KEYGATE_BODY_LIMIT', 1024),
-    trustProxy: bool(get('KEYGATE_TRUST_PROXY'), false, 'KEYGATE_TRUST_PROXY'),
+    encryptionKey,
+    sessionTtlMs: duration('KEYGATE_SESSION_TTL', 12 * 3_600_000) ?? 12 * 3_600_000,
+    secureCookies: bool('KEYGATE_SECURE_COOKIES', false),
+    cacheTtlMs: int('KEYGATE_CACHE_TTL_MS', 30_000),
+    usageFlushMs: int('KEYGATE_USAGE_FLUSH_MS', 5_000, 10),
+    logLevel,
+    logRequests: bool('KEYGATE_LOG_REQUESTS', false),
+    bodyLimit: int('KEYGATE_BODY_LIMIT', 1_048_576, 1024),
+    trustProxy: bool('KEYGATE_TRUST_PROXY', false),
     model,
   };
 }

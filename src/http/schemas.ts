@@ -112,8 +112,54 @@ export const TokenWithKey = Type.Intersect(
   { $id: 'TokenWithKey' },
 );
 
-const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
-const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
+/** Inputs the services check themselves too (src/domain/validate.ts), so the CLI and console meet the same limits. */
+export const Email = Type.String({ format: 'email', maxLength: 320 });
+const Password = Type.String({ minLength: 12, maxLength: 1024 });
+const SystemRole = OneOf(['admin', 'user']);
+
+export const UserCreate = Type.Object(
+  {
+    email: Email,
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    password: Type.Optional(Password),
+    systemRole: Type.Optional(SystemRole),
+  },
+  { additionalProperties: false },
+);
+
+export const UserPatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    password: Type.Optional(Password),
+    active: Type.Optional(Type.Boolean()),
+    systemRole: Type.Optional(SystemRole),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const ResourceCreate = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    name: Name,
+    parentId: Type.Optional(Nullable(Type.String({ maxLength: 80 }))),
+  },
+  { additionalProperties: false },
+);
+
+export const ResourceRename = Type.Object({ name: Name }, { additionalProperties: false });
+
+export const MemberParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 80 }),
+  userId: Type.String({ minLength: 1, maxLength: 320, description: 'A user id, or an email address.' }),
+});
+
+export const MemberRole = Type.Object(
+  { role: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const PermissionName = Type.String({ pattern: '^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$', maxLength: 100 });
+export const GroupName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
 const ExpiresIn = OneOf(EXPIRES_IN, { description: 'A lifetime preset; or give expiresAt.' });
 
 export const TokenCreate = Type.Object(

@@ -1,4 +1,6 @@
 import { fail } from '../domain/errors.js';
+import { validate } from '../domain/validate.js';
+import { MemberParams, MemberRole, ResourceCreate, ResourceRename } from '../http/schemas.js';
 import { newId } from '../domain/ids.js';
 import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
 import type { Stores } from '../store/index.js';
@@ -41,6 +43,7 @@ export class ResourceService {
     input: { type: string; name: string; parentId?: string | null | undefined },
     ip: string | null,
   ): Promise<ResourceRow> {
+    validate(ResourceCreate, input);
     if (!Object.hasOwn(this.model.resourceTypes, input.type))
       fail(
         'UNKNOWN_RESOURCE_TYPE',
@@ -119,6 +122,7 @@ export class ResourceService {
   }
 
   async rename(p: Principal, id: string, name: string, ip: string | null): Promise<ResourceRow> {
+    validate(ResourceRename, { name });
     await this.access.require(p, id, 'resources:write');
     await this.stores.transaction(async (tx) => {
       await tx.resources.rename(id, name.trim(), this.clock().toISOString());
@@ -207,6 +211,8 @@ export class ResourceService {
 
   /** Gives a user a role on the resource; never a role with more rights than the caller's own. */
   async setRole(p: Principal, id: string, userRef: string, role: string, ip: string | null): Promise<Member> {
+    validate(MemberParams, { id, userId: userRef });
+    validate(MemberRole, { role });
     const { held } = await this.access.require(p, id, 'members:manage');
     if (!Object.hasOwn(this.model.levels, role))
       fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
@@ -246,6 +252,7 @@ export class ResourceService {
   }
 
   async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {
+    validate(MemberParams, { id, userId: userRef });
     const { held } = await this.access.require(p, id, 'members:manage');
     const user = (await this.users.find(userRef)) ?? fail('NOT_FOUND', 'That user is not a member here.');
     await this.refuseIfOutranked(held, id, user.id, 'remove');

@@ -1,4 +1,6 @@
 import { fail } from '../domain/errors.js';
+import { validate } from '../domain/validate.js';
+import { TokenCreate, TokenPatch as TokenPatchSchema } from '../http/schemas.js';
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
@@ -146,6 +148,7 @@ export class TokenService {
     input: TokenInput,
     ip: string | null,
   ): Promise<{ view: TokenView; key: string }> {
+    validate(TokenCreate, input);
     let home: Ancestry = [];
     if (resourceId !== null) home = (await this.access.require(p, resourceId, 'tokens:create')).ancestry;
     else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null))
@@ -368,6 +371,7 @@ export class TokenService {
 
   /** Edits a token; its new rights are held to the editor's own, like a new token's. */
   async update(p: Principal, id: string, patch: TokenPatch, ip: string | null): Promise<TokenView> {
+    validate(TokenPatchSchema, patch);
     const row = await this.load(id);
     const home = await this.authorizeOn(p, row, 'manage');
     const set: Partial<TokenRow> = {};

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { fail } from '../domain/errors.js';
+import { validate } from '../domain/validate.js';
+import { UserCreate, UserPatch } from '../http/schemas.js';
 import { newId } from '../domain/ids.js';
 import { randomBase62 } from '../domain/keys.js';
 import type { Stores } from '../store/index.js';
@@ -49,6 +51,7 @@ export class UserService {
 
   /** Creates a user; the email must be new. */
   async create(input: NewUser, actor: Principal | 'system'): Promise<UserRow> {
+    validate(UserCreate, input);
     const email = input.email.trim().toLowerCase();
     if (await this.stores.users.findByEmail(email)) fail('EMAIL_TAKEN', undefined, 'email');
     const now = this.clock().toISOString();
@@ -118,6 +121,7 @@ export class UserService {
     },
     actor: Principal,
   ): Promise<UserRow> {
+    validate(UserPatch, patch);
     const user = await this.get(id);
     const set: Partial<UserRow> = { updated_at: this.clock().toISOString() };
     if (patch.name !== undefined) set.name = patch.name.trim();

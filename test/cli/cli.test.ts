@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,6 +75,30 @@ describe('CLI and server start [sqlite only]', () => {
     await assert.rejects(
       cli('admin', 'create', '--email', 'short@example.com', '--password', 'short'),
       (err: { stderr: string }) => /VALIDATION_FAILED/.test(err.stderr),
+    );
+  });
+
+  it('exits non-zero with one line naming the file and field when the configuration is wrong, no stack trace', async () => {
+    const file = join(dataDir, 'bad-config.json');
+    writeFileSync(file, JSON.stringify({ resourceTypes: { site: {} } }));
+    const cases = [
+      [['serve'], { KEYGATE_CONFIG: file }, `KEYGATE_CONFIG ${file}: resourceTypes.site.parents is required`],
+      [['token', 'list', '--as', 'ops@example.com'], { PORT: 'abc' }, 'PORT must be a whole number from 0 to 65535'],
+    ] as const;
+    // Side by side: each fails before it opens the store. More cases: test/config.test.ts.
+    await Promise.all(
+      cases.map(([args, extra, expected]) =>
+        assert.rejects(
+          run(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...env(), ...extra } }),
+          (err: { code: number; stderr: string }) => {
+            assert.equal(err.code, 1, args.join(' '));
+            assert.equal(err.stderr.trim().split('\n').length, 1, err.stderr);
+            assert.ok(err.stderr.startsWith('keygate: configuration: '), err.stderr);
+            assert.ok(err.stderr.includes(expected), err.stderr);
+            return true;
+          },
+        ),
+      ),
     );
   });
 

@@ -1,14 +1,19 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, errorResponses, Nullable } from '../schemas.js';
+import {
+  IdParams,
+  MemberParams,
+  MemberRole,
+  PageQuery,
+  ResourceCreate,
+  ResourceRename,
+  errorResponses,
+  Nullable,
+} from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, resourceJson } from '../views.js';
 
 const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Nullable(Type.String()) });
-const MemberParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 80 }),
-  userId: Type.String({ minLength: 1, maxLength: 320, description: 'A user id, or an email address.' }),
-});
 
 /** The resource tree and its members. */
 export function resourceRoutes(app: FastifyTypebox): void {
@@ -26,14 +31,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
         summary: 'Create a resource',
         description:
           "Needs resources:write on the parent. Top-level resources (no parentId): system administrators only. The type must be allowed under the parent's type.",
-        body: Type.Object(
-          {
-            type: Type.String({ minLength: 1, maxLength: 64 }),
-            name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
-            parentId: Type.Optional(Nullable(Type.String({ maxLength: 80 }))),
-          },
-          { additionalProperties: false },
-        ),
+        body: ResourceCreate,
         response: { 201: Type.Ref('Resource'), ...errorResponses },
       },
     },
@@ -89,10 +87,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
         summary: 'Rename a resource',
         description: 'Needs resources:write.',
         params: IdParams,
-        body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }) },
-          { additionalProperties: false },
-        ),
+        body: ResourceRename,
         response: { 200: Type.Ref('Resource'), ...errorResponses },
       },
     },
@@ -171,7 +166,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
         description:
           'Needs members:manage. You cannot give, change or take a role that holds permissions you do not hold.',
         params: MemberParams,
-        body: Type.Object({ role: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        body: MemberRole,
         response: { 200: Type.Ref('Member'), ...errorResponses },
       },
     },

@@ -2,12 +2,9 @@ import { Type } from 'typebox';
 import { fail } from '../../domain/errors.js';
 import { isSystemAdmin } from '../../services/principal.js';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, errorResponses, Nullable, OneOf } from '../schemas.js';
+import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
-
-const Role = OneOf(['admin', 'user']);
-const Password = Type.String({ minLength: 12, maxLength: 1024 });
 
 /** People: administrators create and manage them; everyone may change their own name and password. */
 export function userRoutes(app: FastifyTypebox): void {
@@ -22,15 +19,7 @@ export function userRoutes(app: FastifyTypebox): void {
       schema: {
         tags: ['users'],
         summary: 'Create a user (administrators)',
-        body: Type.Object(
-          {
-            email: Type.String({ format: 'email', maxLength: 320 }),
-            name: Type.Optional(Type.String({ maxLength: 200 })),
-            password: Type.Optional(Password),
-            systemRole: Type.Optional(Role),
-          },
-          { additionalProperties: false },
-        ),
+        body: UserCreate,
         response: { 201: Type.Ref('User'), ...errorResponses },
       },
     },
@@ -92,15 +81,7 @@ export function userRoutes(app: FastifyTypebox): void {
         tags: ['users'],
         summary: 'Change a user',
         params: IdParams,
-        body: Type.Object(
-          {
-            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            password: Type.Optional(Password),
-            active: Type.Optional(Type.Boolean()),
-            systemRole: Type.Optional(Role),
-          },
-          { additionalProperties: false, minProperties: 1 },
-        ),
+        body: UserPatch,
         response: { 200: Type.Ref('User'), ...errorResponses },
       },
     },

@@ -1,0 +1,395 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { KeygateError, fail } from '../domain/errors.js';
+import { createKeygate, type Keygate } from '../keygate.js';
+import { startServer } from '../server.js';
+import { isSystemAdmin, type Principal } from '../services/principal.js';
+import { migrateToLatest, openDatabase } from '../store/database.js';
+import type { UserRow } from '../store/users.js';
+import { resourceJson, tokenJson, userJson } from '../http/views.js';
+
+/** Where a run of the CLI reads its settings and writes its output (the process's, or a test's). */
+export interface Io {
+  env: Record<string, string | undefined>;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: Io = {
+  env: process.env,
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+};
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return n;
+}
+
+/**
+ * The command line: serve, migrate, bootstrap an administrator, and manage users, memberships,
+ * resources and tokens by script. Those commands act as a named user (--as), with exactly that
+ * user's rights, through the same services (and the same input checks) as the HTTP API.
+ *
+ * A fresh program per run: commander keeps parsed option values on its command objects.
+ */
+export function buildProgram(io: Io): Command {
+  const program = new Command()
+    .name('keygate')
+    .description('Self-hosted, resource-scoped API tokens.')
+    .showHelpAfterError()
+    // Before any subcommand is added: they copy these settings when created.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+    });
+
+  async function withKeygate<T>(fn: (kg: Keygate, config: Config) => Promise<T>): Promise<T> {
+    const config = loadConfig(io.env);
+    const kg = await createKeygate(config);
+    try {
+      return await fn(kg, config);
+    } finally {
+      await kg.close();
+    }
+  }
+
+  async function actAs(kg: Keygate, email: string): Promise<Principal> {
+    const row = await kg.users.find(email);
+    const user = row ? await kg.cache.user(row.id) : null;
+    if (!user?.active) throw new KeygateError('UNKNOWN_USER', `There is no active user ${email}.`);
+    return { kind: 'user', user };
+  }
+
+  /**
+   * Managing people is for administrators. The HTTP routes check this too: UserService does not
+   * authorize (yet), so each door must.
+   */
+  function requireAdmin(p: Principal, what: string): void {
+    if (!isSystemAdmin(p)) fail('FORBIDDEN', `Only administrators ${what}.`);
+  }
+
+  async function findUser(kg: Keygate, ref: string): Promise<UserRow> {
+    return (await kg.users.find(ref)) ?? fail('UNKNOWN_USER', `There is no user ${ref}.`);
+  }
+
+  /** Prints the API's camelCase JSON with --json, else a line meant for people and shell scripts. */
+  function print(value: unknown, json: boolean, line: () => string): void {
+    io.out(json ? JSON.stringify(value, null, 2) : line());
+  }
+
+  program
+    .command('serve', { isDefault: true })
+    .description('Start the server (PORT, HOST, KEYGATE_DATA_DIR, KEYGATE_DATABASE_URL …)')
+    .action(async () => {
+      const server = await startServer(loadConfig(io.env));
+      const shutdown = (signal: string) => {
+        server.app.log.info({ signal }, 'shutting down');
+        void server.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  program
+    .command('migrate')
+    .description('Bring the database schema up to date, and exit')
+    .action(async () => {
+      const config = loadConfig(io.env);
+      const opened = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        const ran = await migrateToLatest(opened.db);
+        io.out(ran.length ? `ran ${ran.join(', ')}` : 'already up to date');
+      } finally {
+        await opened.close();
+      }
+    });
+
+  const admin = program.command('admin').description('Administrators');
+  admin
+    .command('create')
+    .description('Create an administrator (password from --password or KEYGATE_ADMIN_PASSWORD)')
+    .requiredOption('--email <email>', 'email address to sign in with')
+    .option(
+      '--password <password>',
+      'at least 12 characters (prefer the environment variable: arguments show up in ps)',
+    )
+    .option('--name <name>', 'display name')
+    .action(async (opts: { email: string; password?: string; name?: string }) => {
+      const password = opts.password ?? io.env.KEYGATE_ADMIN_PASSWORD;
+      if (!password)
+        throw new KeygateError('VALIDATION_FAILED', 'Give --password or set KEYGATE_ADMIN_PASSWORD.', 'password');
+      await withKeygate(async (kg) => {
+        const user = await kg.users.create(
+          { email: opts.email, password, name: opts.name, systemRole: 'admin' },
+          'system',
+        );
+        io.out(`created administrator ${user.email} (${user.id})`);
+      });
+    });
+
+  const user = program.command('user').description('People (administrators manage them)');
+  user
+    .command('create')
+    .description('Create a user (password from KEYGATE_USER_PASSWORD; without one they cannot sign in)')
+    .requiredOption('--as <email>', 'act as this administrator')
+    .requiredOption('--email <email>', 'email address to sign in with')
+    .option('--name <name>', 'display name')
+    .option('--admin', 'make them a system administrator')
+    .option('--json', 'print JSON')
+    .action(async (opts: { as: string; email: string; name?: string; admin?: boolean; json?: boolean }) => {
+      await withKeygate(async (kg) => {
+        const p = await actAs(kg, opts.as);
+        requireAdmin(p, 'create users');
+        const row = await kg.users.create(
+          {
+            email: opts.email,
+            name: opts.name,
+            password: io.env.KEYGATE_USER_PASSWORD || undefined,
+            systemRole: opts.admin ? 'admin' : 'user',
+          },
+          p,
+        );
+        print(userJson(row), !!opts.json, () => row.id);
+      });
+    });
+
+  user
+    .command('list')
+    .description('List users (administrators)')
+    .requiredOption('--as <email>', 'act as this administrator')
+    .option('--limit <n>', 'at most this many', positiveInt, 100)
+    .option('--after <id>', 'the last id of the previous page')
+    .option('--json', 'print JSON')
+    .action(async (opts: { as: string; limit: number; after?: string; json?: boolean }) => {
+      await withKeygate(async (kg) => {
+        requireAdmin(await actAs(kg, opts.as), 'list users');
+        const rows = (await kg.users.list(opts.limit, opts.after)).map(userJson);
+        print(rows, !!opts.json, () =>
+          rows
+            .map((u) => [u.id, u.email, u.systemRole, u.active ? 'active' : 'disabled', u.name].join('\t'))
+            .join('\n'),
+        );
+      });
+    });
+
+  for (const [name, active] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    user
+      .command(`${name} <user>`)
+      .description(
+        active ? 'Let a disabled user sign in again' : 'Stop a user: their sessions end and their tokens stop at once',
+      )
+      .requiredOption('--as <email>', 'act as this administrator')
+      .option('--json', 'print JSON')
+      .action(async (ref: string, opts: { as: string; json?: boolean }) => {
+        await withKeygate(async (kg) => {
+          const p = await actAs(kg, opts.as);
+          requireAdmin(p, `${name} users`);
+          const row = await kg.users.update((await findUser(kg, ref)).id, { active }, p);
+          print(userJson(row), !!opts.json, () => `${name}d ${row.email} (${row.id})`);
+        });
+      });
+  }
+
+  const member = program.command('member').description("People's roles on resources");
+  member
+    .command('set')
+    .description('Give a user a role on a resource (never more than your own)')
+    .requiredOption('--as <email>', 'act as this user')
+    .requiredOption('--resource <id>', 'the resource')
+    .requiredOption('--user <user>', 'user id or email')
+    .requiredOption('--role <role>', 'reader, manager, administrator, …')
+    .option('--json', 'print JSON')
+    .action(async (opts: { as: string; resource: string; user: string; role: string; json?: boolean }) => {
+      await withKeygate(async (kg) => {
+        const m = await kg.resources.setRole(await actAs(kg, opts.as), opts.resource, opts.user, opts.role, null);
+        print(m, !!opts.json, () => `${m.email ?? m.id} is ${m.role} on ${m.resourceId}`);
+      });
+    });
+
+  member
+    .command('remove')
+    .description("Take a user's role on a resource away")
+    .requiredOption('--as <email>', 'act as this user')
+    .requiredOption('--resource <id>', 'the resource')
+    .requiredOption('--user <user>', 'user id or email')
+    .action(async (opts: { as: string; resource: string; user: string }) => {
+      await withKeygate(async (kg) => {
+        await kg.resources.removeRole(await actAs(kg, opts.as), opts.resource, opts.user, null);
+        io.out(`removed ${opts.user} from ${opts.resource}`);
+      });
+    });
+
+  member
+    .command('list')
+    .description('People (with roles inherited from above) and tokens on a resource')
+    .requiredOption('--as <email>', 'act as this user')
+    .requiredOption('--resource <id>', 'the resource')
+    .option('--json', 'print JSON')
+    .action(async (opts: { as: string; resource: string; json?: boolean }) => {
+      await withKeygate(async (kg) => {
+        const members = await kg.resources.members(await actAs(kg, opts.as), opts.resource);
+        print(members, !!opts.json, () =>
+          members
+            .map((m) =>
+              [m.kind, m.id, m.email ?? m.name, m.role ?? '', m.inherited ? `from ${m.resourceId}` : ''].join('\t'),
+            )
+            .join('\n'),
+        );
+      });
+    });
+
+  const resource = program.command('resource').description('Resources');
+  resource
+    .command('create')
+    .description('Create a resource')
+    .requiredOption('--as <email>', 'act as this user')
+    .requiredOption('--type <type>', 'resource type (account, folder, building, database, …)')
+    .requiredOption('--name <name>', 'name')
+    .option('--parent <id>', 'parent resource id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { as: string; type: string; name: string; parent?: string; json?: boolean }) => {
+      await withKeygate(async (kg) => {
+        const row = await kg.resources.create(
+          await actAs(kg, opts.as),
+          { type: opts.type, name: opts.name, parentId: opts.parent ?? null },
+          null,
+        );
+        print(resourceJson(row), !!opts.json, () => row.id);
+      });
+    });
+
+  const token = program.command('token').description('API tokens');
+  token
+    .command('create')
+    .description('Create a token; prints its key once (first line), or JSON with --json')
+    .requiredOption('--as <email>', 'act as (and be owned by) this user')
+    .requiredOption('--name <name>', 'a name that says what the token is for')
+    .option('--resource <id>', 'attach to this resource (omit for a system token: administrators)')
+    .option('--level <level>', 'permission level (reader, manager, administrator)')
+    .option('--permission <permission...>', 'explicit fine-grained permissions instead of a level')
+    .option('--api-group <group...>', 'API groups it may call (default native: all)')
+    .option('--expires-in <preset>', '30d, 90d, 1y, 2y or never')
+    .option('--expires-at <time>', 'ISO 8601 time')
+    .option('--description <text>', 'description')
+    .option('--logging <mode>', 'none, request or request+response')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        as: string;
+        name: string;
+        resource?: string;
+        level?: string;
+        permission?: string[];
+        apiGroup?: string[];
+        expiresIn?: string;
+        expiresAt?: string;
+        description?: string;
+        logging?: string;
+        json?: boolean;
+      }) => {
+        await withKeygate(async (kg) => {
+          const { view, key } = await kg.tokens.create(
+            await actAs(kg, opts.as),
+            opts.resource ?? null,
+            {
+              name: opts.name,
+              description: opts.description,
+              level: opts.level,
+              permissions: opts.permission,
+              apiGroups: opts.apiGroup,
+              expiresIn: opts.expiresIn,
+              expiresAt: opts.expiresAt,
+              logging: opts.logging as 'none' | 'request' | 'request+response' | undefined,
+            },
+            null,
+          );
+          print({ ...tokenJson(view), key }, !!opts.json, () => `${key}\n${view.row.id}`);
+        });
+      },
+    );
+
+  token
+    .command('list')
+    .description('List tokens: your own, or --owner <id>, or --all (administrators)')
+    .requiredOption('--as <email>', 'act as this user')
+    .option('--owner <id>', 'owner user id')
+    .option('--all', 'every token of every user')
+    .option('--resource <id>', 'only tokens on this resource')
+    .option('--state <state>', 'active, inactive or expired')
+    .option('--limit <n>', 'at most this many', positiveInt, 100)
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        as: string;
+        owner?: string;
+        all?: boolean;
+        resource?: string;
+        state?: 'active' | 'inactive' | 'expired';
+        limit: number;
+        json?: boolean;
+      }) => {
+        await withKeygate(async (kg) => {
+          const { views } = await kg.tokens.list(await actAs(kg, opts.as), {
+            owner: opts.all ? '*' : opts.owner,
+            resourceId: opts.resource,
+            state: opts.state,
+            limit: opts.limit,
+          });
+          const rows = views.map((v) => tokenJson(v));
+          print(rows, !!opts.json, () =>
+            rows
+              .map((t) =>
+                [t.id, `${t.keyPrefix}…`, t.state, t.expiresAt ?? 'never', t.resourceId ?? '(system)', t.name].join(
+                  '\t',
+                ),
+              )
+              .join('\n'),
+          );
+        });
+      },
+    );
+
+  for (const [name, description] of [
+    ['revoke', 'Delete a token: its key stops working at once'],
+    ['deactivate', 'Switch a token off (it can be activated again)'],
+    ['activate', 'Switch a token on'],
+  ] as const) {
+    token
+      .command(`${name} <id>`)
+      .description(description)
+      .requiredOption('--as <email>', 'act as this user')
+      .action(async (id: string, opts: { as: string }) => {
+        await withKeygate(async (kg) => {
+          const p = await actAs(kg, opts.as);
+          if (name === 'revoke') await kg.tokens.delete(p, id, null);
+          else await kg.tokens.setActive(p, id, name === 'activate', null);
+          io.out(`${name}d ${id}`);
+        });
+      });
+  }
+
+  return program;
+}
+
+/** Runs one command line (without the node and script arguments); resolves to the exit code. */
+export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    // Commander has already said what was wrong (or shown the help asked for).
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof KeygateError)
+      io.err(`keygate: ${err.code}: ${err.message}${err.field ? ` (${err.field})` : ''}`);
+    else if (err instanceof ConfigError) io.err(`keygate: configuration: ${err.message}`);
+    // No stack trace: this is a command line for operators, and the message says what failed.
+    else io.err(`keygate: ${(err as Error).message ?? String(err)}`);
+    return 1;
+  }
+}
