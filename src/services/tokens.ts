@@ -424,8 +424,8 @@ export class TokenService {
         );
       set.active = patch.active ? 1 : 0;
       // A hold by someone other than the owner survives the owner switching the token off again.
-      const held0 = row.active === 0 && row.deactivated_by !== null && row.deactivated_by !== row.owner_id;
-      set.deactivated_by = patch.active ? null : held0 ? row.deactivated_by : actingUser(p).id;
+      const othersHold = row.active === 0 && row.deactivated_by !== null && row.deactivated_by !== row.owner_id;
+      set.deactivated_by = patch.active ? null : othersHold ? row.deactivated_by : actingUser(p).id;
     }
     // The token as edited must still be no stronger than whoever edited it.
     this.refuseStronger(p, tokenFacts(this.model, { ...row, ...set }), home, this.access.permissionsAt(p, home));
