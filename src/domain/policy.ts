@@ -132,3 +132,63 @@ export function decideToken(q: TokenQuestion): Decision {
 export function escalation(requested: readonly string[], grantorHolds: ReadonlySet<string>): string[] {
   return requested.filter((p) => !grantorHolds.has(p));
 }
+
+/** Who acts on a token: the user whose rights it exercises, and the acting token when it is one. */
+export interface TokenActor {
+  /** The user whose rights the actor exercises: the impersonated user for an impersonating token. */
+  user: UserFacts;
+  /** The acting token, or null for a signed-in user. */
+  token: TokenFacts | null;
+  /** Whether the actor acts with system-administrator rights (and so may impersonate anyone). */
+  systemAdmin: boolean;
+  /** What the actor may do now at the resource of the token it acts on. */
+  held: ReadonlySet<string>;
+}
+
+/** A way in which one token can reach further than whoever acts on it. */
+export type Dimension = 'permissions' | 'apiGroups' | 'scope' | 'expiry' | 'impersonation';
+
+/**
+ * The dimensions in which `target` (attached where `targetHome` says) is stronger than the actor;
+ * empty when the actor may act on it. Whoever can roll, reveal, re-activate or edit a token holds
+ * its power, so a token stronger in any one dimension — a permission the actor does not hold there,
+ * an API group it may not call, a resource outside its subtree, a later (or no) expiry, or another
+ * user it acts as — stays out of reach. A signed-in user acting on their own token is never refused
+ * here (its power is capped by theirs when used), nor is a token acting on itself.
+ */
+export function strongerThanActor(target: TokenFacts, targetHome: Ancestry, actor: TokenActor): Dimension[] {
+  if (actor.token === null ? target.ownerId === actor.user.id : target.id === actor.token.id) return [];
+  const out: Dimension[] = [];
+  if (target.permissions.some((p) => !actor.held.has(p))) out.push('permissions');
+  const own = actor.token;
+  if (own !== null && target.apiGroups.some((g) => !apiGroupAllows(own.apiGroups, g))) out.push('apiGroups');
+  // A person's reach in the tree is their roles (the permissions above); only a system token's
+  // scope is wider than every subtree, and only system administrators reach one.
+  const reaches =
+    own === null
+      ? target.resourceId !== null || actor.systemAdmin
+      : own.resourceId === null || targetHome.includes(own.resourceId);
+  if (!reaches) out.push('scope');
+  if (own !== null && own.expiresAt !== null) {
+    const mine = Date.parse(own.expiresAt);
+    const theirs = target.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(target.expiresAt);
+    // An unreadable expiry on either side fails closed.
+    if (Number.isNaN(mine) || Number.isNaN(theirs) || theirs > mine) out.push('expiry');
+  }
+  if (target.impersonateUserId !== null && target.impersonateUserId !== actor.user.id && !actor.systemAdmin)
+    out.push('impersonation');
+  return out;
+}
+
+/**
+ * Whether a deactivation still holds against this actor re-activating the token: one made by
+ * someone other than the owner (an administrator after a leak, say) is lifted only by whoever
+ * holds tokens:manage on the token's resource, never by the owner alone.
+ */
+export function deactivationHolds(
+  token: Pick<TokenFacts, 'ownerId'>,
+  deactivatedBy: string | null,
+  actor: Pick<TokenActor, 'held'>,
+): boolean {
+  return deactivatedBy !== null && deactivatedBy !== token.ownerId && !actor.held.has('tokens:manage');
+}

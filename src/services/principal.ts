@@ -19,12 +19,18 @@ export type Principal =
 /** The user whose rights a principal exercises. */
 export function actingUser(p: Principal): UserFacts {
   if (p.kind === 'user') return p.user;
-  return p.impersonated ?? p.owner;
+  const as = p.token.impersonateUserId;
+  if (as === null) return p.owner;
+  // An impersonating token never falls back to its owner: without the user it names, it is no one.
+  return p.impersonated?.id === as ? p.impersonated : { id: as, active: false, systemRole: 'user', roles: new Map() };
 }
 
-/** The user who owns what the principal creates. */
+/**
+ * The user whose tokens the principal owns and sees ("my tokens"), and who owns what it creates:
+ * an impersonating token is the impersonated user here too, never its owner.
+ */
 export function ownerId(p: Principal): string {
-  return p.kind === 'user' ? p.user.id : p.owner.id;
+  return p.kind === 'user' ? p.user.id : (p.token.impersonateUserId ?? p.owner.id);
 }
 
 /**

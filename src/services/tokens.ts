@@ -4,7 +4,14 @@ import { TokenCreate, TokenPatch as TokenPatchSchema } from '../http/schemas.js'
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
-import { apiGroupAllows, escalation, type Ancestry } from '../domain/policy.js';
+import {
+  apiGroupAllows,
+  deactivationHolds,
+  escalation,
+  strongerThanActor,
+  type Ancestry,
+  type TokenFacts,
+} from '../domain/policy.js';
 import type { Stores } from '../store/index.js';
 import type { TokenFilter, TokenRow } from '../store/tokens.js';
 import type { Access } from './access.js';
@@ -129,7 +136,8 @@ export class TokenService {
   }
 
   private async impersonation(p: Principal, ref: string | null | undefined): Promise<string | null> {
-    if (ref === undefined || ref === null) return p.kind === 'token' ? p.token.impersonateUserId : null;
+    // A token made by an impersonating token is owned by the impersonated user, so it acts as them plainly.
+    if (ref === undefined || ref === null) return null;
     if (!isSystemAdmin(p))
       fail('FORBIDDEN', 'Only administrators may create tokens that impersonate a user.', 'impersonate');
     const user =
@@ -191,6 +199,7 @@ export class TokenService {
       api_groups: JSON.stringify(apiGroups),
       expires_at: expiresAt?.toISOString() ?? null,
       active: 1,
+      deactivated_by: null,
       impersonate_user_id: impersonateUserId,
       logging: input.logging ?? 'none',
       key_prefix: this.keys.displayPrefix(key),
@@ -260,10 +269,11 @@ export class TokenService {
 
   /**
    * May the principal see or manage this token? Its owner may (as a person, or through another
-   * of its tokens holding tokens:create there); so may whoever holds tokens:read / tokens:manage
-   * on the token's resource. Anyone else is told it does not exist. A token may manage (or reveal
-   * the key of) only a token that holds no more than itself: otherwise a weak token could roll,
-   * reactivate or reveal a stronger one of the same owner and so escalate.
+   * of its tokens holding tokens:create there — an impersonating token being the impersonated user,
+   * never its owner); so may whoever holds tokens:read / tokens:manage on the token's resource.
+   * Anyone else is told it does not exist. Managing (or revealing the key of) a token further needs
+   * it to be no stronger than the principal in every dimension: otherwise a weak token could roll,
+   * reactivate or reveal a stronger one and so escalate.
    */
   private async authorizeOn(p: Principal, row: TokenRow, need: 'read' | 'manage' | 'reveal'): Promise<Ancestry> {
     const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
@@ -275,19 +285,24 @@ export class TokenService {
         fail('INSUFFICIENT_PERMISSIONS', "Managing other people's tokens needs tokens:manage on the resource.");
       fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
     }
-    if (p.kind === 'token' && need !== 'read' && row.id !== p.token.id) {
-      const target = tokenFacts(this.model, row);
-      const stronger = [
-        ...escalation(target.permissions, held),
-        ...target.apiGroups.filter((g) => !apiGroupAllows(p.token.apiGroups, g)),
-      ];
-      if (stronger.length > 0)
-        fail(
-          'PERMISSION_ESCALATION',
-          `That token holds ${stronger.join(', ')}, which this token does not; a token manages only tokens no stronger than itself.`,
-        );
-    }
+    if (need !== 'read') this.refuseStronger(p, tokenFacts(this.model, row), home, held);
     return home;
+  }
+
+  /** Refuses to act on a token that is stronger than the principal in any dimension. */
+  private refuseStronger(p: Principal, target: TokenFacts, home: Ancestry, held: ReadonlySet<string>): void {
+    const actor = {
+      user: actingUser(p),
+      token: p.kind === 'token' ? p.token : null,
+      systemAdmin: isSystemAdmin(p),
+      held,
+    };
+    const stronger = strongerThanActor(target, home, actor);
+    if (stronger.length > 0)
+      fail(
+        'PERMISSION_ESCALATION',
+        `That token reaches further than you do (${stronger.join(', ')}); you may act only on tokens no stronger than you.`,
+      );
   }
 
   private async load(id: string): Promise<TokenRow> {
@@ -400,12 +415,29 @@ export class TokenService {
       if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators may change impersonation.', 'impersonate');
       set.impersonate_user_id = patch.impersonate === null ? null : await this.impersonation(p, patch.impersonate);
     }
-    if (patch.active !== undefined) set.active = patch.active ? 1 : 0;
+    if (patch.active !== undefined) {
+      const held = this.access.permissionsAt(p, home);
+      if (
+        patch.active &&
+        row.active === 0 &&
+        deactivationHolds(tokenFacts(this.model, row), row.deactivated_by, { held })
+      )
+        fail(
+          'FORBIDDEN',
+          'Someone other than its owner deactivated this token; only someone with tokens:manage on its resource may activate it again.',
+        );
+      set.active = patch.active ? 1 : 0;
+      // A hold by someone other than the owner survives the owner switching the token off again.
+      const othersHold = row.active === 0 && row.deactivated_by !== null && row.deactivated_by !== row.owner_id;
+      set.deactivated_by = patch.active ? null : othersHold ? row.deactivated_by : actingUser(p).id;
+    }
+    // The token as edited must still be no stronger than whoever edited it.
+    this.refuseStronger(p, tokenFacts(this.model, { ...row, ...set }), home, this.access.permissionsAt(p, home));
     return this.save(
       p,
       row,
       set,
-      patch.active !== undefined && Object.keys(set).length === 1
+      patch.active !== undefined && Object.keys(set).every((k) => k === 'active' || k === 'deactivated_by')
         ? patch.active
           ? 'token.activate'
           : 'token.deactivate'
@@ -517,8 +549,7 @@ export class TokenService {
   async reveal(p: Principal, id: string, ip: string | null): Promise<string> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'reveal');
-    if (ownerId(p) !== row.owner_id || actingUser(p).id !== row.owner_id)
-      fail('FORBIDDEN', "Only the token's owner may see its key.");
+    if (ownerId(p) !== row.owner_id) fail('FORBIDDEN', "Only the token's owner may see its key.");
     if (row.encrypted_key === null || !this.keys.recoverable) fail('KEY_NOT_RECOVERABLE');
     let key: string;
     try {

@@ -42,6 +42,8 @@ export interface TokensTable {
   api_groups: string;
   expires_at: string | null;
   active: number;
+  /** Id of the user who deactivated the token (null while active, or unknown for older rows). */
+  deactivated_by: string | null;
   impersonate_user_id: string | null;
   logging: 'none' | 'request' | 'request+response';
   key_prefix: string;

@@ -4,11 +4,15 @@ import fc from 'fast-check';
 import { DEFAULT_MODEL, allPermissions, levelPermissions } from '../../src/domain/model.js';
 import {
   apiGroupAllows,
+  deactivationHolds,
   decideToken,
   escalation,
   inScope,
+  strongerThanActor,
   userPermissionsAt,
   type Ancestry,
+  type Dimension,
+  type TokenActor,
   type DecisionCode,
   type TokenFacts,
   type TokenQuestion,
@@ -629,5 +633,143 @@ describe('decideToken: properties over arbitrary facts', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('strongerThanActor: a token is acted on only by someone it is no stronger than', () => {
+  const READER = upTo(RANK.reader);
+  const MANAGER = upTo(RANK.manager);
+  const ALL = upTo(RANK.administrator);
+  const DAY = '2025-06-02T00:00:00.000Z';
+  const MONTH = '2025-07-01T00:00:00.000Z';
+  const acting = (extra: Partial<TokenFacts> = {}) =>
+    token({ id: 'tok_actor', permissions: MANAGER, expiresAt: MONTH, ...extra });
+  const target = (extra: Partial<TokenFacts> = {}) =>
+    token({ id: 'tok_target', permissions: READER, expiresAt: DAY, ...extra });
+  const byToken = (t: TokenFacts, held: readonly string[], extra: Partial<TokenActor> = {}): TokenActor => ({
+    user: user('u1', [['A', 'manager']]),
+    token: t,
+    systemAdmin: false,
+    held: new Set(held),
+    ...extra,
+  });
+  const byUser = (u: UserFacts, held: readonly string[], systemAdmin = false): TokenActor => ({
+    user: u,
+    token: null,
+    systemAdmin,
+    held: new Set(held),
+  });
+  const judge = (t: TokenFacts, home: Ancestry, a: TokenActor): Dimension[] => strongerThanActor(t, home, a);
+
+  it('a weaker or equal token is within reach', () => {
+    assert.deepEqual(judge(target(), ANCESTRY.F, byToken(acting(), MANAGER)), []);
+    assert.deepEqual(judge(target({ resourceId: 'B' }), ANCESTRY.B, byToken(acting(), MANAGER)), []);
+    assert.deepEqual(
+      judge(target({ permissions: MANAGER, expiresAt: MONTH }), ANCESTRY.F, byToken(acting(), MANAGER)),
+      [],
+    );
+  });
+
+  it('permissions: one the actor does not hold at the target is stronger (nominal, not what the owner lends now)', () => {
+    assert.deepEqual(judge(target({ permissions: ALL }), ANCESTRY.F, byToken(acting(), MANAGER)), ['permissions']);
+    // The owner was demoted: the actor holds reader rights now, the target still names manager ones.
+    assert.deepEqual(judge(target({ permissions: MANAGER }), ANCESTRY.F, byToken(acting(), READER)), ['permissions']);
+  });
+
+  it('API groups: a group the actor may not call, native above all, is stronger', () => {
+    const a = acting({ apiGroups: ['tokens'] });
+    assert.deepEqual(judge(target({ apiGroups: ['tokens'] }), ANCESTRY.F, byToken(a, MANAGER)), []);
+    assert.deepEqual(judge(target({ apiGroups: ['native'] }), ANCESTRY.F, byToken(a, MANAGER)), ['apiGroups']);
+    assert.deepEqual(judge(target({ apiGroups: ['resources'] }), ANCESTRY.F, byToken(a, MANAGER)), ['apiGroups']);
+    assert.deepEqual(judge(target({ apiGroups: ['resources'] }), ANCESTRY.F, byToken(acting(), MANAGER)), []);
+  });
+
+  it("scope: a token above or beside the actor's subtree, or a system token, is stronger", () => {
+    assert.deepEqual(judge(target({ resourceId: 'A' }), ANCESTRY.A, byToken(acting(), MANAGER)), ['scope']);
+    assert.deepEqual(judge(target({ resourceId: 'F2' }), ANCESTRY.F2, byToken(acting(), MANAGER)), ['scope']);
+    assert.deepEqual(judge(target({ resourceId: null }), [], byToken(acting(), MANAGER)), ['scope']);
+    // A system token reaches everywhere, another system token too.
+    const sys = acting({ resourceId: null });
+    assert.deepEqual(judge(target({ resourceId: 'X' }), ANCESTRY.X, byToken(sys, MANAGER)), []);
+    assert.deepEqual(judge(target({ resourceId: null }), [], byToken(sys, MANAGER)), []);
+  });
+
+  it('expiry: later than the actor, or never, is stronger; the same instant is not; an actor without expiry outlives all', () => {
+    assert.deepEqual(judge(target({ expiresAt: '2025-07-01T00:00:00.001Z' }), ANCESTRY.F, byToken(acting(), MANAGER)), [
+      'expiry',
+    ]);
+    assert.deepEqual(judge(target({ expiresAt: null }), ANCESTRY.F, byToken(acting(), MANAGER)), ['expiry']);
+    assert.deepEqual(judge(target({ expiresAt: MONTH }), ANCESTRY.F, byToken(acting(), MANAGER)), []);
+    assert.deepEqual(judge(target({ expiresAt: null }), ANCESTRY.F, byToken(acting({ expiresAt: null }), MANAGER)), []);
+  });
+
+  it('expiry: an unreadable time on either side fails closed', () => {
+    assert.deepEqual(judge(target({ expiresAt: 'soon' }), ANCESTRY.F, byToken(acting(), MANAGER)), ['expiry']);
+    assert.deepEqual(judge(target(), ANCESTRY.F, byToken(acting({ expiresAt: 'soon' }), MANAGER)), ['expiry']);
+  });
+
+  it('impersonation: a token acting as someone else is stronger, unless the actor is that user or a system administrator', () => {
+    const imp = target({ impersonateUserId: 'u9' });
+    assert.deepEqual(judge(imp, ANCESTRY.F, byToken(acting(), MANAGER)), ['impersonation']);
+    assert.deepEqual(judge(imp, ANCESTRY.F, byToken(acting(), MANAGER, { user: user('u9', []) })), []);
+    assert.deepEqual(judge(imp, ANCESTRY.F, byToken(acting(), MANAGER, { systemAdmin: true })), []);
+    assert.deepEqual(judge(imp, ANCESTRY.F, byUser(user('u5', [['A', 'administrator']]), ALL)), ['impersonation']);
+    assert.deepEqual(judge(imp, ANCESTRY.F, byUser(user('root', [], { systemRole: 'admin' }), ALL, true)), []);
+  });
+
+  it('reports every dimension at once', () => {
+    const t = target({
+      permissions: ALL,
+      apiGroups: ['native'],
+      resourceId: null,
+      expiresAt: null,
+      impersonateUserId: 'u9',
+    });
+    assert.deepEqual(judge(t, [], byToken(acting({ apiGroups: ['tokens'] }), MANAGER)), [
+      'permissions',
+      'apiGroups',
+      'scope',
+      'expiry',
+      'impersonation',
+    ]);
+  });
+
+  it('a token is never stronger than itself', () => {
+    const self = acting({ permissions: ALL });
+    assert.deepEqual(judge(self, ANCESTRY.F, byToken(self, READER)), []);
+  });
+
+  it("a signed-in user may act on their own tokens, whatever they hold now; on others' only when no stronger", () => {
+    const demoted = user('u1', [['A', 'reader']]);
+    const strong = target({ permissions: ALL, expiresAt: null, impersonateUserId: 'u9', resourceId: null });
+    assert.deepEqual(judge(strong, [], byUser(demoted, READER)), []);
+    const other = user('u2', [['A', 'manager']]);
+    assert.deepEqual(judge(target({ permissions: ALL }), ANCESTRY.F, byUser(other, MANAGER)), ['permissions']);
+    assert.deepEqual(judge(target({ expiresAt: null, apiGroups: ['native'] }), ANCESTRY.F, byUser(other, MANAGER)), []);
+    // A system token is out of reach of a person who is not a system administrator; not of one who is.
+    assert.deepEqual(judge(target({ resourceId: null, permissions: [] }), [], byUser(other, [])), ['scope']);
+    const root = user('root', [], { systemRole: 'admin' });
+    assert.deepEqual(judge(target({ resourceId: null, permissions: ALL }), [], byUser(root, ALL, true)), []);
+  });
+
+  it("a token's own owner is not the actor when the token acting impersonates someone else", () => {
+    // The owner u1's token impersonating u2 acts as u2: u1's tokens are not its own, so the usual rules apply.
+    const impersonating = acting({ impersonateUserId: 'u2', expiresAt: null });
+    const ownersToken = target({ ownerId: 'u1', permissions: ALL, expiresAt: null });
+    assert.deepEqual(judge(ownersToken, ANCESTRY.F, byToken(impersonating, READER, { user: user('u2', []) })), [
+      'permissions',
+    ]);
+  });
+});
+
+describe('deactivationHolds', () => {
+  const held = (...p: string[]) => ({ held: new Set(p) });
+  it('a deactivation by the owner, or none recorded, never holds', () => {
+    assert.equal(deactivationHolds({ ownerId: 'u1' }, 'u1', held()), false);
+    assert.equal(deactivationHolds({ ownerId: 'u1' }, null, held()), false);
+  });
+  it("someone else's deactivation holds against anyone without tokens:manage there, the owner too", () => {
+    assert.equal(deactivationHolds({ ownerId: 'u1' }, 'boss', held('tokens:create', 'tokens:read')), true);
+    assert.equal(deactivationHolds({ ownerId: 'u1' }, 'boss', held('tokens:manage')), false);
   });
 });

@@ -17,6 +17,7 @@ function row(active: number): TokenRow {
     api_groups: '["native"]',
     expires_at: null,
     active,
+    deactivated_by: null,
     impersonate_user_id: null,
     logging: 'none',
     key_prefix: 'kg_x',
