@@ -17,6 +17,11 @@ export const ERROR_CODES = {
   KEY_INVALID: { status: 401, message: 'The API key is not valid.' },
   KEY_EXPIRED: { status: 401, message: 'The API key has expired.' },
   KEY_DISABLED: { status: 401, message: 'The API key is deactivated.' },
+  CSRF_FAILED: {
+    status: 403,
+    message: 'A signed-in change must come from this site and carry the X-CSRF-Token from sign-in (or GET /me).',
+  },
+  CURRENT_PASSWORD_INVALID: { status: 403, message: 'The current password is wrong.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   INSUFFICIENT_PERMISSIONS: { status: 403, message: 'The caller lacks a permission this request needs.' },
   API_GROUP_NOT_ALLOWED: { status: 403, message: 'This API key may not call endpoints of this API group.' },

@@ -253,6 +253,9 @@ export const Me = Type.Object(
   {
     kind: OneOf(['user', 'token']),
     user: Type.Optional(Type.Ref('User', { description: 'When kind is user.' })),
+    csrfToken: Type.Optional(
+      Type.String({ description: 'When signed in with the session cookie: send it as X-CSRF-Token with changes.' }),
+    ),
     token: Type.Optional(
       Type.Object(tokenSummary('What the token may do now at its own resource.'), {
         description: 'When kind is token.',

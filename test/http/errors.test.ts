@@ -229,6 +229,28 @@ forEachDialect('error codes over HTTP', (env) => {
     );
   });
 
+  it('CSRF_FAILED (403) for a change made with the session cookie but without its CSRF token', async () => {
+    expectError(
+      await call(env().app, 'PATCH', `/api/v1.0/users/${f.user.id}`, {
+        cookie: f.user.cookie,
+        headers: { 'x-csrf-token': 'forged' },
+        body: { name: 'x' },
+      }),
+      'CSRF_FAILED',
+    );
+  });
+
+  it("CURRENT_PASSWORD_INVALID (403) for changing one's own password without the current one", async () => {
+    expectError(
+      await call(env().app, 'PATCH', `/api/v1.0/users/${f.user.id}`, {
+        cookie: f.user.cookie,
+        body: { password: 'a new password, long enough' },
+      }),
+      'CURRENT_PASSWORD_INVALID',
+      'currentPassword',
+    );
+  });
+
   it('INSUFFICIENT_PERMISSIONS (403) for a reader renaming a resource', async () => {
     const { app } = env();
     assert.equal(

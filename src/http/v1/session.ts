@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyTypebox } from '../types.js';
 import { SESSION_COOKIE, sessionCookie } from '../authenticate.js';
+import { csrfTokenFor, refuseCrossSite, requireCsrf } from '../csrf.js';
 import { errorResponses } from '../schemas.js';
 import { userJson } from '../views.js';
 
@@ -24,12 +25,18 @@ export function sessionRoutes(app: FastifyTypebox): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ user: Type.Ref('User'), expiresAt: Type.String({ format: 'date-time' }) }),
+          200: Type.Object({
+            user: Type.Ref('User'),
+            expiresAt: Type.String({ format: 'date-time' }),
+            csrfToken: Type.String({ description: 'Send it as X-CSRF-Token with every change made with the session.' }),
+          }),
           ...errorResponses,
         },
       },
     },
     async (request, reply) => {
+      // Another site must not sign a browser in to an account of its choosing (login CSRF).
+      refuseCrossSite(request);
       const { user, cookie, expiresAt } = await kg.users.signIn(request.body.email, request.body.password);
       reply.setCookie(SESSION_COOKIE, cookie, {
         path: '/',
@@ -38,7 +45,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
         secure: kg.config.secureCookies,
         expires: expiresAt,
       });
-      return { user: userJson(user), expiresAt: expiresAt.toISOString() };
+      return { user: userJson(user), expiresAt: expiresAt.toISOString(), csrfToken: csrfTokenFor(cookie) };
     },
   );
 
@@ -51,7 +58,10 @@ export function sessionRoutes(app: FastifyTypebox): void {
     },
     async (request, reply) => {
       const cookie = sessionCookie(request.headers.cookie);
-      if (cookie) await kg.users.signOut(cookie);
+      if (cookie) {
+        requireCsrf(request, cookie);
+        await kg.users.signOut(cookie);
+      }
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },
