@@ -24,7 +24,6 @@ const seen = new Set<string>();
  */
 const UNREACHABLE: Partial<Record<ErrorCode, string>> = {
   METHOD_NOT_ALLOWED: 'the router answers a known path with an unknown method as ROUTE_NOT_FOUND',
-  RATE_LIMITED: 'no rate limiting exists yet (a later issue)',
   INTERNAL: 'reaching it is a bug: the property test below asserts no input gets a 500',
 };
 
@@ -167,6 +166,17 @@ forEachDialect('error codes over HTTP', (env) => {
       }),
       'INVALID_CREDENTIALS',
     );
+  });
+
+  it('RATE_LIMITED (429) with Retry-After for sign-ins after repeated failures', async () => {
+    const { app, kg } = env();
+    const address = email('guessed');
+    await kg.users.create({ email: address, password: PASSWORD }, 'system');
+    let last: Reply | undefined;
+    for (let i = 0; i < 6; i++)
+      last = await call(app, 'POST', '/api/v1.0/session', { body: { email: address, password: `guess ${i}` } });
+    expectError(last!, 'RATE_LIMITED');
+    assert.ok(Number(last!.headers['retry-after']) >= 1);
   });
 
   it('KEY_MALFORMED (401) for a key with a bad checksum or shape', async () => {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { fail } from '../../domain/errors.js';
 import type { FastifyTypebox } from '../types.js';
 import { SESSION_COOKIE, sessionCookie } from '../authenticate.js';
 import { csrfTokenFor, refuseCrossSite, requireCsrf } from '../csrf.js';
@@ -37,7 +38,15 @@ export function sessionRoutes(app: FastifyTypebox): void {
     async (request, reply) => {
       // Another site must not sign a browser in to an account of its choosing (login CSRF).
       refuseCrossSite(request);
-      const { user, cookie, expiresAt } = await kg.users.signIn(request.body.email, request.body.password);
+      const { email, password } = request.body;
+      // Refused before the password is checked: a guess made during the back-off learns nothing.
+      const wait = await app.signInThrottle.attempt(email, request.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        fail('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} s.`);
+      }
+      const { user, cookie, expiresAt } = await kg.users.signIn(email, password);
+      await app.signInThrottle.succeeded(email, request.ip);
       reply.setCookie(SESSION_COOKIE, cookie, {
         path: '/',
         httpOnly: true,
