@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
   MALFORMED_BODY: { status: 400, message: 'The request body could not be parsed.' },
+  MALFORMED_REQUEST: { status: 400, message: 'The request could not be read as HTTP/1.1.' },
   MALFORMED_URL: { status: 400, message: 'The URL could not be decoded.' },
   AMBIGUOUS_CREDENTIALS: { status: 400, message: 'The request presents more than one different key.' },
   QUERY_KEY_DISABLED: {
@@ -34,6 +35,7 @@ export const ERROR_CODES = {
     message: "This token's key was not stored and cannot be shown again; roll the token for a new key.",
   },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time.' },
   CONFLICT: { status: 409, message: 'This conflicts with the current state.' },
   EMAIL_TAKEN: { status: 409, message: 'A user with this email address exists already.' },
   KEY_TAKEN: { status: 409, message: 'This key value is already in use; choose another.' },
@@ -55,6 +57,7 @@ export const ERROR_CODES = {
     message:
       'The chosen key value is too short, has characters that are not allowed, or uses the generated-key prefix.',
   },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side; the request id identifies it in our logs.' },
   UNAVAILABLE: { status: 503, message: 'The service is not ready.' },

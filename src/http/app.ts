@@ -7,7 +7,7 @@ import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
 import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
 import { decorateRequestAuth, installAuthentication } from './authenticate.js';
-import { frameworkErrors, installErrorHandling } from './errors.js';
+import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
 import { metaRoutes } from './meta.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import type { FastifyTypebox } from './types.js';
@@ -59,6 +59,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors,
+    clientErrorHandler: clientErrorResponder(nextRequestId),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyTypebox;
 
   app.decorate('keygate', kg);
