@@ -127,6 +127,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
       const credential = extractCredential(
         {
           headers: request.headers,
+          rawHeaders: request.raw.rawHeaders,
           query: request.query,
           body: request.body,
           contentType: request.headers['content-type'],
