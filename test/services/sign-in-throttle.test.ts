@@ -13,7 +13,10 @@ const OPTIONS: ThrottleOptions = {
 function throttle() {
   let now = 1_000_000;
   const t = new MemorySignInThrottle(() => now, OPTIONS);
-  return { t, advance: (ms: number) => void (now += ms) };
+  const advance = (ms: number): void => {
+    now += ms;
+  };
+  return { t, advance };
 }
 
 describe('MemorySignInThrottle', () => {
