@@ -15,6 +15,12 @@ export type CredentialSource =
 export interface CredentialInput {
   /** Header names in lower case, as Node gives them. */
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * Every header line as sent, names and values alternating (Node's `rawHeaders`). When given,
+   * the credential headers are read from it: Node keeps only the first `Authorization` and joins
+   * repeated `X-API-Key` lines with ", ", which would hide a second, different key.
+   */
+  rawHeaders?: readonly string[] | undefined;
   /** Parsed query string; values may be strings or arrays of strings. */
   query?: unknown;
   /** Parsed body, if any. */
@@ -51,16 +57,30 @@ function ownProperty(obj: unknown, name: string): unknown {
   return Object.hasOwn(obj, name) ? (obj as Record<string, unknown>)[name] : undefined;
 }
 
+/**
+ * Every value of one credential header, from the raw lines when there are any. Only names of the
+ * same length are compared, so the scan over a request's few headers stays cheap.
+ */
+function headerValues(input: CredentialInput, name: string): string[] {
+  const raw = input.rawHeaders;
+  if (!raw) return strings(input.headers?.[name]);
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && n.toLowerCase() === name && raw[i + 1] !== '') values.push(raw[i + 1]!);
+  }
+  return values;
+}
+
 /** Extracts the presented key, or says why the request's credentials cannot be used. */
 export function extractCredential(input: CredentialInput, options: ExtractOptions): CredentialResult {
   const found: { key: string; source: CredentialSource }[] = [];
   const add = (source: CredentialSource, values: string[]) => {
     for (const v of values) found.push({ key: v.trim(), source });
   };
-  const headers = input.headers ?? {};
-  add('header:x-api-key', strings(headers['x-api-key']));
-  add('header:x-apikey', strings(headers['x-apikey']));
-  for (const value of strings(headers.authorization)) {
+  add('header:x-api-key', headerValues(input, 'x-api-key'));
+  add('header:x-apikey', headerValues(input, 'x-apikey'));
+  for (const value of headerValues(input, 'authorization')) {
     // Other schemes (Basic, Negotiate …) belong to someone else: an upstream API may use them.
     const m = AUTH_SCHEME_RE.exec(value);
     if (m) add('header:authorization', [m[2]!]);

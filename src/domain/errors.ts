@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, message: 'The request is not valid.' },
   MALFORMED_BODY: { status: 400, message: 'The request body could not be parsed.' },
+  MALFORMED_REQUEST: { status: 400, message: 'The request could not be read as HTTP/1.1.' },
   MALFORMED_URL: { status: 400, message: 'The URL could not be decoded.' },
   AMBIGUOUS_CREDENTIALS: { status: 400, message: 'The request presents more than one different key.' },
   QUERY_KEY_DISABLED: {
@@ -17,6 +18,11 @@ export const ERROR_CODES = {
   KEY_INVALID: { status: 401, message: 'The API key is not valid.' },
   KEY_EXPIRED: { status: 401, message: 'The API key has expired.' },
   KEY_DISABLED: { status: 401, message: 'The API key is deactivated.' },
+  CSRF_FAILED: {
+    status: 403,
+    message: 'A signed-in change must come from this site and carry the X-CSRF-Token from sign-in (or GET /me).',
+  },
+  CURRENT_PASSWORD_INVALID: { status: 403, message: 'The current password is wrong.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   INSUFFICIENT_PERMISSIONS: { status: 403, message: 'The caller lacks a permission this request needs.' },
   API_GROUP_NOT_ALLOWED: { status: 403, message: 'This API key may not call endpoints of this API group.' },
@@ -29,6 +35,7 @@ export const ERROR_CODES = {
     message: "This token's key was not stored and cannot be shown again; roll the token for a new key.",
   },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time.' },
   CONFLICT: { status: 409, message: 'This conflicts with the current state.' },
   EMAIL_TAKEN: { status: 409, message: 'A user with this email address exists already.' },
   KEY_TAKEN: { status: 409, message: 'This key value is already in use; choose another.' },
@@ -50,6 +57,7 @@ export const ERROR_CODES = {
     message:
       'The chosen key value is too short, has characters that are not allowed, or uses the generated-key prefix.',
   },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side; the request id identifies it in our logs.' },
   UNAVAILABLE: { status: 503, message: 'The service is not ready.' },

@@ -5,8 +5,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
+import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
 import { decorateRequestAuth, installAuthentication } from './authenticate.js';
-import { frameworkErrors, installErrorHandling } from './errors.js';
+import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
 import { metaRoutes } from './meta.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import type { FastifyTypebox } from './types.js';
@@ -36,6 +37,8 @@ function nextRequestId(): string {
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** Tests pass one with their own clock; the default keeps its counters in this process. */
+  signInThrottle?: SignInThrottle;
 }
 
 /** Builds the HTTP application over a running keygate. */
@@ -56,9 +59,11 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors,
+    clientErrorHandler: clientErrorResponder(nextRequestId),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyTypebox;
 
   app.decorate('keygate', kg);
+  app.decorate('signInThrottle', options.signInThrottle ?? new MemorySignInThrottle());
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(formbody);
   installErrorHandling(app);

@@ -3,6 +3,7 @@ import { extractCredential, type CredentialSource } from '../domain/credentials.
 import { fail, type ErrorCode } from '../domain/errors.js';
 import type { Keygate } from '../keygate.js';
 import type { KeyVerdict } from '../services/access.js';
+import { requireCsrf } from './csrf.js';
 import { refuseUnstorableInput } from './input.js';
 import type { Principal } from '../services/principal.js';
 
@@ -94,6 +95,11 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
       const userId = await kg.users.sessionUserId(cookie);
       const user = userId ? await kg.cache.user(userId) : null;
       if (user?.active) {
+        // A browser sends the cookie with any site's form or fetch: a change made with it must
+        // prove it comes from the console. Browsers send no key on their own, so keys need no such proof.
+        request.auth.source = 'session';
+        request.auth.outcome = 'CSRF_FAILED'; // until requireCsrf returns
+        requireCsrf(request, cookie);
         request.auth = { principal: { kind: 'user', user }, source: 'session', outcome: 'VALID' };
         return;
       }
@@ -121,6 +127,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
       const credential = extractCredential(
         {
           headers: request.headers,
+          rawHeaders: request.raw.rawHeaders,
           query: request.query,
           body: request.body,
           contentType: request.headers['content-type'],

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, KeygateError, type ErrorCode } from '../domain/errors.js';
 
@@ -30,6 +32,9 @@ function validationField(err: FastifyError): string | undefined {
 function frameworkCode(err: FastifyError): ErrorCode | undefined {
   if (err.validation) return 'VALIDATION_FAILED';
   switch (err.code) {
+    // The docs' static files refuse paths such as `..` or `%00`: there is nothing there.
+    case 'FST_STATIC_FORBIDDEN_PATH':
+      return 'ROUTE_NOT_FOUND';
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return 'PAYLOAD_TOO_LARGE';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -40,6 +45,7 @@ function frameworkCode(err: FastifyError): ErrorCode | undefined {
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
   if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
   if (status === 400) return 'MALFORMED_BODY';
+  if (status === 403) return 'FORBIDDEN';
   if (status === 404) return 'ROUTE_NOT_FOUND';
   if (status === 405) return 'METHOD_NOT_ALLOWED';
   if (status === 429) return 'RATE_LIMITED';
@@ -108,5 +114,51 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, request, 'INTERNAL');
   });
   // The path is not echoed: a mistyped URL may hold a key.
-  app.setNotFoundHandler((request, reply) => sendError(reply, request, 'ROUTE_NOT_FOUND'));
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(app, request.url);
+    if (allowed.length === 0) return sendError(reply, request, 'ROUTE_NOT_FOUND');
+    reply.header('allow', allowed.join(', '));
+    return sendError(reply, request, 'METHOD_NOT_ALLOWED');
+  });
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods the router has for a path; only asked once no route matched, so off the hot path. */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  const path = url.split('?', 1)[0]!;
+  return METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+}
+
+/** Which registry code a Node HTTP parser error is answered with. */
+function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'HEADERS_TOO_LARGE';
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'REQUEST_TIMEOUT';
+  return 'MALFORMED_REQUEST';
+}
+
+/**
+ * Answers a request Node could not parse (a malformed request line, oversize headers, both
+ * Content-Length and Transfer-Encoding …), before Fastify sees it: a raw HTTP/1.1 response with
+ * the one envelope, then the connection is closed, as Node itself does.
+ */
+export function clientErrorResponder(nextRequestId: () => string) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    // A reset connection has no one left to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const code = clientErrorCode(err);
+    const requestId = nextRequestId();
+    const { status, message } = ERROR_CODES[code];
+    const body = JSON.stringify({ error: { code, message, requestId } });
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Request-Id: ${requestId}\r\n` +
+          'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n' +
+          body,
+      );
+    socket.destroy();
+  };
 }

@@ -131,6 +131,13 @@ export const UserPatch = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     password: Type.Optional(Password),
+    currentPassword: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Needed when you change your own password; not when an administrator resets another.',
+      }),
+    ),
     active: Type.Optional(Type.Boolean()),
     systemRole: Type.Optional(SystemRole),
   },
@@ -299,6 +306,9 @@ export const Me = Type.Object(
   {
     kind: OneOf(['user', 'token']),
     user: Type.Optional(Type.Ref('User', { description: 'When kind is user.' })),
+    csrfToken: Type.Optional(
+      Type.String({ description: 'When signed in with the session cookie: send it as X-CSRF-Token with changes.' }),
+    ),
     token: Type.Optional(
       Type.Object(tokenSummary('What the token may do now at its own resource.'), {
         description: 'When kind is token.',

@@ -7,6 +7,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { Keygate } from '../keygate.js';
+import type { SignInThrottle } from '../services/sign-in-throttle.js';
 
 /** The Fastify instance routes are registered on, typed from their TypeBox schemas. */
 export type FastifyTypebox = FastifyInstance<
@@ -20,5 +21,7 @@ export type FastifyTypebox = FastifyInstance<
 declare module 'fastify' {
   interface FastifyInstance {
     keygate: Keygate;
+    /** Slows password guessing at sign-in; in process now, shared (Redis) across instances later. */
+    signInThrottle: SignInThrottle;
   }
 }

@@ -213,13 +213,13 @@ export class ResourceService {
   async setRole(p: Principal, id: string, userRef: string, role: string, ip: string | null): Promise<Member> {
     validate(MemberParams, { id, userId: userRef });
     validate(MemberRole, { role });
-    const { held } = await this.access.require(p, id, 'members:manage');
+    const { held, ancestry } = await this.access.require(p, id, 'members:manage');
     if (!Object.hasOwn(this.model.levels, role))
       fail('UNKNOWN_LEVEL', `Unknown role ${role}; known: ${Object.keys(this.model.levels).join(', ')}.`, 'role');
     const excess = levelPermissions(this.model, role).filter((perm) => !held.has(perm));
     if (excess.length > 0)
       fail('ROLE_ESCALATION', `You cannot give ${role}: it holds ${excess.join(', ')}, which you do not.`, 'role');
-    const user = (await this.users.find(userRef)) ?? fail('UNKNOWN_USER', `There is no user ${userRef}.`, 'userId');
+    const user = await this.reachableUser(p, userRef, ancestry);
     await this.refuseIfOutranked(held, id, user.id, 'change');
     await this.stores.transaction(async (tx) => {
       await tx.resources.setMembership(id, user.id, role, this.clock().toISOString());
@@ -249,6 +249,21 @@ export class ResourceService {
       expiresAt: null,
       ownerId: null,
     };
+  }
+
+  /**
+   * The user a role is given to. Ids are unguessable, so an id finds anyone; an email address finds
+   * only someone already a member here (directly or above) unless the caller is a system
+   * administrator. Any other address, whether a user has it or not, gets the same UNKNOWN_USER, so
+   * a resource administrator cannot learn which addresses belong to users outside their reach.
+   */
+  private async reachableUser(p: Principal, userRef: string, ancestry: readonly string[]) {
+    const unknown = () => fail('UNKNOWN_USER', `There is no user ${userRef} you can add here.`, 'userId');
+    const user = (await this.users.find(userRef)) ?? unknown();
+    if (!userRef.includes('@') || isSystemAdmin(p)) return user;
+    for (const resourceId of ancestry)
+      if ((await this.stores.resources.membersOf(resourceId)).some((m) => m.user_id === user.id)) return user;
+    return unknown();
   }
 
   async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {

@@ -9,7 +9,7 @@ import type { Stores } from '../store/index.js';
 import type { UserRow } from '../store/users.js';
 import type { AccessCache } from './access-cache.js';
 import type { AuditTrail } from './audit.js';
-import type { Principal } from './principal.js';
+import { actingUser, isSystemAdmin, type Principal } from './principal.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -49,8 +49,9 @@ export class UserService {
     });
   }
 
-  /** Creates a user; the email must be new. */
+  /** Creates a user (administrators, or the system itself); the email must be new. */
   async create(input: NewUser, actor: Principal | 'system'): Promise<UserRow> {
+    if (actor !== 'system' && !isSystemAdmin(actor)) fail('FORBIDDEN', 'Only administrators create users.');
     validate(UserCreate, input);
     const email = input.email.trim().toLowerCase();
     if (await this.stores.users.findByEmail(email)) fail('EMAIL_TAKEN', undefined, 'email');
@@ -106,23 +107,43 @@ export class UserService {
     return idOrEmail.includes('@') ? this.stores.users.findByEmail(idOrEmail) : this.stores.users.findById(idOrEmail);
   }
 
-  list(limit: number, cursor?: string): Promise<UserRow[]> {
+  /** Lists users (administrators only). */
+  list(actor: Principal, limit: number, cursor?: string): Promise<UserRow[]> {
+    if (!isSystemAdmin(actor)) fail('FORBIDDEN', 'Only administrators list users.');
     return this.stores.users.list(limit, cursor);
   }
 
-  /** Changes a user; deactivating one ends their sessions, and their tokens stop at once. */
+  /** Shows a user to an actor: oneself, or anyone for administrators; others do not exist for the actor. */
+  async show(actor: Principal, id: string): Promise<UserRow> {
+    if (!isSystemAdmin(actor) && !isSelf(actor, id)) fail('NOT_FOUND', 'There is no such user.');
+    return this.get(id);
+  }
+
+  /**
+   * Changes a user; deactivating one ends their sessions, and their tokens stop at once.
+   * Administrators change anyone; people change only their own name and password. Whoever changes
+   * their own password gives the current one, so a borrowed session or token cannot take the
+   * account over; an administrator resetting someone else's does not.
+   */
   async update(
     id: string,
     patch: {
       name?: string | undefined;
       password?: string | undefined;
+      currentPassword?: string | undefined;
       active?: boolean | undefined;
       systemRole?: 'admin' | 'user' | undefined;
     },
     actor: Principal,
   ): Promise<UserRow> {
+    if (!isSystemAdmin(actor)) {
+      if (!isSelf(actor, id)) fail('NOT_FOUND', 'There is no such user.');
+      if (patch.active !== undefined || patch.systemRole !== undefined)
+        fail('FORBIDDEN', 'Only administrators change activity and roles.');
+    }
     validate(UserPatch, patch);
     const user = await this.get(id);
+    if (patch.password !== undefined && actingUser(actor).id === id) await this.requireCurrentPassword(user, patch);
     const set: Partial<UserRow> = { updated_at: this.clock().toISOString() };
     if (patch.name !== undefined) set.name = patch.name.trim();
     if (patch.password !== undefined) set.password_hash = await this.hashPassword(patch.password);
@@ -130,7 +151,9 @@ export class UserService {
     if (patch.systemRole !== undefined) set.system_role = patch.systemRole;
     const demotesAdmin =
       user.system_role === 'admin' && user.active === 1 && (patch.active === false || patch.systemRole === 'user');
-    const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+    const changed = Object.keys(patch).filter(
+      (k) => k !== 'currentPassword' && (patch as Record<string, unknown>)[k] !== undefined,
+    );
     await this.stores.transaction(async (tx) => {
       if (demotesAdmin && (await tx.users.countAdmins()) <= 1)
         fail('CONFLICT', 'This is the last administrator; make another one first.');
@@ -153,6 +176,15 @@ export class UserService {
     });
     this.cache.invalidateUser(id);
     return this.get(id);
+  }
+
+  private async requireCurrentPassword(user: UserRow, patch: { currentPassword?: string | undefined }): Promise<void> {
+    if (patch.currentPassword === undefined)
+      fail('CURRENT_PASSWORD_INVALID', 'Give your current password (currentPassword) to change it.', 'currentPassword');
+    const ok = user.password_hash
+      ? await argon2.verify(user.password_hash, patch.currentPassword).catch(() => false)
+      : false;
+    if (!ok) fail('CURRENT_PASSWORD_INVALID', undefined, 'currentPassword');
   }
 
   /**
@@ -206,6 +238,11 @@ export class UserService {
     }
     return row.user_id;
   }
+}
+
+/** Whether the actor is a person acting as themselves (a token never counts as its owner here). */
+function isSelf(actor: Principal, id: string): boolean {
+  return actor.kind === 'user' && actor.user.id === id;
 }
 
 function sessionHash(cookie: string): string {

@@ -49,6 +49,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     const pool = new pg.Pool({
       connectionString: options.url,
       max: 10,
+      // Named, so operators (and tests) can tell this pool's connections from anyone else's.
+      application_name: schema ? `keygate:${schema}` : 'keygate',
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     // An idle connection the server drops (a restart, a failover) is reported on the pool; without

@@ -66,7 +66,8 @@ describe('durability [sqlite only]', () => {
         body: JSON.stringify({ email: 'ops@example.com', password: PASSWORD }),
       });
       const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
-      const json = { 'content-type': 'application/json', cookie };
+      const { csrfToken } = (await session.json()) as { csrfToken: string };
+      const json = { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken };
       const account = (await (
         await fetch(`${first.base}/api/v1.0/resources`, {
           method: 'POST',

@@ -128,6 +128,27 @@ describe('extractCredential: several places', () => {
     );
   });
 
+  it('with raw header lines, a repeated credential header is judged line by line', () => {
+    const raw = (...lines: string[]) => ({ headers: {}, rawHeaders: lines });
+    // What Node makes of these: the first Authorization only; X-API-Key lines joined by ", ".
+    expectKey(extract(raw('Host', 'x', 'Authorization', `Bearer ${KEY}`, 'authorization', `apiToken ${KEY}`)), KEY, [
+      'header:authorization',
+    ]);
+    assert.deepEqual(extract(raw('Authorization', `Bearer ${KEY}`, 'AUTHORIZATION', `Bearer ${OTHER}`)), {
+      kind: 'error',
+      code: 'AMBIGUOUS_CREDENTIALS',
+    });
+    expectKey(extract(raw('X-API-Key', KEY, 'x-api-key', KEY)), KEY, ['header:x-api-key']);
+    assert.deepEqual(extract(raw('X-API-Key', KEY, 'X-Api-Key', OTHER)), {
+      kind: 'error',
+      code: 'AMBIGUOUS_CREDENTIALS',
+    });
+    expectKey(extract(raw('X-ApiKey', KEY, 'Authorization', 'Basic abc')), KEY, ['header:x-apikey']);
+    assert.deepEqual(extract(raw('X-API-Key', '', 'X-Api-Keys', OTHER)), { kind: 'none' });
+    // The raw lines are the truth when given: the parsed headers are not read for credentials.
+    assert.deepEqual(extract({ headers: { 'x-api-key': `${KEY}, ${OTHER}` }, rawHeaders: [] }), { kind: 'none' });
+  });
+
   it('a query key with query keys switched off → QUERY_KEY_DISABLED, even beside a header key', () => {
     const disabled = { kind: 'error', code: 'QUERY_KEY_DISABLED' };
     assert.deepEqual(extract({ query: { key: KEY } }, OFF), disabled);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { forEachDialect, type TestEnv } from '../support/harness.js';
 import { assertError, call, userWithSession, type Reply } from '../support/client.js';
+import { listen, parseRaw, rawExchange } from '../support/wire.js';
 
 /**
  * Every way of presenting a key, through the real app (routing, hooks, body parsers,
@@ -55,6 +56,30 @@ forEachDialect('presenting a key over HTTP', (env) => {
   let f: Fixture;
   it('sets up an account and two administrator-level tokens', async () => {
     f = await setUp(env());
+  });
+
+  it('repeated credential headers over a real socket: two different keys are refused, the same key twice accepted', async () => {
+    const port = await listen(env().app);
+    const me = async (...lines: string[]) => {
+      const raw = parseRaw(
+        await rawExchange(
+          port,
+          `GET /api/v1.0/me HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `${l}\r\n`).join('')}Connection: close\r\n\r\n`,
+        ),
+      );
+      return { status: raw.status, headers: raw.headers, body: JSON.parse(raw.body) } as Reply;
+    };
+    // Node keeps only the first Authorization line: the second key was never looked at.
+    assertError(
+      await me(`Authorization: Bearer ${f.key}`, `Authorization: Bearer ${f.otherKey}`),
+      400,
+      'AMBIGUOUS_CREDENTIALS',
+    );
+    // Node joins X-API-Key lines with ", ", which reads as one malformed key.
+    assertError(await me(`X-API-Key: ${f.key}`, `X-API-Key: ${f.otherKey}`), 400, 'AMBIGUOUS_CREDENTIALS');
+    assertError(await me(`X-ApiKey: ${f.key}`, `x-apikey: ${f.otherKey}`), 400, 'AMBIGUOUS_CREDENTIALS');
+    assertTokenCaller(await me(`X-API-Key: ${f.key}`, `x-api-key: ${f.key}`), f.tokenId);
+    assertTokenCaller(await me(`Authorization: Bearer ${f.key}`, `authorization: apiToken ${f.key}`), f.tokenId);
   });
 
   it('reads X-API-Key', async () => {

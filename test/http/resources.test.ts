@@ -367,6 +367,41 @@ forEachDialect('resources over HTTP', (env) => {
       );
     });
 
+    it('adding by email does not tell a resource administrator which addresses belong to users', async () => {
+      const { app, kg } = env();
+      const boss = await member('administrator');
+      const b = { cookie: boss.cookie };
+      const stranger = await userWithSession(app, kg, 'user');
+      const ghost = email('ghost');
+      const existing = await req('PUT', `/resources/${ids.F}/members/${encodeURIComponent(stranger.email)}`, b, {
+        role: 'reader',
+      });
+      const missing = await req('PUT', `/resources/${ids.F}/members/${encodeURIComponent(ghost)}`, b, {
+        role: 'reader',
+      });
+      assertError(existing, 422, 'UNKNOWN_USER');
+      assertError(missing, 422, 'UNKNOWN_USER');
+      assert.equal(
+        existing.body.error.message.replace(stranger.email, '<a>'),
+        missing.body.error.message.replace(ghost, '<a>'),
+      );
+      assert.equal(existing.body.error.field, missing.body.error.field);
+      const listed: any[] = (await req('GET', `/resources/${ids.F}/members`, b)).body.items;
+      assert.ok(!listed.some((m) => m.id === stranger.id), 'nobody was added');
+      // The person's id (which they can share) adds them; so does a system administrator, by email.
+      assert.equal((await req('PUT', `/resources/${ids.F}/members/${stranger.id}`, b, { role: 'reader' })).status, 200);
+      const other = await userWithSession(app, kg, 'user');
+      const byAdmin = await req(
+        'PUT',
+        `/resources/${ids.F}/members/${encodeURIComponent(other.email)}`,
+        { cookie: admin.cookie },
+        {
+          role: 'reader',
+        },
+      );
+      assert.equal(byAdmin.status, 200, JSON.stringify(byAdmin.body));
+    });
+
     it('members:manage is administrator-only; nobody gives, changes or removes a role beyond their own rights (ROLE_ESCALATION)', async () => {
       const manager = await member('manager');
       const victim = await member('administrator', ids.F);

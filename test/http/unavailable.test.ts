@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
@@ -31,13 +32,21 @@ forEachDialect('a lost database connection', (env, dialect) => {
     const { app, kg } = env();
     const admin = await userWithSession(app, kg, 'admin');
     assert.equal((await call(app, 'GET', '/api/v1.0/me', { cookie: admin.cookie })).status, 200);
-    // Kill every connection of this database but our own, as a PostgreSQL restart would.
+    // Kill every connection of this keygate's pool, as a PostgreSQL restart would; only its own, so
+    // other test runs sharing the database are not hit.
+    const { rows } = await sql<{ name: string }>`SELECT current_setting('application_name') AS name`.execute(
+      kg.stores.db,
+    );
+    const poolName = rows[0]?.name;
+    assert.match(poolName ?? '', /^keygate:t_/);
     const killer = new pg.Client({ connectionString: process.env.KEYGATE_TEST_POSTGRES_URL });
     await killer.connect();
     try {
-      await killer.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      const killed = await killer.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+        [poolName],
       );
+      assert.ok(killed.rowCount !== null && killed.rowCount > 0);
     } finally {
       await killer.end();
     }

@@ -212,7 +212,27 @@ forEachDialect('users and sessions over HTTP', (env) => {
       );
       assertError(await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, {}), 400, 'VALIDATION_FAILED');
 
-      const changed = await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { password: NEW_PASSWORD });
+      // One's own password changes only with the current one.
+      const missing = await req('PATCH', `/users/${u.id}`, { cookie: u.cookie }, { password: NEW_PASSWORD });
+      assertError(missing, 403, 'CURRENT_PASSWORD_INVALID');
+      assert.equal(missing.body.error.field, 'currentPassword');
+      assertError(
+        await req(
+          'PATCH',
+          `/users/${u.id}`,
+          { cookie: u.cookie },
+          { password: NEW_PASSWORD, currentPassword: 'not the current one' },
+        ),
+        403,
+        'CURRENT_PASSWORD_INVALID',
+      );
+      assert.equal((await signIn(u.email, PASSWORD)).statusCode, 200, 'the refused changes changed nothing');
+      const changed = await req(
+        'PATCH',
+        `/users/${u.id}`,
+        { cookie: u.cookie },
+        { password: NEW_PASSWORD, currentPassword: PASSWORD },
+      );
       assert.equal(changed.status, 200);
       assertError(
         await req('POST', '/session', {}, { email: u.email, password: PASSWORD }),
@@ -235,6 +255,20 @@ forEachDialect('users and sessions over HTTP', (env) => {
         await req('PATCH', `/users/${other.id}`, { key: t.body.key }, { password: NEW_PASSWORD }),
         404,
         'NOT_FOUND',
+      );
+    });
+
+    it("an administrator resets another user's password without theirs, but their own only with it", async () => {
+      const { app, kg } = env();
+      const u = await userWithSession(app, kg, 'user');
+      const reset = await req('PATCH', `/users/${u.id}`, { cookie: admin.cookie }, { password: NEW_PASSWORD });
+      assert.equal(reset.status, 200);
+      assert.equal((await signIn(u.email, NEW_PASSWORD)).statusCode, 200);
+      const other = await userWithSession(app, kg, 'admin');
+      assertError(
+        await req('PATCH', `/users/${other.id}`, { cookie: other.cookie }, { password: NEW_PASSWORD }),
+        403,
+        'CURRENT_PASSWORD_INVALID',
       );
     });
 

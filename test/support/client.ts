@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { csrfTokenFor } from '../../src/http/csrf.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import type { Keygate } from '../../src/keygate.js';
 import type { Principal } from '../../src/services/principal.js';
@@ -18,7 +19,11 @@ export async function call(
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.key) headers['x-api-key'] = opts.key;
-  if (opts.cookie) headers.cookie = `keygate_session=${opts.cookie}`;
+  if (opts.cookie) {
+    headers.cookie = `keygate_session=${opts.cookie}`;
+    // As the console does: the session's CSRF token with every request (an explicit header wins).
+    headers['x-csrf-token'] ??= csrfTokenFor(opts.cookie);
+  }
   const res = await app.inject({
     method: method as 'GET',
     url,

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { principalOf } from '../authenticate.js';
+import { principalOf, sessionCookie } from '../authenticate.js';
+import { csrfTokenFor } from '../csrf.js';
 import { type Me, errorResponses } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { userJson } from '../views.js';
@@ -23,7 +24,15 @@ export function meRoutes(app: FastifyTypebox): void {
     // Not async: a token's answer needs no I/O, so it is sent without a promise.
     (request) => {
       const p = principalOf(request);
-      if (p.kind === 'user') return kg.users.get(p.user.id).then((u) => ({ kind: 'user' as const, user: userJson(u) }));
+      if (p.kind === 'user') {
+        // A console that reloads has lost the token from sign-in: it reads it here again.
+        const cookie = request.auth.source === 'session' ? sessionCookie(request.headers.cookie) : undefined;
+        return kg.users.get(p.user.id).then((u) => ({
+          kind: 'user' as const,
+          user: userJson(u),
+          ...(cookie ? { csrfToken: csrfTokenFor(cookie) } : {}),
+        }));
+      }
       // A token principal is an unchanging object while it stays valid (Access remembers it), so
       // its answer is built once.
       let body = answers.get(p);

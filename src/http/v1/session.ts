@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
+import { fail } from '../../domain/errors.js';
 import type { FastifyTypebox } from '../types.js';
 import { SESSION_COOKIE, sessionCookie } from '../authenticate.js';
+import { csrfTokenFor, refuseCrossSite, requireCsrf } from '../csrf.js';
 import { errorResponses } from '../schemas.js';
 import { userJson } from '../views.js';
 
@@ -24,13 +26,27 @@ export function sessionRoutes(app: FastifyTypebox): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ user: Type.Ref('User'), expiresAt: Type.String({ format: 'date-time' }) }),
+          200: Type.Object({
+            user: Type.Ref('User'),
+            expiresAt: Type.String({ format: 'date-time' }),
+            csrfToken: Type.String({ description: 'Send it as X-CSRF-Token with every change made with the session.' }),
+          }),
           ...errorResponses,
         },
       },
     },
     async (request, reply) => {
-      const { user, cookie, expiresAt } = await kg.users.signIn(request.body.email, request.body.password);
+      // Another site must not sign a browser in to an account of its choosing (login CSRF).
+      refuseCrossSite(request);
+      const { email, password } = request.body;
+      // Refused before the password is checked: a guess made during the back-off learns nothing.
+      const wait = await app.signInThrottle.attempt(email, request.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        fail('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} s.`);
+      }
+      const { user, cookie, expiresAt } = await kg.users.signIn(email, password);
+      await app.signInThrottle.succeeded(email, request.ip);
       reply.setCookie(SESSION_COOKIE, cookie, {
         path: '/',
         httpOnly: true,
@@ -38,7 +54,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
         secure: kg.config.secureCookies,
         expires: expiresAt,
       });
-      return { user: userJson(user), expiresAt: expiresAt.toISOString() };
+      return { user: userJson(user), expiresAt: expiresAt.toISOString(), csrfToken: csrfTokenFor(cookie) };
     },
   );
 
@@ -51,7 +67,10 @@ export function sessionRoutes(app: FastifyTypebox): void {
     },
     async (request, reply) => {
       const cookie = sessionCookie(request.headers.cookie);
-      if (cookie) await kg.users.signOut(cookie);
+      if (cookie) {
+        requireCsrf(request, cookie);
+        await kg.users.signOut(cookie);
+      }
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },

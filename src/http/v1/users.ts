@@ -1,12 +1,10 @@
 import { Type } from 'typebox';
-import { fail } from '../../domain/errors.js';
-import { isSystemAdmin } from '../../services/principal.js';
 import { principalOf } from '../authenticate.js';
 import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } from '../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
 
-/** People: administrators create and manage them; everyone may change their own name and password. */
+/** People: administrators create and manage them; everyone may change their own name and password (the service decides who may do what). */
 export function userRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
   const config = { apiGroup: 'native' };
@@ -24,9 +22,7 @@ export function userRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      const p = principalOf(request);
-      if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators create users.');
-      return reply.code(201).send(userJson(await kg.users.create(request.body, p)));
+      return reply.code(201).send(userJson(await kg.users.create(request.body, principalOf(request))));
     },
   );
 
@@ -46,9 +42,8 @@ export function userRoutes(app: FastifyTypebox): void {
       },
     },
     async (request) => {
-      if (!isSystemAdmin(principalOf(request))) fail('FORBIDDEN', 'Only administrators list users.');
       const limit = request.query.limit ?? 100;
-      return page(await kg.users.list(limit, request.query.cursor), limit, userJson);
+      return page(await kg.users.list(principalOf(request), limit, request.query.cursor), limit, userJson);
     },
   );
 
@@ -65,10 +60,7 @@ export function userRoutes(app: FastifyTypebox): void {
       },
     },
     async (request) => {
-      const p = principalOf(request);
-      if (!isSystemAdmin(p) && (p.kind !== 'user' || p.user.id !== request.params.id))
-        fail('NOT_FOUND', 'There is no such user.');
-      return userJson(await kg.users.get(request.params.id));
+      return userJson(await kg.users.show(principalOf(request), request.params.id));
     },
   );
 
@@ -86,14 +78,7 @@ export function userRoutes(app: FastifyTypebox): void {
       },
     },
     async (request) => {
-      const p = principalOf(request);
-      const self = p.kind === 'user' && p.user.id === request.params.id;
-      if (!isSystemAdmin(p)) {
-        if (!self) fail('NOT_FOUND', 'There is no such user.');
-        if (request.body.active !== undefined || request.body.systemRole !== undefined)
-          fail('FORBIDDEN', 'Only administrators change activity and roles.');
-      }
-      return userJson(await kg.users.update(request.params.id, request.body, p));
+      return userJson(await kg.users.update(request.params.id, request.body, principalOf(request)));
     },
   );
 }
