@@ -5,7 +5,6 @@ import { newId } from '../domain/ids.js';
 import { randomBase62 } from '../domain/keys.js';
 import type { Stores } from '../store/index.js';
 import type { UserRow } from '../store/users.js';
-import type { AccessCache } from './access-cache.js';
 import type { AuditTrail } from './audit.js';
 import type { Principal } from './principal.js';
 
@@ -29,7 +28,6 @@ export class UserService {
 
   constructor(
     private readonly stores: Stores,
-    private readonly cache: AccessCache,
     private readonly audit: AuditTrail,
     private readonly hashing: PasswordHashing,
     private readonly sessionTtlMs: number,
@@ -65,6 +63,7 @@ export class UserService {
     try {
       await this.stores.transaction(async (tx) => {
         await tx.users.insert(row);
+        tx.changes.push({ kind: 'user', id: row.id });
         await this.audit.record(
           actor,
           {
@@ -131,6 +130,7 @@ export class UserService {
       if (demotesAdmin && (await tx.users.countAdmins()) <= 1)
         fail('CONFLICT', 'This is the last administrator; make another one first.');
       await tx.users.update(id, set);
+      tx.changes.push({ kind: 'user', id });
       if (patch.active === false || patch.password !== undefined) await tx.sessions.deleteForUser(id);
       await this.audit.record(
         actor,
@@ -147,7 +147,6 @@ export class UserService {
         tx.audit,
       );
     });
-    this.cache.invalidateUser(id);
     return this.get(id);
   }
 
