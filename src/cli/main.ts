@@ -201,7 +201,7 @@ token
   );
 
 for (const [name, description] of [
-  ['revoke', 'Delete a token: its key stops working at once'],
+  ['revoke', 'Delete a token: its key stops working within KEYGATE_CACHE_TTL_MS on running servers'],
   ['deactivate', 'Switch a token off (it can be activated again)'],
   ['activate', 'Switch a token on'],
 ] as const) {
