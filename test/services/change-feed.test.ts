@@ -117,8 +117,10 @@ forEachDialect('stores publish a transaction’s changes once, on commit', (env)
     const account = await kg.resources.create(p, { type: 'account', name: 'A' }, null);
     const keys: string[] = [];
     let tokenId = '';
+    let folderId = '';
     const batches = await published(async () => {
       const folder = await kg.resources.create(p, { type: 'folder', name: 'F', parentId: account.id }, null);
+      folderId = folder.id;
       const created = await kg.tokens.create(p, folder.id, { name: 't' }, null);
       tokenId = created.view.row.id;
       keys.push(created.key);
@@ -130,7 +132,6 @@ forEachDialect('stores publish a transaction’s changes once, on commit', (env)
       await kg.users.update(person.id, { active: false }, p);
       await kg.resources.delete(p, folder.id, null);
     });
-    const folderId = (batches[0]?.[0] as { id: string }).id;
     assert.deepEqual(batches, [
       [{ kind: 'resource', id: folderId }],
       [

@@ -107,5 +107,29 @@ for (const dialect of DIALECTS) {
       assert.equal(gone.status, 401, "the deleted resource's token no longer works on B");
       assert.equal((await onB('GET', `/resources/${account.body.id}`)).status, 200, 'its parent is still there');
     });
+
+    it('a token deleted by one process is 404 on the other, and its key stops there within the TTL', async () => {
+      const account = await onA('POST', '/resources', { type: 'account', name: 'Tokens' });
+      const token = await onA('POST', `/resources/${account.body.id}/tokens`, { name: 'ci', level: 'manager' });
+      assert.equal(token.status, 201);
+      const id: string = token.body.id;
+      const asToken = client(baseOfB, token.body.key);
+      assert.equal((await asToken('GET', '/me')).status, 200);
+      assert.equal((await onB('GET', `/tokens/${id}`)).status, 200);
+
+      assert.equal((await onA('DELETE', `/tokens/${id}`)).status, 204);
+
+      assertNotFound(await onB('GET', `/tokens/${id}`), 'get');
+      assertNotFound(await onB('PATCH', `/tokens/${id}`, { name: 'renamed' }), 'update');
+      assertNotFound(await onB('POST', `/tokens/${id}/deactivate`), 'deactivate');
+      assertNotFound(await onB('DELETE', `/tokens/${id}`), 'delete again');
+      const stale = await asToken('GET', '/me');
+      assert.ok(stale.status === 200 || stale.status === 401, `within the TTL: ${stale.status}`);
+
+      now += TTL_MS;
+      const gone = await asToken('GET', '/me');
+      assert.equal(gone.status, 401);
+      assert.equal(gone.body.error.code, 'KEY_INVALID');
+    });
   });
 }
