@@ -4,6 +4,7 @@ import { createStores, type Stores } from './store/index.js';
 import { Access } from './services/access.js';
 import { AccessCache } from './services/access-cache.js';
 import { AuditTrail } from './services/audit.js';
+import { ChangeFeed } from './services/change-feed.js';
 import { KeyRing } from './services/key-ring.js';
 import { ResourceService } from './services/resources.js';
 import { TokenService } from './services/tokens.js';
@@ -15,6 +16,8 @@ export interface Keygate {
   config: Config;
   dialect: Dialect;
   stores: Stores;
+  /** Every committed change, for whatever keeps a copy (the access cache; later other instances and SDKs). */
+  feed: ChangeFeed;
   keys: KeyRing;
   cache: AccessCache;
   access: Access;
@@ -33,6 +36,8 @@ export interface KeygateOptions {
   /** Password hashing cost; tests lower it. Defaults follow OWASP's argon2id advice (19 MiB, t=2). */
   passwordHashing?: PasswordHashing;
   onBackgroundError?: (err: unknown) => void;
+  /** What every service and the cache take as now; tests inject one to pass a TTL without sleeping. */
+  clock?: () => Date;
 }
 
 /** Opens the store, runs migrations and builds the services. */
@@ -49,28 +54,38 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     await opened.close();
     throw err;
   }
-  const stores = createStores(opened.db);
+  const feed = new ChangeFeed(options.onBackgroundError);
+  const stores = createStores(opened.db, feed);
   const keys = new KeyRing(config);
-  const cache = new AccessCache(stores, config.model, config.cacheTtlMs);
-  const access = new Access(config.model, cache, keys);
+  const clock = options.clock ?? (() => new Date());
+  const cache = new AccessCache(stores, config.model, config.cacheTtlMs, () => clock().getTime());
+  feed.subscribe((changes) => cache.drop(changes));
+  const access = new Access(config.model, cache, keys, clock);
   const audit = new AuditTrail(stores.audit);
   const users = new UserService(
     stores,
-    cache,
     audit,
     options.passwordHashing ?? { memoryCost: 19_456, timeCost: 2 },
     config.sessionTtlMs,
+    clock,
   );
-  const resources = new ResourceService(config.model, stores, access, cache, users, audit);
-  const tokens = new TokenService(config.model, stores, access, cache, keys, users, audit, {
-    maxLifetimeMs: config.maxTokenLifetimeMs,
-    customKeys: config.customKeys,
-  });
+  const resources = new ResourceService(config.model, stores, access, users, audit, clock);
+  const tokens = new TokenService(
+    config.model,
+    stores,
+    access,
+    keys,
+    users,
+    audit,
+    { maxLifetimeMs: config.maxTokenLifetimeMs, customKeys: config.customKeys },
+    clock,
+  );
   const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, options.onBackgroundError ?? (() => {}));
   return {
     config,
     dialect: opened.dialect,
     stores,
+    feed,
     keys,
     cache,
     access,

@@ -172,7 +172,9 @@ export function buildProgram(io: Io): Command {
     user
       .command(`${name} <user>`)
       .description(
-        active ? 'Let a disabled user sign in again' : 'Stop a user: their sessions end and their tokens stop at once',
+        active
+          ? 'Let a disabled user sign in again'
+          : 'Stop a user: their sessions end, and their tokens stop within KEYGATE_CACHE_TTL_MS on running servers',
       )
       .requiredOption('--as <email>', 'act as this administrator')
       .option('--json', 'print JSON')
@@ -345,7 +347,7 @@ export function buildProgram(io: Io): Command {
     );
 
   for (const [name, description] of [
-    ['revoke', 'Delete a token: its key stops working at once'],
+    ['revoke', 'Delete a token: its key stops working within KEYGATE_CACHE_TTL_MS on running servers'],
     ['deactivate', 'Switch a token off (it can be activated again)'],
     ['activate', 'Switch a token on'],
   ] as const) {

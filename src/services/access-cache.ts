@@ -3,6 +3,7 @@ import { levelPermissions } from '../domain/model.js';
 import type { Ancestry, TokenFacts, UserFacts } from '../domain/policy.js';
 import type { Stores } from '../store/index.js';
 import type { TokenRow } from '../store/tokens.js';
+import type { Change } from './change-feed.js';
 
 interface Entry<T> {
   value: T;
@@ -40,34 +41,65 @@ export function tokenFacts(model: AccessModel, row: TokenRow): TokenFacts {
   };
 }
 
-/** A bounded map that forgets its oldest entries first. */
+/** A bounded map that forgets its oldest entries first, telling `onEvict` which it forgot. */
 class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    private readonly onEvict: (key: K, value: V) => void = () => {},
+  ) {
     super();
   }
   override set(key: K, value: V): this {
     if (this.size >= this.max && !this.has(key)) {
-      const oldest = this.keys().next();
-      if (!oldest.done) this.delete(oldest.value);
+      const oldest = this.entries().next();
+      if (!oldest.done) {
+        this.delete(oldest.value[0]);
+        this.onEvict(oldest.value[0], oldest.value[1]);
+      }
     }
     return super.set(key, value);
   }
 }
 
+interface KeyEntry extends Entry<CachedKey | null> {
+  /** For "no such key" answers: the key generation they were read in; a new key anywhere ends it. */
+  generation: number;
+}
+
+interface AncestryEntry {
+  value: Ancestry;
+  /** When the oldest parent on the way up was read: the ancestry is as stale as that. */
+  loadedAt: number;
+  /** The tree version it was walked in; a change to any resource ends it. */
+  version: number;
+}
+
+/** Whether two ancestries name the same resources in the same order. */
+function sameIds(a: Ancestry, b: Ancestry): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
 /**
  * What verification reads on every request — key → token, token, user, resource ancestry —
- * kept in memory so the hot path does no I/O once warm. Entries are re-read after `ttlMs`,
- * which bounds how stale another instance's change can be; this instance's own changes drop
- * entries at once through the `invalidate*` methods, the one place that invalidates.
+ * kept in memory so the hot path does no I/O once warm. Every entry is re-read after `ttlMs`,
+ * which bounds how stale a change this process has not heard of can be; the changes it hears
+ * from the change feed (`drop`) end the entries they touch at once. `drop` is the one place that
+ * invalidates.
  */
 export class AccessCache {
-  private readonly keys = new BoundedMap<string, Entry<CachedKey | null>>(200_000);
+  private readonly keys = new BoundedMap<string, KeyEntry>(200_000, (hash, entry) => this.unlinkKey(hash, entry));
+  /** The hashes of cached keys by token id, so a change to a token's keys drops them without naming a hash. */
+  private readonly keysByToken = new Map<string, Set<string>>();
+  /** Bumped whenever a key may have appeared, ending every cached "no such key". */
+  private keyGeneration = 0;
   private readonly tokens = new BoundedMap<string, Entry<CachedToken | null>>(200_000);
   private readonly users = new BoundedMap<string, Entry<UserFacts | null>>(100_000);
-  /** Parent by resource id. A resource never changes parent, so these entries need no expiry. */
-  private readonly parents = new BoundedMap<string, string | null>(500_000);
+  /** Parent by resource id. */
+  private readonly parents = new BoundedMap<string, Entry<string | null>>(500_000);
   /** Whole ancestries, so the same resource always yields the very same array (identity matters to Access's memo). */
-  private readonly ancestries = new BoundedMap<string, Ancestry>(200_000);
+  private readonly ancestries = new BoundedMap<string, AncestryEntry>(200_000);
+  /** Bumped by every resource change: an ancestry walked before it is walked again before use. */
+  private treeVersion = 0;
   /** Bumped by every invalidation, so a load that raced one is not cached. */
   private epoch = 0;
 
@@ -78,8 +110,12 @@ export class AccessCache {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  private fresh<T>(entry: Entry<T> | undefined): entry is Entry<T> {
-    return entry !== undefined && this.clock() - entry.loadedAt < this.ttlMs;
+  private fresh<T>(entry: Entry<T> | undefined, now = this.clock()): entry is Entry<T> {
+    return entry !== undefined && now - entry.loadedAt < this.ttlMs;
+  }
+
+  private freshKey(entry: KeyEntry | undefined): entry is KeyEntry {
+    return this.fresh(entry) && (entry.value !== null || entry.generation === this.keyGeneration);
   }
 
   /**
@@ -106,7 +142,8 @@ export class AccessCache {
 
   /** Synchronous look-ups for the hot path: the cached value, or MISS when it must be loaded. */
   peekKey(hash: string): CachedKey | null | Miss {
-    return this.peek(this.keys, hash);
+    const hit = this.keys.get(hash);
+    return this.freshKey(hit) ? hit.value : MISS;
   }
 
   peekToken(id: string): CachedToken | null | Miss {
@@ -119,23 +156,29 @@ export class AccessCache {
 
   /**
    * Walks cached parents from a resource to its root. Answers the ancestry (cached whole, so the
-   * same resource always yields the very same array), the first resource whose parent is not
-   * cached yet, or null for a corrupt tree (a cycle, or deeper than 256).
+   * same resource always yields the very same array while its chain is unchanged), the first
+   * resource whose parent is not cached or no longer fresh, or null for a corrupt tree (a cycle,
+   * or deeper than 256).
    */
   private walk(resourceId: string): Ancestry | { missing: string } | null {
+    const now = this.clock();
     const known = this.ancestries.get(resourceId);
-    if (known !== undefined) return known;
+    if (known !== undefined && known.version === this.treeVersion && now - known.loadedAt < this.ttlMs)
+      return known.value;
     const out: string[] = [];
+    let oldest = now;
     let id: string | null = resourceId;
     while (id !== null) {
       if (out.length > 256 || out.includes(id)) return null;
       out.push(id);
-      const parent: string | null | undefined = this.parents.get(id);
-      if (parent === undefined) return { missing: id };
-      id = parent;
+      const parent = this.parents.get(id);
+      if (!this.fresh(parent, now)) return { missing: id };
+      oldest = Math.min(oldest, parent.loadedAt);
+      id = parent.value;
     }
-    this.ancestries.set(resourceId, out);
-    return out;
+    const value = known !== undefined && sameIds(known.value, out) ? known.value : out;
+    this.ancestries.set(resourceId, { value, loadedAt: oldest, version: this.treeVersion });
+    return value;
   }
 
   /** The ancestry from cached parents alone, or MISS when it needs loading (or the tree is corrupt). */
@@ -145,11 +188,31 @@ export class AccessCache {
   }
 
   /** The key entry for a hash, or null when no token has that key. */
-  key(hash: string): Promise<CachedKey | null> {
-    return this.through(this.keys, hash, async () => {
-      const row = await this.stores.tokens.findKey(hash);
-      return row ? { hash: row.key_hash, tokenId: row.token_id, expiresAt: row.expires_at } : null;
-    });
+  async key(hash: string): Promise<CachedKey | null> {
+    const hit = this.keys.get(hash);
+    if (this.freshKey(hit)) return hit.value;
+    const epoch = this.epoch;
+    const generation = this.keyGeneration;
+    const row = await this.stores.tokens.findKey(hash);
+    const value = row ? { hash: row.key_hash, tokenId: row.token_id, expiresAt: row.expires_at } : null;
+    if (epoch === this.epoch) {
+      const old = this.keys.get(hash);
+      if (old !== undefined) this.unlinkKey(hash, old);
+      this.keys.set(hash, { value, loadedAt: this.clock(), generation });
+      if (value !== null) {
+        const hashes = this.keysByToken.get(value.tokenId) ?? new Set<string>();
+        hashes.add(hash);
+        this.keysByToken.set(value.tokenId, hashes);
+      }
+    }
+    return value;
+  }
+
+  private unlinkKey(hash: string, entry: KeyEntry): void {
+    if (entry.value === null) return;
+    const hashes = this.keysByToken.get(entry.value.tokenId);
+    hashes?.delete(hash);
+    if (hashes?.size === 0) this.keysByToken.delete(entry.value.tokenId);
   }
 
   token(id: string): Promise<CachedToken | null> {
@@ -179,31 +242,53 @@ export class AccessCache {
     for (let loads = 0; loads <= 257; loads++) {
       const walked = this.walk(resourceId);
       if (walked === null || !('missing' in walked)) return walked;
+      const epoch = this.epoch;
       const row = await this.stores.resources.findById(walked.missing);
-      if (!row) return null;
-      this.parents.set(row.id, row.parent_id);
+      if (!row) {
+        this.parents.delete(walked.missing);
+        return null;
+      }
+      if (epoch === this.epoch) this.parents.set(row.id, { value: row.parent_id, loadedAt: this.clock() });
     }
     return null;
   }
 
-  invalidateKeys(hashes: readonly string[]): void {
+  /** Forgets what committed changes make stale; the cache listens to the change feed with this. */
+  drop(changes: readonly Change[]): void {
     this.epoch++;
-    for (const h of hashes) this.keys.delete(h);
+    for (const change of changes) {
+      switch (change.kind) {
+        case 'token':
+          this.tokens.delete(change.id);
+          break;
+        case 'keys': {
+          for (const hash of this.keysByToken.get(change.tokenId) ?? []) this.keys.delete(hash);
+          this.keysByToken.delete(change.tokenId);
+          // A created or rolled token's new key may have been cached as "no such key".
+          this.keyGeneration++;
+          break;
+        }
+        case 'user':
+          this.users.delete(change.id);
+          break;
+        case 'membership':
+          this.users.delete(change.userId);
+          break;
+        case 'resource':
+          this.parents.delete(change.id);
+          this.treeVersion++;
+          break;
+      }
+    }
   }
 
+  /** For tools and tests that change a token's row behind the services' back. */
   invalidateToken(id: string): void {
-    this.epoch++;
-    this.tokens.delete(id);
+    this.drop([{ kind: 'token', id }]);
   }
 
+  /** For tools and tests that change a user's row behind the services' back. */
   invalidateUser(id: string): void {
-    this.epoch++;
-    this.users.delete(id);
-  }
-
-  invalidateResource(id: string): void {
-    this.epoch++;
-    this.parents.delete(id);
-    this.ancestries.delete(id);
+    this.drop([{ kind: 'user', id }]);
   }
 }

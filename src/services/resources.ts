@@ -6,7 +6,6 @@ import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../
 import type { Stores } from '../store/index.js';
 import type { ResourceRow } from '../store/resources.js';
 import type { Access } from './access.js';
-import type { AccessCache } from './access-cache.js';
 import type { AuditTrail } from './audit.js';
 import { isSystemAdmin, type Principal } from './principal.js';
 import type { UserService } from './users.js';
@@ -31,7 +30,6 @@ export class ResourceService {
     private readonly model: AccessModel,
     private readonly stores: Stores,
     private readonly access: Access,
-    private readonly cache: AccessCache,
     private readonly users: UserService,
     private readonly audit: AuditTrail,
     private readonly clock: () => Date = () => new Date(),
@@ -53,7 +51,9 @@ export class ResourceService {
     let parentType: string | null = null;
     if (input.parentId) {
       await this.access.require(p, input.parentId, 'resources:write');
-      parentType = (await this.stores.resources.findById(input.parentId))!.type;
+      parentType =
+        (await this.stores.resources.findById(input.parentId))?.type ??
+        fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.', 'parentId');
     } else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null)) {
       fail('FORBIDDEN', 'Only administrators create top-level resources.', 'parentId');
     }
@@ -78,6 +78,7 @@ export class ResourceService {
     };
     await this.stores.transaction(async (tx) => {
       await tx.resources.insert(row);
+      tx.changes.push({ kind: 'resource', id: row.id });
       await this.audit.record(
         p,
         {
@@ -97,7 +98,10 @@ export class ResourceService {
   /** A resource the caller may read. */
   async get(p: Principal, id: string): Promise<ResourceRow> {
     await this.access.require(p, id, 'resources:read');
-    return (await this.stores.resources.findById(id))!;
+    return (
+      (await this.stores.resources.findById(id)) ??
+      fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.')
+    );
   }
 
   async children(p: Principal, id: string, limit: number, cursor?: string): Promise<ResourceRow[]> {
@@ -125,14 +129,21 @@ export class ResourceService {
     validate(ResourceRename, { name });
     await this.access.require(p, id, 'resources:write');
     await this.stores.transaction(async (tx) => {
+      // Another process may have deleted it since the cached tree said it exists.
+      if (!(await tx.resources.findById(id)))
+        fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
       await tx.resources.rename(id, name.trim(), this.clock().toISOString());
+      tx.changes.push({ kind: 'resource', id });
       await this.audit.record(
         p,
         { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip },
         tx.audit,
       );
     });
-    return (await this.stores.resources.findById(id))!;
+    return (
+      (await this.stores.resources.findById(id)) ??
+      fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.')
+    );
   }
 
   /** Deletes a resource without children; its memberships and tokens go with it. */
@@ -141,12 +152,19 @@ export class ResourceService {
     if (p.kind === 'token' && p.token.resourceId === id)
       fail('FORBIDDEN', 'A token cannot delete the resource it is attached to.');
     if (await this.stores.resources.hasChildren(id)) fail('RESOURCE_NOT_EMPTY');
-    const { tokens, hashes, members } = await this.stores.transaction(async (tx) => {
+    await this.stores.transaction(async (tx) => {
+      // Another process may have deleted it since the cached tree said it exists.
+      if (!(await tx.resources.findById(id)))
+        fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
       const tokens = await tx.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 1_000_000 });
       const members = await tx.resources.membersOf(id);
-      const hashes: string[] = [];
-      for (const t of tokens) hashes.push(...(await tx.tokens.delete(t.id)));
+      for (const t of tokens) {
+        await tx.tokens.delete(t.id);
+        tx.changes.push({ kind: 'token', id: t.id }, { kind: 'keys', tokenId: t.id });
+      }
       await tx.resources.delete(id);
+      tx.changes.push({ kind: 'resource', id });
+      for (const m of members) tx.changes.push({ kind: 'membership', userId: m.user_id, resourceId: id });
       await this.audit.record(
         p,
         {
@@ -159,12 +177,7 @@ export class ResourceService {
         },
         tx.audit,
       );
-      return { tokens, hashes, members };
     });
-    this.cache.invalidateKeys(hashes);
-    for (const t of tokens) this.cache.invalidateToken(t.id);
-    this.cache.invalidateResource(id);
-    for (const m of members) this.cache.invalidateUser(m.user_id);
   }
 
   /** People (with inherited roles) and tokens attached to the resource, as its Users tab shows them. */
@@ -223,6 +236,7 @@ export class ResourceService {
     await this.refuseIfOutranked(held, id, user.id, 'change');
     await this.stores.transaction(async (tx) => {
       await tx.resources.setMembership(id, user.id, role, this.clock().toISOString());
+      tx.changes.push({ kind: 'membership', userId: user.id, resourceId: id });
       await this.audit.record(
         p,
         {
@@ -236,7 +250,6 @@ export class ResourceService {
         tx.audit,
       );
     });
-    this.cache.invalidateUser(user.id);
     return {
       kind: 'user',
       id: user.id,
@@ -273,6 +286,7 @@ export class ResourceService {
     await this.refuseIfOutranked(held, id, user.id, 'remove');
     await this.stores.transaction(async (tx) => {
       if (!(await tx.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
+      tx.changes.push({ kind: 'membership', userId: user.id, resourceId: id });
       await this.audit.record(
         p,
         {
@@ -286,7 +300,6 @@ export class ResourceService {
         tx.audit,
       );
     });
-    this.cache.invalidateUser(user.id);
   }
 
   /** A member whose role here holds rights the caller lacks can be neither changed nor removed by it (a manager cannot demote an administrator). */

@@ -15,7 +15,7 @@ import {
 import type { Stores } from '../store/index.js';
 import type { TokenFilter, TokenRow } from '../store/tokens.js';
 import type { Access } from './access.js';
-import { tokenFacts, type AccessCache } from './access-cache.js';
+import { tokenFacts } from './access-cache.js';
 import type { AuditTrail } from './audit.js';
 import type { KeyRing } from './key-ring.js';
 import { actingUser, isSystemAdmin, ownerId, type Principal } from './principal.js';
@@ -59,7 +59,6 @@ export class TokenService {
     private readonly model: AccessModel,
     private readonly stores: Stores,
     private readonly access: Access,
-    private readonly cache: AccessCache,
     private readonly keys: KeyRing,
     private readonly users: UserService,
     private readonly audit: AuditTrail,
@@ -213,6 +212,8 @@ export class TokenService {
     try {
       await this.stores.transaction(async (tx) => {
         await tx.tokens.insert(row, keyHash);
+        // A look-up of the new key may have been cached as "no such key" before it existed.
+        tx.changes.push({ kind: 'token', id }, { kind: 'keys', tokenId: id });
         await this.audit.record(
           p,
           {
@@ -231,8 +232,6 @@ export class TokenService {
       if (await this.stores.tokens.keyExists(keyHash)) fail('KEY_TAKEN', undefined, 'key');
       throw err;
     }
-    // A lookup of this hash may have been cached as "no such key" before it existed.
-    this.cache.invalidateKeys([keyHash]);
     return { view: await this.view(row), key };
   }
 
@@ -457,6 +456,7 @@ export class TokenService {
     const changed = Object.keys(set).filter((k) => k !== 'updated_at');
     const after = await this.stores.transaction(async (tx) => {
       await tx.tokens.update(row.id, set);
+      tx.changes.push({ kind: 'token', id: row.id });
       const updated =
         (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
       await this.audit.record(
@@ -473,7 +473,6 @@ export class TokenService {
       );
       return updated;
     });
-    this.cache.invalidateToken(row.id);
     return this.view(after);
   }
 
@@ -501,8 +500,9 @@ export class TokenService {
       encrypted_key: this.keys.recoverable ? this.keys.seal(key, id) : null,
       updated_at: now.toISOString(),
     };
-    const oldHashes = await this.stores.transaction(async (tx) => {
-      const hashes = await tx.tokens.roll(id, this.keys.hash(key), patch, until, now.toISOString());
+    await this.stores.transaction(async (tx) => {
+      await tx.tokens.roll(id, this.keys.hash(key), patch, until, now.toISOString());
+      tx.changes.push({ kind: 'token', id }, { kind: 'keys', tokenId: id });
       await this.audit.record(
         p,
         {
@@ -515,18 +515,16 @@ export class TokenService {
         },
         tx.audit,
       );
-      return hashes;
     });
-    this.cache.invalidateKeys(oldHashes);
-    this.cache.invalidateToken(id);
     return { view: await this.view(await this.load(id)), key };
   }
 
   async delete(p: Principal, id: string, ip: string | null): Promise<void> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'manage');
-    const hashes = await this.stores.transaction(async (tx) => {
-      const dropped = await tx.tokens.delete(id);
+    await this.stores.transaction(async (tx) => {
+      await tx.tokens.delete(id);
+      tx.changes.push({ kind: 'token', id }, { kind: 'keys', tokenId: id });
       await this.audit.record(
         p,
         {
@@ -539,10 +537,7 @@ export class TokenService {
         },
         tx.audit,
       );
-      return dropped;
     });
-    this.cache.invalidateKeys(hashes);
-    this.cache.invalidateToken(id);
   }
 
   /** Shows a recoverable key again, to its owner only; every reveal is audited. */

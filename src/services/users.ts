@@ -7,7 +7,6 @@ import { newId } from '../domain/ids.js';
 import { randomBase62 } from '../domain/keys.js';
 import type { Stores } from '../store/index.js';
 import type { UserRow } from '../store/users.js';
-import type { AccessCache } from './access-cache.js';
 import type { AuditTrail } from './audit.js';
 import { actingUser, isSystemAdmin, type Principal } from './principal.js';
 
@@ -31,7 +30,6 @@ export class UserService {
 
   constructor(
     private readonly stores: Stores,
-    private readonly cache: AccessCache,
     private readonly audit: AuditTrail,
     private readonly hashing: PasswordHashing,
     private readonly sessionTtlMs: number,
@@ -69,6 +67,7 @@ export class UserService {
     try {
       await this.stores.transaction(async (tx) => {
         await tx.users.insert(row);
+        tx.changes.push({ kind: 'user', id: row.id });
         await this.audit.record(
           actor,
           {
@@ -120,7 +119,7 @@ export class UserService {
   }
 
   /**
-   * Changes a user; deactivating one ends their sessions, and their tokens stop at once.
+   * Changes a user; deactivating one ends their sessions, and their tokens stop at once here (within the cache TTL on other servers).
    * Administrators change anyone; people change only their own name and password. Whoever changes
    * their own password gives the current one, so a borrowed session or token cannot take the
    * account over; an administrator resetting someone else's does not.
@@ -158,6 +157,7 @@ export class UserService {
       if (demotesAdmin && (await tx.users.countAdmins()) <= 1)
         fail('CONFLICT', 'This is the last administrator; make another one first.');
       await tx.users.update(id, set);
+      tx.changes.push({ kind: 'user', id });
       if (patch.active === false || patch.password !== undefined) await tx.sessions.deleteForUser(id);
       await this.audit.record(
         actor,
@@ -174,7 +174,6 @@ export class UserService {
         tx.audit,
       );
     });
-    this.cache.invalidateUser(id);
     return this.get(id);
   }
 

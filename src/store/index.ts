@@ -1,11 +1,17 @@
 import type { Kysely } from 'kysely';
+import type { Change } from '../services/change-feed.js';
 import { AuditStore } from './audit.js';
 import { ResourceStore } from './resources.js';
 import type { Database } from './schema.js';
 import { SessionStore } from './sessions.js';
 import { TokenStore } from './tokens.js';
-import { inTransaction } from './transaction.js';
+import { unitOfWork } from './transaction.js';
 import { UserStore } from './users.js';
+
+/** Where a committed transaction's changes go (the change feed). */
+export interface ChangeSink {
+  publish(changes: readonly Change[]): void;
+}
 
 /** All repositories over one database. */
 export interface Stores {
@@ -17,19 +23,47 @@ export interface Stores {
   audit: AuditStore;
   /**
    * Runs `fn` with stores bound to one transaction: a change and its audit record are written
-   * together or not at all. Inside a transaction already, it joins it.
+   * together or not at all. The changes `fn` adds to `tx.changes` are published once, after the
+   * commit; a rollback drops them. Inside a transaction already, it joins it (and its changes).
+   * A write that refers to a row deleted meanwhile fails as NOT_FOUND.
    */
-  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: TransactionStores) => Promise<T>): Promise<T>;
 }
 
-export function createStores(db: Kysely<Database>): Stores {
+/** Stores bound to one transaction, with the changes to publish when it commits. */
+export interface TransactionStores extends Stores {
+  readonly changes: Change[];
+}
+
+const NOWHERE: ChangeSink = { publish: () => {} };
+
+/** Repositories over `db`; committed transactions' changes are published to `sink`. */
+export function createStores(db: Kysely<Database>, sink: ChangeSink = NOWHERE): Stores {
+  return {
+    ...repositories(db),
+    async transaction(fn) {
+      const changes: Change[] = [];
+      const result = await unitOfWork(db, (trx) => fn(bound(trx, changes)));
+      // Only here has the transaction committed; were it to roll back, the unit of work threw.
+      sink.publish(changes);
+      return result;
+    },
+  };
+}
+
+function repositories(db: Kysely<Database>): Omit<Stores, 'transaction'> {
   return {
     db,
-    transaction: (fn) => inTransaction(db, (trx) => fn(createStores(trx))),
     users: new UserStore(db),
     resources: new ResourceStore(db),
     tokens: new TokenStore(db),
     sessions: new SessionStore(db),
     audit: new AuditStore(db),
   };
+}
+
+/** Stores inside a transaction: a nested transaction joins it, adding to the same changes. */
+function bound(trx: Kysely<Database>, changes: Change[]): TransactionStores {
+  const tx: TransactionStores = { ...repositories(trx), changes, transaction: (fn) => fn(tx) };
+  return tx;
 }

@@ -88,3 +88,47 @@ export function forEachDialect(
     });
   }
 }
+
+/**
+ * Several keygates over one database — one SQLite file, or one PostgreSQL schema — as separate
+ * server processes behind a load balancer would be. Each has its own app and its own in-memory
+ * cache; all read `clock`, so a test can pass a cache TTL without sleeping.
+ */
+export async function createTestCluster(
+  dialectUrl: string | undefined,
+  count: number,
+  options: { env?: Record<string, string>; clock?: () => Date } = {},
+): Promise<{ instances: TestEnv[]; dispose(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keygate-cluster-'));
+  const config = loadConfig({
+    KEYGATE_DATA_DIR: dataDir,
+    KEYGATE_DATABASE_URL: dialectUrl ?? '',
+    KEYGATE_USAGE_FLUSH_MS: '60000',
+    ...options.env,
+  });
+  const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
+  const instances: TestEnv[] = [];
+  const dispose = async () => {
+    for (const { app } of instances) await app.close();
+    const first = instances[0];
+    if (pgSchema && first) await first.kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
+    for (const { kg } of instances) await kg.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const kg = await createKeygate(config, {
+        pgSchema,
+        passwordHashing: TEST_HASHING,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+      const app = await buildApp(kg);
+      instances.push({ app, kg, config });
+      await app.ready();
+    }
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { instances, dispose };
+}

@@ -104,7 +104,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
         tags,
         summary: 'Delete a resource without children',
         description:
-          'Needs resources:delete. Its memberships and tokens are deleted with it; its tokens stop working at once.',
+          'Needs resources:delete. Its memberships and tokens are deleted with it; its tokens stop working at once on this server, and within the cache TTL on others sharing the database.',
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },

@@ -139,7 +139,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
       tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, request.ip)),
   );
 
-  // Deletes a token; its key stops working at once.
+  // Deletes a token; its key stops working at once here (within the cache TTL on other servers).
   app.delete(
     '/tokens/:id',
     {
