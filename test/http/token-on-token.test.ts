@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
+import { csrfTokenFor } from '../../src/http/csrf.js';
 import { forEachDialect } from '../support/harness.js';
 import { call, userWithSession } from '../support/client.js';
 
@@ -31,7 +32,12 @@ forEachDialect(
     const http = async (method: string, path: string, who: Who, body?: unknown): Promise<Reply> => {
       const headers: Record<string, string> = {};
       if ('key' in who) headers['x-api-key'] = who.key;
-      else headers.cookie = `keygate_session=${who.cookie}`;
+      else {
+        // As the console does: same-origin, with the session's CSRF token.
+        headers.cookie = `keygate_session=${who.cookie}`;
+        headers['x-csrf-token'] = csrfTokenFor(who.cookie);
+        headers.origin = base;
+      }
       if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${base}/api/v1.0${path}`, {
         method,
