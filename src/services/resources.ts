@@ -272,11 +272,16 @@ export class ResourceService {
    */
   private async reachableUser(p: Principal, userRef: string, ancestry: readonly string[]) {
     const unknown = () => fail('UNKNOWN_USER', `There is no user ${userRef} you can add here.`, 'userId');
-    const user = (await this.users.find(userRef)) ?? unknown();
-    if (!userRef.includes('@') || isSystemAdmin(p)) return user;
-    for (const resourceId of ancestry)
-      if ((await this.stores.resources.membersOf(resourceId)).some((m) => m.user_id === user.id)) return user;
-    return unknown();
+    const user = await this.users.find(userRef);
+    if (!userRef.includes('@') || isSystemAdmin(p)) return user ?? unknown();
+    // Every ancestor is read whether or not the address belongs to anyone, so the time taken does
+    // not tell the two apart either.
+    let reachable = false;
+    for (const resourceId of ancestry) {
+      const members = await this.stores.resources.membersOf(resourceId);
+      if (user !== undefined && members.some((m) => m.user_id === user.id)) reachable = true;
+    }
+    return reachable && user !== undefined ? user : unknown();
   }
 
   async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {
