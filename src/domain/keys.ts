@@ -1,5 +1,3 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-
 /**
  * The key format: `<prefix><30 base62 random chars><6 base62 chars of CRC32>`.
  * 30 base62 characters carry 178 bits, above the 160 we promise; the checksum lets any
@@ -41,11 +39,16 @@ function toBase62(value: number, width: number): string {
   return out;
 }
 
-/** Random base62 text of the given length, unbiased (rejection sampling). */
+/**
+ * Random base62 text of the given length, unbiased (rejection sampling). Draws from the Web Crypto
+ * CSPRNG (`globalThis.crypto`, in Node ≥ 19 and every browser), so this module needs no node:crypto
+ * and the SDK can run it anywhere; hashing lives in the server's KeyRing.
+ */
 export function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
-    const bytes = randomBytes(length * 2);
+    // getRandomValues fills at most 65,536 bytes per call.
+    const bytes = crypto.getRandomValues(new Uint8Array(Math.min(2 * (length - out.length), 65_536)));
     for (const b of bytes) {
       if (b < 248) out += BASE62[b % 62];
       if (out.length === length) break;
@@ -89,23 +92,6 @@ export function isWellFormedGeneratedKey(key: string, prefix: string): boolean {
 /** Whether an administrator's chosen key value is acceptable. */
 export function isAcceptableCustomKey(key: string, prefix: string, minLength: number): boolean {
   return key.length >= minLength && key.length <= MAX_KEY_LENGTH && CUSTOM_KEY_RE.test(key) && !key.startsWith(prefix);
-}
-
-/**
- * Hashes a key for storage and lookup. With a server secret it is HMAC-SHA256, so a stolen
- * database alone cannot be used to test guesses offline; without, plain SHA-256 (keys carry
- * ≥160 random bits, so a fast hash is enough, unlike passwords).
- */
-export function createKeyHasher(secret: string | undefined): (key: string) => string {
-  if (secret) return (key) => createHmac('sha256', secret).update(key).digest('base64url');
-  return (key) => createHash('sha256').update(key).digest('base64url');
-}
-
-/** Constant-time comparison of two hashes. */
-export function hashesEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** The part of a key that list views may show so a person can recognise it. */

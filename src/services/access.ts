@@ -1,5 +1,4 @@
 import { fail } from '../domain/errors.js';
-import { hashesEqual } from '../domain/keys.js';
 import { allPermissions, type AccessModel } from '../domain/model.js';
 import {
   decideToken,
@@ -10,7 +9,7 @@ import {
   type UserFacts,
 } from '../domain/policy.js';
 import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
-import type { KeyRing } from './key-ring.js';
+import { hashesEqual, type KeyRing } from './key-ring.js';
 import type { Principal } from './principal.js';
 
 export type KeyVerdict =
@@ -92,7 +91,10 @@ export class Access {
   private factsNow(hash: string, q: KeyQuestion): KeyFacts | Miss {
     const entry = this.cache.peekKey(hash);
     if (entry === MISS || entry === null) return entry === null ? NOT_FOUND : MISS;
-    if (!hashesEqual(entry.hash, hash)) return NOT_FOUND;
+    // The in-memory map matched this exact string, so no constant-time compare is needed (and its
+    // two Buffers per request are measurable): this only refuses an entry the store matched loosely
+    // (a collation) and loadFacts cached under the presented hash. loadFacts keeps the constant-time check.
+    if (entry.hash !== hash) return NOT_FOUND;
     const token = this.cache.peekToken(entry.tokenId);
     if (token === MISS || token === null) return token === null ? NOT_FOUND : MISS;
     const owner = this.cache.peekUser(token.facts.ownerId);
