@@ -68,12 +68,19 @@ export interface KeyQuestion {
 export class Access {
   private readonly verdicts = new WeakMap<TokenFacts, RememberedVerdict>();
 
+  private readonly clock: () => Date;
+  /** The clock in epoch ms; without an injected clock, Date.now (no Date per judged key). */
+  private readonly nowMs: () => number;
+
   constructor(
     private readonly model: AccessModel,
     private readonly cache: AccessCache,
     private readonly keys: KeyRing,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    clock?: () => Date,
+  ) {
+    this.clock = clock ?? (() => new Date());
+    this.nowMs = clock ? () => clock().getTime() : Date.now;
+  }
 
   /**
    * Judges a presented key: format, storage, then the policy (at `q.resourceId` when given).
@@ -128,7 +135,7 @@ export class Access {
   private judge(f: KeyFacts, q: KeyQuestion): KeyVerdict {
     if ('code' in f) return f;
     const { token, owner, impersonated, home, target } = f;
-    const nowMs = this.clock().getTime();
+    const nowMs = this.nowMs();
     // Authentication asks the same question of the same key on every request. Its inputs are
     // cached objects that are replaced, never changed, when anything about them changes, so a
     // VALID answer can be reused while they are the very same objects and nothing has expired.
