@@ -55,6 +55,8 @@ interface Target {
   url: string;
   /** Pid of the server process, for the cpu accounting. */
   pid: number | undefined;
+  /** The server process, to tell a failed run from a server that ended. */
+  server: Pinned;
   script?: string | undefined;
   /** One request to check the target answers as expected before it is loaded. */
   probe: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string | undefined };
@@ -194,6 +196,13 @@ interface Check {
   note?: string | undefined;
 }
 
+/** An error saying the target's server process ended (and its last output), or null while it runs. */
+function serverEnded(t: Target): Error | null {
+  const { exitCode, signalCode } = t.server.child;
+  if (exitCode === null && signalCode === null) return null;
+  return new Error(`${t.label}: the server ended (${signalCode ?? exitCode}) during the run\n${t.server.output()}`);
+}
+
 function runErrors(r: WrkResult): number {
   return r.non2xx + r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout;
 }
@@ -243,6 +252,7 @@ async function main(): Promise<void> {
       label: 'floor 1: Fastify GET /hello',
       url: `${floor1.baseUrl}/hello`,
       pid: floor1.server.child.pid,
+      server: floor1.server,
       probe: { method: 'GET', headers: {} },
     });
     targets.push({
@@ -250,6 +260,7 @@ async function main(): Promise<void> {
       label: 'floor 2: Fastify POST /verify',
       url: `${floor2.baseUrl}/verify`,
       pid: floor2.server.child.pid,
+      server: floor2.server,
       script: writeScript(
         tmp,
         'floor2.lua',
@@ -286,6 +297,7 @@ async function main(): Promise<void> {
             label,
             url: `${kgt.baseUrl}${verifyPath}`,
             pid: kgt.server.child.pid,
+            server: kgt.server,
             script: writeScript(
               tmp,
               `keygate-${id}.lua`,
@@ -310,6 +322,7 @@ async function main(): Promise<void> {
           label: 'keygate GET /api/v1.0/me',
           url: `${keygate.baseUrl}${mePath}`,
           pid: keygate.server.child.pid,
+          server: keygate.server,
           script: writeScript(tmp, 'keygate-me.lua', [{ method: 'GET', path: mePath, headers: auth }]),
           probe: { method: 'GET', headers: auth },
         });
@@ -344,7 +357,11 @@ async function main(): Promise<void> {
             if (settings.warmupS > 0 && round === 1 && attempt === 0)
               await runWrk({ ...base, durationS: settings.warmupS });
             const before = cpuSnapshot(settings.serverCpu, t.pid);
-            const { result, loadCpu } = await runWrk({ ...base, durationS: settings.durationS });
+            const { result, loadCpu } = await runWrk({ ...base, durationS: settings.durationS }).catch(
+              (err: unknown) => {
+                throw serverEnded(t) ?? err;
+              },
+            );
             const cpu = cpuShare(before, cpuSnapshot(settings.serverCpu, t.pid));
             const record: RunRecord = { target: t.id, round, result, cpu, loadCpu, attempt };
             attempts.push(record);
