@@ -14,6 +14,8 @@ export interface KeygateTarget {
   baseUrl: string;
   /** Key of the administrator-level token that calls /verify and /me. */
   callerKey: string;
+  /** Key of a token holding only keys:verify (verify group only): the usual gateway caller. */
+  verifierKey: string;
   /** Plain keys of some of the seeded tokens, to cycle through in /verify bodies. */
   sampleKeys: string[];
   tokenCount: number;
@@ -85,15 +87,15 @@ const BATCH = 1_000;
 
 /**
  * Writes a fresh store straight through the project's store modules (no HTTP, so no fsync per
- * token): one admin user, one account, `tokenCount` reader tokens and one administrator-level
- * caller token. Returns the caller's key and the plain keys of the first `sampleCount` tokens;
+ * token): one admin user, one account, `tokenCount` reader tokens, one administrator-level
+ * caller token and one keys:verify-only verifier token. Returns the callers' keys and the plain keys of the first `sampleCount` tokens;
  * plain keys exist only in memory (and in the temp-dir Lua script).
  */
 export async function seedKeygate(
   env: NodeJS.ProcessEnv,
   tokenCount: number,
   sampleCount: number,
-): Promise<{ callerKey: string; sampleKeys: string[] }> {
+): Promise<{ callerKey: string; verifierKey: string; sampleKeys: string[] }> {
   const config = loadConfig(env);
   const ring = new KeyRing(config);
   const { db, close } = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -127,15 +129,22 @@ export async function seedKeygate(
       })
       .execute();
 
-    const tokenRow = (id: string, key: string, name: string, level: string): Insertable<TokensTable> => ({
+    const tokenRow = (
+      id: string,
+      key: string,
+      name: string,
+      level: string | null,
+      permissions: string[] = [],
+      apiGroups: string[] = ['native'],
+    ): Insertable<TokensTable> => ({
       id,
       name,
       description: '',
       owner_id: adminId,
       resource_id: accountId,
       level,
-      permissions: '[]',
-      api_groups: '["native"]',
+      permissions: JSON.stringify(permissions),
+      api_groups: JSON.stringify(apiGroups),
       expires_at: null,
       active: 1,
       impersonate_user_id: null,
@@ -151,14 +160,22 @@ export async function seedKeygate(
 
     const callerKey = ring.generate();
     const callerId = newId('tok');
+    const verifierKey = ring.generate();
+    const verifierId = newId('tok');
     await db.transaction().execute(async (trx) => {
       await trx
         .insertInto('tokens')
-        .values(tokenRow(callerId, callerKey, 'bench caller', 'administrator'))
+        .values([
+          tokenRow(callerId, callerKey, 'bench caller', 'administrator'),
+          tokenRow(verifierId, verifierKey, 'bench verifier', null, ['keys:verify'], ['verify']),
+        ])
         .execute();
       await trx
         .insertInto('token_keys')
-        .values({ key_hash: ring.hash(callerKey), token_id: callerId, expires_at: null, created_at: now })
+        .values([
+          { key_hash: ring.hash(callerKey), token_id: callerId, expires_at: null, created_at: now },
+          { key_hash: ring.hash(verifierKey), token_id: verifierId, expires_at: null, created_at: now },
+        ])
         .execute();
     });
 
@@ -178,7 +195,7 @@ export async function seedKeygate(
         await trx.insertInto('token_keys').values(keys).execute();
       });
     }
-    return { callerKey, sampleKeys };
+    return { callerKey, verifierKey, sampleKeys };
   } finally {
     await close();
   }
@@ -191,7 +208,7 @@ export async function seedKeygate(
 export async function startKeygate(opts: KeygateOptions): Promise<KeygateTarget> {
   const env = keygateEnv(opts);
   const t0 = Date.now();
-  const { callerKey, sampleKeys } = await seedKeygate(env, opts.tokenCount, opts.sampleCount);
+  const { callerKey, verifierKey, sampleKeys } = await seedKeygate(env, opts.tokenCount, opts.sampleCount);
   const seedMs = Date.now() - t0;
   opts.log(`seeded ${opts.tokenCount.toLocaleString('en-US')} tokens (+1 caller) in ${(seedMs / 1000).toFixed(1)} s`);
 
@@ -206,5 +223,14 @@ export async function startKeygate(opts: KeygateOptions): Promise<KeygateTarget>
   });
   const baseUrl = `http://127.0.0.1:${opts.port}`;
   await waitForHttp(`${baseUrl}/health`, server, 60_000);
-  return { server, baseUrl, callerKey, sampleKeys, tokenCount: opts.tokenCount, seedMs, startMs: Date.now() - t1 };
+  return {
+    server,
+    baseUrl,
+    callerKey,
+    verifierKey,
+    sampleKeys,
+    tokenCount: opts.tokenCount,
+    seedMs,
+    startMs: Date.now() - t1,
+  };
 }

@@ -10,6 +10,7 @@ import { ResourceService } from './services/resources.js';
 import { TokenService } from './services/tokens.js';
 import { UsageRecorder } from './services/usage.js';
 import { UserService, type PasswordHashing } from './services/users.js';
+import { VerifyService } from './services/verify.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -21,6 +22,8 @@ export interface Keygate {
   keys: KeyRing;
   cache: AccessCache;
   access: Access;
+  /** Key verification for other services (the verify route, CLI, console and gateway). */
+  verify: VerifyService;
   audit: AuditTrail;
   users: UserService;
   resources: ResourceService;
@@ -89,6 +92,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     keys,
     cache,
     access,
+    verify: new VerifyService(config.model, access),
     audit,
     users,
     resources,

@@ -1,5 +1,3 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-
 /**
  * The key format: `<prefix><30 base62 random chars><6 base62 chars of CRC32>`.
  * 30 base62 characters carry 178 bits, above the 160 we promise; the checksum lets any
@@ -9,7 +7,6 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 export const RANDOM_LENGTH = 30;
 export const CHECKSUM_LENGTH = 6;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const BASE62_RE = /^[0-9A-Za-z]+$/;
 /** Characters a chosen (custom) key may use: printable ASCII without spaces or quotes. */
 const CUSTOM_KEY_RE = /^[\x21\x23-\x26\x28-\x7e]+$/;
 export const MAX_KEY_LENGTH = 256;
@@ -41,11 +38,16 @@ function toBase62(value: number, width: number): string {
   return out;
 }
 
-/** Random base62 text of the given length, unbiased (rejection sampling). */
+/**
+ * Random base62 text of the given length, unbiased (rejection sampling). Draws from the Web Crypto
+ * CSPRNG (`globalThis.crypto`, in Node ≥ 19 and every browser), so this module needs no node:crypto
+ * and the SDK can run it anywhere; hashing lives in the server's KeyRing.
+ */
 export function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
-    const bytes = randomBytes(length * 2);
+    // getRandomValues fills at most 65,536 bytes per call.
+    const bytes = crypto.getRandomValues(new Uint8Array(Math.min(2 * (length - out.length), 65_536)));
     for (const b of bytes) {
       if (b < 248) out += BASE62[b % 62];
       if (out.length === length) break;
@@ -77,35 +79,41 @@ export function classifyKey(
   return customKeys.allowed && isAcceptableCustomKey(key, prefix, customKeys.minLength) ? 'custom' : 'malformed';
 }
 
-/** True when the key has the generated shape and its checksum matches. */
+/** The value of a base62 digit, or -1 for any other character code. */
+function base62Digit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 65 && c <= 90) return c - 55; // A-Z
+  if (c >= 97 && c <= 122) return c - 61; // a-z
+  return -1;
+}
+
+/**
+ * True when the key has the generated shape and its checksum matches. One pass over the
+ * characters, no substrings: every request with a key runs this, twice on /verify.
+ */
 export function isWellFormedGeneratedKey(key: string, prefix: string): boolean {
   if (key.length !== prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH || !key.startsWith(prefix)) return false;
-  const body = key.slice(prefix.length);
-  if (!BASE62_RE.test(body)) return false;
-  const random = body.slice(0, RANDOM_LENGTH);
-  return body.slice(RANDOM_LENGTH) === toBase62(crc32(random), CHECKSUM_LENGTH);
+  const end = prefix.length + RANDOM_LENGTH;
+  let crc = 0xffffffff;
+  for (let i = prefix.length; i < end; i++) {
+    const c = key.charCodeAt(i);
+    if (base62Digit(c) < 0) return false;
+    crc = CRC_TABLE[(crc ^ c) & 0xff]! ^ (crc >>> 8);
+  }
+  // The checksum is CRC32 written as 6 base62 digits; 62^6 > 2^32, so reading the digits back
+  // gives the CRC itself exactly when they are its encoding.
+  let written = 0;
+  for (let i = end; i < key.length; i++) {
+    const d = base62Digit(key.charCodeAt(i));
+    if (d < 0) return false;
+    written = written * 62 + d;
+  }
+  return written === (crc ^ 0xffffffff) >>> 0;
 }
 
 /** Whether an administrator's chosen key value is acceptable. */
 export function isAcceptableCustomKey(key: string, prefix: string, minLength: number): boolean {
   return key.length >= minLength && key.length <= MAX_KEY_LENGTH && CUSTOM_KEY_RE.test(key) && !key.startsWith(prefix);
-}
-
-/**
- * Hashes a key for storage and lookup. With a server secret it is HMAC-SHA256, so a stolen
- * database alone cannot be used to test guesses offline; without, plain SHA-256 (keys carry
- * ≥160 random bits, so a fast hash is enough, unlike passwords).
- */
-export function createKeyHasher(secret: string | undefined): (key: string) => string {
-  if (secret) return (key) => createHmac('sha256', secret).update(key).digest('base64url');
-  return (key) => createHash('sha256').update(key).digest('base64url');
-}
-
-/** Constant-time comparison of two hashes. */
-export function hashesEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** The part of a key that list views may show so a person can recognise it. */

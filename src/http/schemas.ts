@@ -300,6 +300,8 @@ export const VerifyResponse = Type.Object(
   },
   { $id: 'VerifyResponse' },
 );
+/** The verify answer, as services build it (type only: services do not load the HTTP layer). */
+export type VerifyAnswer = Static<typeof VerifyResponse>;
 
 // One object rather than a union of two: serialising a union validates each branch on every answer.
 export const Me = Type.Object(

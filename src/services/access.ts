@@ -1,5 +1,4 @@
 import { fail } from '../domain/errors.js';
-import { hashesEqual } from '../domain/keys.js';
 import { allPermissions, type AccessModel } from '../domain/model.js';
 import {
   decideToken,
@@ -10,7 +9,7 @@ import {
   type UserFacts,
 } from '../domain/policy.js';
 import { MISS, type AccessCache, type CachedKey, type CachedToken, type Miss } from './access-cache.js';
-import type { KeyRing } from './key-ring.js';
+import { hashesEqual, type KeyRing } from './key-ring.js';
 import type { Principal } from './principal.js';
 
 export type KeyVerdict =
@@ -69,12 +68,19 @@ export interface KeyQuestion {
 export class Access {
   private readonly verdicts = new WeakMap<TokenFacts, RememberedVerdict>();
 
+  private readonly clock: () => Date;
+  /** The clock in epoch ms; without an injected clock, Date.now (no Date per judged key). */
+  private readonly nowMs: () => number;
+
   constructor(
     private readonly model: AccessModel,
     private readonly cache: AccessCache,
     private readonly keys: KeyRing,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    clock?: () => Date,
+  ) {
+    this.clock = clock ?? (() => new Date());
+    this.nowMs = clock ? () => clock().getTime() : Date.now;
+  }
 
   /**
    * Judges a presented key: format, storage, then the policy (at `q.resourceId` when given).
@@ -92,7 +98,10 @@ export class Access {
   private factsNow(hash: string, q: KeyQuestion): KeyFacts | Miss {
     const entry = this.cache.peekKey(hash);
     if (entry === MISS || entry === null) return entry === null ? NOT_FOUND : MISS;
-    if (!hashesEqual(entry.hash, hash)) return NOT_FOUND;
+    // The in-memory map matched this exact string, so no constant-time compare is needed (and its
+    // two Buffers per request are measurable): this only refuses an entry the store matched loosely
+    // (a collation) and loadFacts cached under the presented hash. loadFacts keeps the constant-time check.
+    if (entry.hash !== hash) return NOT_FOUND;
     const token = this.cache.peekToken(entry.tokenId);
     if (token === MISS || token === null) return token === null ? NOT_FOUND : MISS;
     const owner = this.cache.peekUser(token.facts.ownerId);
@@ -126,7 +135,7 @@ export class Access {
   private judge(f: KeyFacts, q: KeyQuestion): KeyVerdict {
     if ('code' in f) return f;
     const { token, owner, impersonated, home, target } = f;
-    const nowMs = this.clock().getTime();
+    const nowMs = this.nowMs();
     // Authentication asks the same question of the same key on every request. Its inputs are
     // cached objects that are replaced, never changed, when anything about them changes, so a
     // VALID answer can be reused while they are the very same objects and nothing has expired.

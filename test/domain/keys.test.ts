@@ -8,15 +8,14 @@ import {
   RANDOM_LENGTH,
   classifyKey,
   crc32,
-  createKeyHasher,
   displayPrefix,
   generateKey,
-  hashesEqual,
   isAcceptableCustomKey,
   isWellFormedGeneratedKey,
   randomBase62,
 } from '../../src/domain/keys.js';
 import { newId, newSortableId } from '../../src/domain/ids.js';
+import { createKeyHasher, hashesEqual } from '../../src/services/key-ring.js';
 
 const PREFIX = 'kg_';
 const NO_CUSTOM = { allowed: false, minLength: 20 };

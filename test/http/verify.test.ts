@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { Value } from 'typebox/value';
 import { generateKey } from '../../src/domain/keys.js';
+import { VerifyResponse } from '../../src/http/schemas.js';
 import { forEachDialect, type TestEnv } from '../support/harness.js';
 import { assertError, call, userWithSession, type Reply } from '../support/client.js';
 
@@ -340,6 +343,33 @@ forEachDialect('POST /verify', (env) => {
     const target = await mint(f.folder1, { level: 'reader' });
     assert.equal((await call(app, 'DELETE', `/api/v1.0/tokens/${target.id}`, { cookie: f.admin.cookie })).status, 204);
     assert.deepEqual((await verify({ key: target.key })).body, { valid: false, code: 'NOT_FOUND' });
+  });
+
+  it('answers over a real socket as JSON with a charset, valid under the contract, and follows a rename at once', async () => {
+    const { app } = env();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const target = await mint(f.folder1, { name: 'before', level: 'reader' });
+    const ask = async () => {
+      const res = await fetch(`http://127.0.0.1:${port}${VERIFY}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': f.verifierKey },
+        body: JSON.stringify({ key: target.key }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+      const body = (await res.json()) as { code: string; token: { name: string } };
+      assert.ok(Value.Check(VerifyResponse, body), JSON.stringify(body));
+      return body;
+    };
+    assert.equal((await ask()).token.name, 'before');
+    assert.equal((await ask()).token.name, 'before', 'a warm answer');
+    const renamed = await call(app, 'PATCH', `/api/v1.0/tokens/${target.id}`, {
+      cookie: f.admin.cookie,
+      body: { name: 'after' },
+    });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.equal((await ask()).token.name, 'after');
   });
 
   it("never answers with the verifier's own key either", async () => {

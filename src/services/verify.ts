@@ -1,0 +1,114 @@
+import { fail } from '../domain/errors.js';
+import type { AccessModel } from '../domain/model.js';
+import type { VerifyAnswer } from '../http/schemas.js';
+import type { Access, KeyQuestion, KeyVerdict } from './access.js';
+import type { Principal } from './principal.js';
+
+export type { VerifyAnswer };
+
+/** What a verifier asks: a key and, optionally, its right to a permission on a resource through an API group. */
+export interface VerifyQuestion extends KeyQuestion {
+  key: string;
+}
+
+/** A verdict about an existing token (every code but MALFORMED and NOT_FOUND). */
+type Judged = Extract<KeyVerdict, { token: unknown }>;
+
+const MALFORMED: VerifyAnswer = Object.freeze({ valid: false, code: 'MALFORMED' });
+const NOT_FOUND: VerifyAnswer = Object.freeze({ valid: false, code: 'NOT_FOUND' });
+const MALFORMED_JSON = JSON.stringify(MALFORMED);
+const NOT_FOUND_JSON = JSON.stringify(NOT_FOUND);
+
+/**
+ * Key verification for other services, shared by the HTTP route, the CLI, the console and the
+ * gateway: who may verify, which tokens a verifier may see, and what the answer says.
+ *
+ * A verifier is a token holding keys:verify at its own resource, and it sees only tokens on
+ * resources where it holds keys:verify itself; every other token is answered NOT_FOUND, exactly as
+ * a key that was never issued, so a verifier learns nothing about tokens outside its reach.
+ */
+export class VerifyService {
+  /**
+   * The JSON answer per verdict. Access hands out the very same verdict object while nothing it
+   * was decided on has changed, so a warm verify serialises nothing; the answer of a verdict
+   * depends on the verdict alone (visibility is checked before, per caller).
+   */
+  private readonly json = new WeakMap<KeyVerdict, string>();
+
+  constructor(
+    private readonly model: AccessModel,
+    private readonly access: Access,
+  ) {}
+
+  /** Judges a key for a verifier; answers synchronously when everything it needs is cached. */
+  verify(caller: Principal, q: VerifyQuestion): VerifyAnswer | Promise<VerifyAnswer> {
+    const verdict = this.judge(caller, q);
+    return verdict instanceof Promise ? verdict.then((v) => this.answer(caller, v)) : this.answer(caller, verdict);
+  }
+
+  /** The same answer as `verify`, as JSON text (remembered per verdict), for callers that send it on. */
+  verifyJson(caller: Principal, q: VerifyQuestion): string | Promise<string> {
+    const verdict = this.judge(caller, q);
+    return verdict instanceof Promise
+      ? verdict.then((v) => this.answerJson(caller, v))
+      : this.answerJson(caller, verdict);
+  }
+
+  /** Checks the caller and the question, then asks Access about the key. */
+  private judge(caller: Principal, q: VerifyQuestion): KeyVerdict | Promise<KeyVerdict> {
+    if (caller.kind !== 'token' || !this.access.permissionsAt(caller, caller.home).has('keys:verify')) {
+      fail('INSUFFICIENT_PERMISSIONS', 'Verifying keys needs a token with the keys:verify permission.');
+    }
+    const { key, resourceId, permission, apiGroup } = q;
+    if (permission !== undefined && !Object.hasOwn(this.model.permissions, permission))
+      fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');
+    if (apiGroup !== undefined && !Object.hasOwn(this.model.apiGroups, apiGroup))
+      fail('UNKNOWN_API_GROUP', `Unknown API group ${apiGroup}.`, 'apiGroup');
+    return this.access.evaluateKey(key, { resourceId, permission, apiGroup });
+  }
+
+  /** Whether the verifier may see the judged token: keys:verify at the token's own resource. */
+  private sees(caller: Principal, verdict: KeyVerdict): verdict is Judged {
+    if (!('token' in verdict)) return false;
+    const home = verdict.principal.kind === 'token' ? verdict.principal.home : [];
+    return this.access.permissionsAt(caller, home).has('keys:verify');
+  }
+
+  private answer(caller: Principal, verdict: KeyVerdict): VerifyAnswer {
+    if (verdict.code === 'MALFORMED') return MALFORMED;
+    if (!this.sees(caller, verdict)) return NOT_FOUND;
+    return shape(verdict);
+  }
+
+  private answerJson(caller: Principal, verdict: KeyVerdict): string {
+    if (verdict.code === 'MALFORMED') return MALFORMED_JSON;
+    if (!this.sees(caller, verdict)) return NOT_FOUND_JSON;
+    let json = this.json.get(verdict);
+    if (json === undefined) {
+      json = JSON.stringify(shape(verdict));
+      this.json.set(verdict, json);
+    }
+    return json;
+  }
+}
+
+/** The contract's answer for a token the verifier may see: never the key or its hash. */
+function shape(verdict: Judged): VerifyAnswer {
+  const t = verdict.token;
+  // Fields in the order of the contract's schema, so the JSON reads the same as a serialised answer.
+  return {
+    valid: verdict.code === 'VALID',
+    code: verdict.code,
+    token: {
+      id: t.facts.id,
+      name: t.row.name,
+      ownerId: t.facts.ownerId,
+      resourceId: t.facts.resourceId,
+      permissions: [...verdict.permissions],
+      apiGroups: [...t.facts.apiGroups],
+      expiresAt: t.facts.expiresAt,
+      impersonateUserId: t.facts.impersonateUserId,
+      logging: t.row.logging,
+    },
+  };
+}
