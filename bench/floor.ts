@@ -19,7 +19,7 @@ import Fastify from 'fastify';
 import { newId } from '../src/domain/ids.js';
 import { generateKey } from '../src/domain/keys.js';
 import { DEFAULT_MODEL, levelPermissions } from '../src/domain/model.js';
-import { VerifyRequest, VerifyResponse } from '../src/http/schemas.js';
+import { VerifyRequest, VerifyResponse } from '../src/schemas.js';
 
 const kind = process.argv[2];
 const port = Number(process.env.PORT ?? 0);

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { parseDuration } from './domain/expiry.js';
 import { DEFAULT_MODEL, modelProblems, type AccessModel } from './domain/model.js';
 import { firstProblem } from './domain/validate.js';
-import { Email, GroupName, PermissionName } from './http/schemas.js';
+import { Email, GroupName, PermissionName } from './schemas.js';
 import { isPostgresUrl } from './store/database.js';
 
 /** Everything the server can be told, with its defaults. */

@@ -9,7 +9,7 @@ import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-t
 import { decorateRequestAuth, installAuthentication } from './authenticate.js';
 import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
 import { metaRoutes } from './meta.js';
-import { SHARED_SCHEMAS } from './schemas.js';
+import { SHARED_SCHEMAS } from '../schemas.js';
 import type { FastifyTypebox } from './types.js';
 import { API_VERSIONS, deprecationHeaders } from './versions.js';
 

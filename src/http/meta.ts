@@ -2,7 +2,7 @@ import type {} from '@fastify/swagger';
 import { Type } from 'typebox';
 import { API_VERSIONS } from './versions.js';
 import { CHANGELOG, changelogAtom } from './changelog.js';
-import { errorResponses, Nullable } from './schemas.js';
+import { errorResponses, Nullable } from '../schemas.js';
 import type { FastifyTypebox } from './types.js';
 
 const open = { auth: 'none' as const };

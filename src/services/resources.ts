@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { MemberParams, MemberRole, ResourceCreate, ResourceRename } from '../http/schemas.js';
+import { MemberParams, MemberRole, ResourceCreate, ResourceRename } from '../schemas.js';
 import { newId } from '../domain/ids.js';
 import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
 import type { Stores } from '../store/index.js';

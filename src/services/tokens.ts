@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { TokenCreate, TokenPatch as TokenPatchSchema } from '../http/schemas.js';
+import { TokenCreate, TokenPatch as TokenPatchSchema } from '../schemas.js';
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';

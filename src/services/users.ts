@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { fail } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { UserCreate, UserPatch } from '../http/schemas.js';
+import { UserCreate, UserPatch } from '../schemas.js';
 import { newId } from '../domain/ids.js';
 import { randomBase62 } from '../domain/keys.js';
 import type { Stores } from '../store/index.js';

@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import type { AccessModel } from '../domain/model.js';
-import type { VerifyAnswer } from '../http/schemas.js';
+import type { VerifyAnswer } from '../schemas.js';
 import type { Access, KeyQuestion, KeyVerdict } from './access.js';
 import type { Principal } from './principal.js';
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { run } from '../../src/cli/program.js';
 import { loadConfig } from '../../src/config.js';
 import { firstProblem } from '../../src/domain/validate.js';
-import { Member, Resource, Token, User } from '../../src/http/schemas.js';
+import { Member, Resource, Token, User } from '../../src/schemas.js';
 import { createKeygate } from '../../src/keygate.js';
 
 const PASSWORD = 'a long enough password';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CHANGELOG } from '../../src/http/changelog.js';
-import { TokenCreate, TokenPatch, VerifyRequest } from '../../src/http/schemas.js';
+import { TokenCreate, TokenPatch, VerifyRequest } from '../../src/schemas.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import { API_VERSIONS, deprecationHeaders, type ApiVersion } from '../../src/http/versions.js';
 import { createTestEnv, forEachDialect } from '../support/harness.js';

@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { Value } from 'typebox/value';
 import { generateKey } from '../../src/domain/keys.js';
-import { VerifyResponse } from '../../src/http/schemas.js';
+import { VerifyResponse } from '../../src/schemas.js';
 import { forEachDialect, type TestEnv } from '../support/harness.js';
 import { assertError, call, userWithSession, type Reply } from '../support/client.js';
 

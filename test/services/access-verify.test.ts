@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import { Value } from 'typebox/value';
 import { KeygateError } from '../../src/domain/errors.js';
 import { generateKey } from '../../src/domain/keys.js';
-import { VerifyResponse } from '../../src/http/schemas.js';
+import { VerifyResponse } from '../../src/schemas.js';
 import { Access } from '../../src/services/access.js';
 import { MISS, type AccessCache } from '../../src/services/access-cache.js';
 import type { Principal } from '../../src/services/principal.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { KeygateError } from '../../src/domain/errors.js';
 import { firstProblem } from '../../src/domain/validate.js';
-import { TokenCreate } from '../../src/http/schemas.js';
+import { TokenCreate } from '../../src/schemas.js';
 import type { Principal } from '../../src/services/principal.js';
 import { asUser, email } from '../support/client.js';
 import { forEachDialect } from '../support/harness.js';

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { principalOf, sessionCookie } from '../authenticate.js';
 import { csrfTokenFor } from '../csrf.js';
-import { type Me, errorResponses } from '../schemas.js';
+import { type Me, errorResponses } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { userJson } from '../views.js';
 import type { Principal } from '../../services/principal.js';

@@ -9,7 +9,7 @@ import {
   ResourceRename,
   errorResponses,
   Nullable,
-} from '../schemas.js';
+} from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, resourceJson } from '../views.js';
 

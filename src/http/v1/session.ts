@@ -3,7 +3,7 @@ import { fail } from '../../domain/errors.js';
 import type { FastifyTypebox } from '../types.js';
 import { SESSION_COOKIE, sessionCookie } from '../authenticate.js';
 import { csrfTokenFor, refuseCrossSite, requireCsrf } from '../csrf.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses } from '../../schemas.js';
 import { userJson } from '../views.js';
 
 /** Sign-in and sign-out: the only routes that set cookies. */

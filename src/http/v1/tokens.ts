@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses, Nullable } from '../schemas.js';
+import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses, Nullable } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, tokenJson } from '../views.js';
 import type { TokenView } from '../../services/tokens.js';

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } from '../schemas.js';
+import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
 

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { VerifyRequest, errorResponses } from '../schemas.js';
+import { VerifyRequest, errorResponses } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 
 /** The content type of an answer the service has already serialised (with a charset, so Fastify sends it as is). */

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { EXPIRES_IN } from '../domain/expiry.js';
+import { EXPIRES_IN } from './domain/expiry.js';
 
 /**
  * One schema per shape: each validates requests, serialises responses and becomes part of the
