@@ -9,7 +9,8 @@
  */
 export interface SignInThrottle {
   /**
-   * Called before a password is checked. Returns 0 when the attempt may go ahead (it is then
+   * Called before a password is checked. `account` is compared as given: callers pass one spelling
+   * (`normalizeEmail` for an address), so the throttle stays ignorant of what an account is. Returns 0 when the attempt may go ahead (it is then
    * counted as a failure until `succeeded` says otherwise, so parallel guesses are counted too),
    * or the whole seconds to wait.
    */
@@ -116,16 +117,15 @@ export class MemorySignInThrottle implements SignInThrottle {
 
   async attempt(account: string, address: string): Promise<number> {
     const now = this.now();
-    const key = account.trim().toLowerCase();
-    const wait = Math.max(this.accounts.waitMs(key, now), this.addresses.waitMs(address, now));
+    const wait = Math.max(this.accounts.waitMs(account, now), this.addresses.waitMs(address, now));
     if (wait > 0) return Math.ceil(wait / 1000);
-    this.accounts.fail(key, now);
+    this.accounts.fail(account, now);
     this.addresses.fail(address, now);
     return 0;
   }
 
   async succeeded(account: string, address: string): Promise<void> {
-    this.accounts.forget(account.trim().toLowerCase());
+    this.accounts.forget(account);
     this.addresses.uncount(address);
   }
 

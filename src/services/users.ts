@@ -9,6 +9,7 @@ import type { Stores } from '../store/index.js';
 import type { UserRow } from '../store/users.js';
 import type { AuditTrail } from './audit.js';
 import { actingUser, isSystemAdmin, type Principal } from './principal.js';
+import { normalizeEmail } from '../domain/email.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
@@ -51,7 +52,7 @@ export class UserService {
   async create(input: NewUser, actor: Principal | 'system'): Promise<UserRow> {
     if (actor !== 'system' && !isSystemAdmin(actor)) fail('FORBIDDEN', 'Only administrators create users.');
     validate(UserCreate, input);
-    const email = input.email.trim().toLowerCase();
+    const email = normalizeEmail(input.email);
     if (await this.stores.users.findByEmail(email)) fail('EMAIL_TAKEN', undefined, 'email');
     const now = this.clock().toISOString();
     const row: UserRow = {

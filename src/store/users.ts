@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from './schema.js';
+import { normalizeEmail } from '../domain/email.js';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -18,7 +19,7 @@ export class UserStore {
 
   /** Looks a user up by email, case-insensitively (emails are stored lower-cased). */
   findByEmail(email: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+    return this.db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
   }
 
   /** Users in id order, after `cursor`. */

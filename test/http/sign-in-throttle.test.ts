@@ -4,7 +4,8 @@ import { buildApp } from '../../src/http/app.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import { MemorySignInThrottle } from '../../src/services/sign-in-throttle.js';
 import { forEachDialect } from '../support/harness.js';
-import { PASSWORD, email } from '../support/client.js';
+import { csrfTokenFor } from '../../src/http/csrf.js';
+import { PASSWORD, email, userWithSession } from '../support/client.js';
 import { listen, send } from '../support/wire.js';
 
 /** Password guessing over real HTTP, with the throttle's clock in the test's hand. */
@@ -50,5 +51,60 @@ forEachDialect('sign-in throttle over HTTP', (env) => {
     now += Number(right.headers['retry-after']) * 1000;
     assert.equal((await signIn(address, PASSWORD)).status, 200, 'after the wait the right password works');
     assert.equal((await signIn(address, 'wrong again')).status, 401, 'a success reset the account counter');
+  });
+
+  /** Starts from clean counters: every earlier guess in this suite came from the same address. */
+  const forgetEverything = () => {
+    now += 16 * 60_000;
+  };
+
+  it('one account however its address is spelt: case and spaces give no fresh guesses', async () => {
+    forgetEverything();
+    const { kg } = env();
+    const address = email('spelt');
+    await kg.users.create({ email: address, password: PASSWORD }, 'system');
+    const spellings = [
+      address,
+      address.toUpperCase(),
+      ` ${address}`,
+      `${address} `,
+      address.replace(/^./, (c) => c.toUpperCase()),
+    ];
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await signIn(spellings[i % spellings.length]!, `wrong guess ${i}`));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [401, 401, 401, 401, 401, 429, 429, 429, 429, 429],
+    );
+  });
+
+  it('guesses of the current password with a borrowed session are throttled like sign-ins', async () => {
+    forgetEverything();
+    const { kg } = env();
+    const user = await userWithSession(app, kg);
+    const change = (currentPassword: string) =>
+      send(
+        port,
+        'PATCH',
+        `/api/v1.0/users/${user.id}`,
+        {
+          'content-type': 'application/json',
+          cookie: `keygate_session=${user.cookie}`,
+          'x-csrf-token': csrfTokenFor(user.cookie),
+        },
+        JSON.stringify({ password: 'a brand new password', currentPassword }),
+      );
+    const answers = [];
+    for (let i = 0; i < 8; i++) answers.push(await change(`wrong guess ${i}`));
+    assert.deepEqual(
+      answers.map((a) => a.body.error.code),
+      [...Array(5).fill('CURRENT_PASSWORD_INVALID'), ...Array(3).fill('RATE_LIMITED')],
+    );
+    assert.ok(Number(answers[7]!.headers['retry-after']) >= 1);
+    // Even the right one waits out the back-off, then works.
+    const right = await change(PASSWORD);
+    assert.equal(right.status, 429);
+    now += Number(right.headers['retry-after']) * 1000;
+    assert.equal((await change(PASSWORD)).status, 200);
   });
 });

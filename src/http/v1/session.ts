@@ -1,10 +1,29 @@
 import { Type } from 'typebox';
 import { fail } from '../../domain/errors.js';
+import type { FastifyReply } from 'fastify';
 import type { FastifyTypebox } from '../types.js';
 import { SESSION_COOKIE, sessionCookie } from '../authenticate.js';
 import { csrfTokenFor, refuseCrossSite, requireCsrf } from '../csrf.js';
 import { errorResponses } from '../../schemas.js';
 import { userJson } from '../views.js';
+import { normalizeEmail } from '../../domain/email.js';
+
+/**
+ * Refuses a password guess (RATE_LIMITED, with Retry-After) while the account or the address is in
+ * its back-off; otherwise counts it as a failure until `succeeded` is called.
+ */
+export async function throttlePasswordGuess(
+  app: FastifyTypebox,
+  reply: FastifyReply,
+  account: string,
+  address: string,
+  what: string,
+): Promise<void> {
+  const wait = await app.signInThrottle.attempt(account, address);
+  if (wait === 0) return;
+  reply.header('retry-after', String(wait));
+  fail('RATE_LIMITED', `Too many failed ${what}; try again in ${wait} s.`);
+}
 
 /** Sign-in and sign-out: the only routes that set cookies. */
 export function sessionRoutes(app: FastifyTypebox): void {
@@ -39,14 +58,12 @@ export function sessionRoutes(app: FastifyTypebox): void {
       // Another site must not sign a browser in to an account of its choosing (login CSRF).
       refuseCrossSite(request);
       const { email, password } = request.body;
+      // Counted by the address as stored, so changing its case or spacing gives no fresh guesses.
+      const account = normalizeEmail(email);
       // Refused before the password is checked: a guess made during the back-off learns nothing.
-      const wait = await app.signInThrottle.attempt(email, request.ip);
-      if (wait > 0) {
-        reply.header('retry-after', String(wait));
-        fail('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} s.`);
-      }
+      await throttlePasswordGuess(app, reply, account, request.ip, 'sign-ins');
       const { user, cookie, expiresAt } = await kg.users.signIn(email, password);
-      await app.signInThrottle.succeeded(email, request.ip);
+      await app.signInThrottle.succeeded(account, request.ip);
       reply.setCookie(SESSION_COOKIE, cookie, {
         path: '/',
         httpOnly: true,

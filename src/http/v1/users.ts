@@ -3,6 +3,7 @@ import { principalOf } from '../authenticate.js';
 import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
+import { throttlePasswordGuess } from './session.js';
 
 /** People: administrators create and manage them; everyone may change their own name and password (the service decides who may do what). */
 export function userRoutes(app: FastifyTypebox): void {
@@ -77,8 +78,15 @@ export function userRoutes(app: FastifyTypebox): void {
         response: { 200: Type.Ref('User'), ...errorResponses },
       },
     },
-    async (request) => {
-      return userJson(await kg.users.update(request.params.id, request.body, principalOf(request)));
+    async (request, reply) => {
+      const actor = principalOf(request);
+      // Guessing the current password with a borrowed session or token is slowed like sign-in is,
+      // counted per user (by id, as no address is at hand) and per client address.
+      const guess = request.body.currentPassword !== undefined ? `current-password:${request.params.id}` : null;
+      if (guess !== null) await throttlePasswordGuess(app, reply, guess, request.ip, 'password checks');
+      const row = await kg.users.update(request.params.id, request.body, actor);
+      if (guess !== null) await app.signInThrottle.succeeded(guess, request.ip);
+      return userJson(row);
     },
   );
 }
