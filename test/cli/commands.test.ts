@@ -14,8 +14,9 @@ const PASSWORD = 'a long enough password';
 /**
  * The CLI's commands, run in-process with an argv (test/cli/cli.test.ts spawns the real process for
  * exit codes and stderr). Each command opens the store, acts as its --as user, and closes it.
+ * SQLite only: the CLI is a thin door over the services, whose suites run on both databases.
  */
-describe('CLI users, memberships and input checks [sqlite]', () => {
+describe('CLI users, memberships and input checks [sqlite only]', () => {
   let dataDir: string;
   let env: Record<string, string>;
 
