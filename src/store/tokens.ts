@@ -68,7 +68,7 @@ export class TokenStore {
 
   /**
    * Gives a token a new key. The old keys stop at `oldKeysUntil` (a grace period), or at once
-   * when it is null. Returns the hashes that stopped working at once, so caches can drop them.
+   * when it is null. Caches hear of it from the change feed, by token id.
    */
   async roll(
     id: string,
@@ -76,13 +76,8 @@ export class TokenStore {
     patch: Partial<TokenRow>,
     oldKeysUntil: string | null,
     now: string,
-  ): Promise<string[]> {
-    return inTransaction(this.db, async (trx) => {
-      const old = await trx
-        .selectFrom('token_keys')
-        .select(['key_hash', 'expires_at'])
-        .where('token_id', '=', id)
-        .execute();
+  ): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
       if (oldKeysUntil === null) {
         await trx.deleteFrom('token_keys').where('token_id', '=', id).execute();
       } else {
@@ -99,17 +94,14 @@ export class TokenStore {
         .values({ key_hash: newHash, token_id: id, expires_at: null, created_at: now })
         .execute();
       await trx.updateTable('tokens').set(patch).where('id', '=', id).execute();
-      return old.map((k) => k.key_hash);
     });
   }
 
-  /** Deletes a token and its keys; returns the hashes that were dropped. */
-  async delete(id: string): Promise<string[]> {
-    return inTransaction(this.db, async (trx) => {
-      const keys = await trx.selectFrom('token_keys').select('key_hash').where('token_id', '=', id).execute();
+  /** Deletes a token and its keys. */
+  async delete(id: string): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
       await trx.deleteFrom('token_keys').where('token_id', '=', id).execute();
       await trx.deleteFrom('tokens').where('id', '=', id).execute();
-      return keys.map((k) => k.key_hash);
     });
   }
 
