@@ -243,6 +243,11 @@ export const TokenListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** How long a rolled token's old key keeps working: up to 30 days. */
+const GraceSeconds = Type.Integer({ minimum: 0, maximum: 30 * 86_400 });
+
+export const TokenRoll = Type.Object({ graceSeconds: Type.Optional(GraceSeconds) }, { additionalProperties: false });
+
 export const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),

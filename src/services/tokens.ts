@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { TokenCreate, TokenPatch as TokenPatchSchema } from '../schemas.js';
+import { TokenCreate, TokenListQuery, TokenPatch as TokenPatchSchema, TokenRoll } from '../schemas.js';
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
@@ -325,6 +325,7 @@ export class TokenService {
     p: Principal,
     q: Omit<TokenFilter, 'now' | 'ownerId'> & { owner?: string | undefined },
   ): Promise<{ views: TokenView[]; nextCursor: string | null }> {
+    validate(TokenListQuery, q);
     let owner: string | undefined = ownerId(p);
     if (q.owner !== undefined && q.owner !== owner) {
       if (!isSystemAdmin(p))
@@ -370,6 +371,7 @@ export class TokenService {
     resourceId: string,
     q: Omit<TokenFilter, 'now' | 'ownerId' | 'resourceId'>,
   ): Promise<TokenView[]> {
+    validate(TokenListQuery, q);
     const ancestry = await this.access.ancestryOf(resourceId);
     const held = this.access.permissionsAt(p, ancestry);
     if (held.size === 0) fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
@@ -487,6 +489,7 @@ export class TokenService {
     graceSeconds: number,
     ip: string | null,
   ): Promise<{ view: TokenView; key: string }> {
+    validate(TokenRoll, { graceSeconds });
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'manage');
     // The new key acts as the owner, so only the owner may receive it; others deactivate or delete.

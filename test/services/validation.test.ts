@@ -78,6 +78,18 @@ forEachDialect('services validate their input with the API schemas', (env) => {
     );
   });
 
+  it('token lists and rolls too: states, limits and grace periods the API would refuse', async () => {
+    const { kg } = env();
+    const state = 'everything' as 'active';
+    await assert.rejects(kg.tokens.list(admin, { state, limit: 10 }), refused('state', /one of/));
+    await assert.rejects(kg.tokens.list(admin, { limit: 100_000 }), refused('limit', /500/));
+    await assert.rejects(kg.tokens.listForResource(admin, account, { limit: 0 }), refused('limit', /1/));
+    const before = (await kg.tokens.get(admin, tokenId)).row.key_prefix;
+    await assert.rejects(kg.tokens.roll(admin, tokenId, -5, null), refused('graceSeconds', /0/));
+    await assert.rejects(kg.tokens.roll(admin, tokenId, 365 * 86_400, null), refused('graceSeconds', /2592000/));
+    assert.equal((await kg.tokens.get(admin, tokenId)).row.key_prefix, before, 'nothing was rolled');
+  });
+
   it('users, resources and memberships too', async () => {
     const { kg } = env();
     await assert.rejects(kg.users.create({ email: 'not-an-email' }, admin), refused('email', /format "email"/));

@@ -1,6 +1,14 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, TokenCreate, TokenListQuery, TokenPatch, errorResponses, Nullable } from '../../schemas.js';
+import {
+  IdParams,
+  TokenCreate,
+  TokenListQuery,
+  TokenPatch,
+  errorResponses,
+  Nullable,
+  TokenRoll,
+} from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, tokenJson } from '../views.js';
 import type { TokenView } from '../../services/tokens.js';
@@ -189,12 +197,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
         summary: 'Roll a token: new key, old key valid for graceSeconds (default 0)',
         description: 'Its owner only: the new key acts as the owner.',
         params: IdParams,
-        body: Type.Optional(
-          Type.Object(
-            { graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
-            { additionalProperties: false },
-          ),
-        ),
+        body: Type.Optional(TokenRoll),
         response: { 200: Type.Ref('TokenWithKey'), ...errorResponses },
       },
       // The body is optional (POST …/roll with none means grace 0); an absent body is validated as {}.
