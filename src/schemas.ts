@@ -93,6 +93,10 @@ export const Token = Type.Object(
     apiGroups: Type.Array(Type.String()),
     expiresAt: Nullable(Time),
     active: Type.Boolean(),
+    deactivatedBy: Nullable(Type.String(), {
+      description:
+        'While inactive: the user who switched it off. When that is not the owner, only someone with tokens:manage on its resource can switch it on again.',
+    }),
     state: OneOf(['active', 'inactive', 'expired']),
     impersonate: Nullable(Type.Object({ id: Type.String(), email: Type.String() })),
     logging: Logging,

@@ -40,6 +40,7 @@ export function tokenJson(v: TokenView, now: Date = new Date()) {
     apiGroups: [...v.apiGroups],
     expiresAt: r.expires_at,
     active: r.active === 1,
+    deactivatedBy: r.active === 1 ? null : r.deactivated_by,
     state: r.active !== 1 ? ('inactive' as const) : expired ? ('expired' as const) : ('active' as const),
     impersonate: v.impersonate,
     logging: r.logging,

@@ -127,6 +127,11 @@ forEachDialect(
         const t = await token({ cookie: owner.cookie }, { level: 'reader', expiresAt: inADay() });
         const off = await http('POST', `/tokens/${t.id}/deactivate`, { cookie: accountAdmin.cookie });
         assert.equal(off.status, 200, JSON.stringify(off.body));
+        // The owner can see why the switch will not move for them.
+        assert.equal(
+          (await http('GET', `/tokens/${t.id}`, { cookie: owner.cookie })).body.deactivatedBy,
+          accountAdmin.id,
+        );
         refused(await http('POST', `/tokens/${t.id}/activate`, { cookie: owner.cookie }), 403, 'FORBIDDEN');
         refused(await http('PATCH', `/tokens/${t.id}`, { cookie: owner.cookie }, { active: true }), 403, 'FORBIDDEN');
         // Switching it off again as the owner does not turn the administrator's hold into the owner's.
@@ -136,13 +141,17 @@ forEachDialect(
         const other = await token({ cookie: owner.cookie }, { level: 'manager', expiresIn: '30d' });
         refused(await http('POST', `/tokens/${t.id}/activate`, { key: other.key }), 403, 'FORBIDDEN');
         assert.equal(await works(t.key), false);
-        assert.equal((await http('POST', `/tokens/${t.id}/activate`, { cookie: accountAdmin.cookie })).status, 200);
+        const on = await http('POST', `/tokens/${t.id}/activate`, { cookie: accountAdmin.cookie });
+        assert.equal(on.status, 200);
+        assert.equal(on.body.deactivatedBy, null, 'an active token names no one');
         assert.ok(await works(t.key));
       });
 
       it('an owner lifts their own deactivation', async () => {
         const t = await token({ cookie: owner.cookie }, { level: 'reader', expiresAt: inADay() });
-        assert.equal((await http('POST', `/tokens/${t.id}/deactivate`, { cookie: owner.cookie })).status, 200);
+        const off = await http('POST', `/tokens/${t.id}/deactivate`, { cookie: owner.cookie });
+        assert.equal(off.status, 200);
+        assert.equal(off.body.deactivatedBy, owner.id);
         assert.equal((await http('POST', `/tokens/${t.id}/activate`, { cookie: owner.cookie })).status, 200);
         assert.ok(await works(t.key));
       });
