@@ -13,6 +13,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL schema keygate keeps its tables in (created when missing); the connection's default when unset. */
+  databaseSchema: string | undefined;
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   /** Prefix of generated keys. */
@@ -53,6 +55,7 @@ const SETTINGS = [
   'HOST',
   'KEYGATE_DATA_DIR',
   'KEYGATE_DATABASE_URL',
+  'KEYGATE_DATABASE_SCHEMA',
   'KEYGATE_ADMIN_EMAIL',
   'KEYGATE_ADMIN_PASSWORD',
   'KEYGATE_KEY_PREFIX',
@@ -204,6 +207,11 @@ export function loadConfig(env: Env = process.env): Config {
   // Anything else would fall back to SQLite without a word; not quoted, as it may hold a password.
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl))
     wrong('KEYGATE_DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for SQLite)');
+  const databaseSchema = raw('KEYGATE_DATABASE_SCHEMA');
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema))
+    wrong('KEYGATE_DATABASE_SCHEMA', 'must be a lower-case PostgreSQL name: letters, digits and _');
+  if (databaseSchema !== undefined && databaseUrl === undefined)
+    wrong('KEYGATE_DATABASE_SCHEMA', 'needs KEYGATE_DATABASE_URL (SQLite has no schemas)');
   const adminEmail = raw('KEYGATE_ADMIN_EMAIL');
   if (adminEmail !== undefined && firstProblem(Email, adminEmail))
     wrong('KEYGATE_ADMIN_EMAIL', `must be an email address, not ${JSON.stringify(adminEmail)}`);
@@ -216,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: raw('HOST') ?? '0.0.0.0',
     dataDir: resolve(raw('KEYGATE_DATA_DIR') ?? './data'),
     databaseUrl,
+    databaseSchema,
     adminEmail,
     adminPassword: raw('KEYGATE_ADMIN_PASSWORD'),
     keyPrefix,

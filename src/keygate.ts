@@ -48,7 +48,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const opened = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.dataDir,
-    pgSchema: options.pgSchema,
+    pgSchema: options.pgSchema ?? config.databaseSchema,
     onIdleError: options.onBackgroundError,
   });
   try {

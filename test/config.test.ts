@@ -140,6 +140,19 @@ describe('configuration', () => {
         `${name}=${value}`,
       );
     }
+    const pgUrl = 'postgres://u@db/k';
+    assert.throws(
+      () => loadConfig({ KEYGATE_DATABASE_URL: pgUrl, KEYGATE_DATABASE_SCHEMA: 'Drop Table' }),
+      (err: Error) => err.message.startsWith('KEYGATE_DATABASE_SCHEMA must be a lower-case PostgreSQL name'),
+    );
+    assert.throws(
+      () => loadConfig({ KEYGATE_DATABASE_SCHEMA: 'keygate' }),
+      (err: Error) => err.message.startsWith('KEYGATE_DATABASE_SCHEMA needs KEYGATE_DATABASE_URL'),
+    );
+    assert.equal(
+      loadConfig({ KEYGATE_DATABASE_URL: pgUrl, KEYGATE_DATABASE_SCHEMA: 'keygate' }).databaseSchema,
+      'keygate',
+    );
     // A database URL may carry a password: it is never quoted back.
     assert.throws(
       () => loadConfig({ KEYGATE_DATABASE_URL: 'mysql://u:pw@db/k' }),

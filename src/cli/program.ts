@@ -90,7 +90,11 @@ export function buildProgram(io: Io): Command {
     .description('Bring the database schema up to date, and exit')
     .action(async () => {
       const config = loadConfig(io.env);
-      const opened = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      const opened = await openDatabase({
+        url: config.databaseUrl,
+        dataDir: config.dataDir,
+        pgSchema: config.databaseSchema,
+      });
       try {
         const ran = await migrateToLatest(opened.db);
         io.out(ran.length ? `ran ${ran.join(', ')}` : 'already up to date');
