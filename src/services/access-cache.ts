@@ -3,7 +3,7 @@ import { levelPermissions } from '../domain/model.js';
 import type { Ancestry, TokenFacts, UserFacts } from '../domain/policy.js';
 import type { Stores } from '../store/index.js';
 import type { TokenRow } from '../store/tokens.js';
-import type { Change } from './change-feed.js';
+import type { Change } from '../domain/change.js';
 
 interface Entry<T> {
   value: T;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Change } from '../services/change-feed.js';
+import type { Change } from '../domain/change.js';
 import { AuditStore } from './audit.js';
 import { ResourceStore } from './resources.js';
 import type { Database } from './schema.js';
