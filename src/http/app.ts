@@ -104,7 +104,8 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
             type: 'apiKey',
             in: 'cookie',
             name: 'keygate_session',
-            description: "The console's session, from POST /session.",
+            description:
+              "The console's session, from POST /session. Changes (POST, PUT, PATCH, DELETE) made with it must be same-origin and send the session's CSRF token (csrfToken from POST /session or GET /me) as X-CSRF-Token.",
           },
         },
       },
