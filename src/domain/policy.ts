@@ -180,15 +180,16 @@ export function strongerThanActor(target: TokenFacts, targetHome: Ancestry, acto
   return out;
 }
 
+/** Whether a token was switched off by someone other than its owner (an administrator after a leak, say). */
+export function deactivatedByOther(ownerId: string, deactivatedBy: string | null): boolean {
+  return deactivatedBy !== null && deactivatedBy !== ownerId;
+}
+
 /**
- * Whether a deactivation still holds against this actor re-activating the token: one made by
- * someone other than the owner (an administrator after a leak, say) is lifted only by whoever
- * holds tokens:manage on the token's resource, never by the owner alone.
+ * Whether a deactivation still holds against an actor holding `held` on the token's resource who
+ * would re-activate it: one made by someone other than the owner is lifted only by whoever holds
+ * tokens:manage there, never by the owner alone.
  */
-export function deactivationHolds(
-  token: Pick<TokenFacts, 'ownerId'>,
-  deactivatedBy: string | null,
-  actor: Pick<TokenActor, 'held'>,
-): boolean {
-  return deactivatedBy !== null && deactivatedBy !== token.ownerId && !actor.held.has('tokens:manage');
+export function deactivationHolds(ownerId: string, deactivatedBy: string | null, held: ReadonlySet<string>): boolean {
+  return deactivatedByOther(ownerId, deactivatedBy) && !held.has('tokens:manage');
 }

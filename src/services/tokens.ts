@@ -6,6 +6,7 @@ import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
 import {
   apiGroupAllows,
+  deactivatedByOther,
   deactivationHolds,
   escalation,
   strongerThanActor,
@@ -274,7 +275,11 @@ export class TokenService {
    * it to be no stronger than the principal in every dimension: otherwise a weak token could roll,
    * reactivate or reveal a stronger one and so escalate.
    */
-  private async authorizeOn(p: Principal, row: TokenRow, need: 'read' | 'manage' | 'reveal'): Promise<Ancestry> {
+  private async authorizeOn(
+    p: Principal,
+    row: TokenRow,
+    need: 'read' | 'manage' | 'reveal',
+  ): Promise<{ home: Ancestry; held: ReadonlySet<string> }> {
     const home = row.resource_id === null ? [] : await this.access.ancestryOf(row.resource_id);
     const held = this.access.permissionsAt(p, home);
     const owns = ownerId(p) === row.owner_id && (p.kind === 'user' || held.has('tokens:create'));
@@ -285,7 +290,7 @@ export class TokenService {
       fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
     }
     if (need !== 'read') this.refuseStronger(p, tokenFacts(this.model, row), home, held);
-    return home;
+    return { home, held };
   }
 
   /** Refuses to act on a token that is stronger than the principal in any dimension. */
@@ -389,7 +394,7 @@ export class TokenService {
   async update(p: Principal, id: string, patch: TokenPatch, ip: string | null): Promise<TokenView> {
     validate(TokenPatchSchema, patch);
     const row = await this.load(id);
-    const home = await this.authorizeOn(p, row, 'manage');
+    const { home, held } = await this.authorizeOn(p, row, 'manage');
     const set: Partial<TokenRow> = {};
     if (patch.name !== undefined) set.name = patch.name.trim();
     if (patch.description !== undefined) set.description = patch.description.trim();
@@ -417,23 +422,18 @@ export class TokenService {
       set.impersonate_user_id = patch.impersonate === null ? null : await this.impersonation(p, patch.impersonate);
     }
     if (patch.active !== undefined) {
-      const held = this.access.permissionsAt(p, home);
-      if (
-        patch.active &&
-        row.active === 0 &&
-        deactivationHolds(tokenFacts(this.model, row), row.deactivated_by, { held })
-      )
+      if (patch.active && row.active === 0 && deactivationHolds(row.owner_id, row.deactivated_by, held))
         fail(
           'FORBIDDEN',
           'Someone other than its owner deactivated this token; only someone with tokens:manage on its resource may activate it again.',
         );
       set.active = patch.active ? 1 : 0;
       // A hold by someone other than the owner survives the owner switching the token off again.
-      const othersHold = row.active === 0 && row.deactivated_by !== null && row.deactivated_by !== row.owner_id;
+      const othersHold = row.active === 0 && deactivatedByOther(row.owner_id, row.deactivated_by);
       set.deactivated_by = patch.active ? null : othersHold ? row.deactivated_by : actingUser(p).id;
     }
     // The token as edited must still be no stronger than whoever edited it.
-    this.refuseStronger(p, tokenFacts(this.model, { ...row, ...set }), home, this.access.permissionsAt(p, home));
+    this.refuseStronger(p, tokenFacts(this.model, { ...row, ...set }), home, held);
     return this.save(
       p,
       row,

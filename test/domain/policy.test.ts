@@ -763,13 +763,13 @@ describe('strongerThanActor: a token is acted on only by someone it is no strong
 });
 
 describe('deactivationHolds', () => {
-  const held = (...p: string[]) => ({ held: new Set(p) });
+  const held = (...p: string[]) => new Set(p);
   it('a deactivation by the owner, or none recorded, never holds', () => {
-    assert.equal(deactivationHolds({ ownerId: 'u1' }, 'u1', held()), false);
-    assert.equal(deactivationHolds({ ownerId: 'u1' }, null, held()), false);
+    assert.equal(deactivationHolds('u1', 'u1', held()), false);
+    assert.equal(deactivationHolds('u1', null, held()), false);
   });
   it("someone else's deactivation holds against anyone without tokens:manage there, the owner too", () => {
-    assert.equal(deactivationHolds({ ownerId: 'u1' }, 'boss', held('tokens:create', 'tokens:read')), true);
-    assert.equal(deactivationHolds({ ownerId: 'u1' }, 'boss', held('tokens:manage')), false);
+    assert.equal(deactivationHolds('u1', 'boss', held('tokens:create', 'tokens:read')), true);
+    assert.equal(deactivationHolds('u1', 'boss', held('tokens:manage')), false);
   });
 });
