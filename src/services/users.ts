@@ -120,7 +120,8 @@ export class UserService {
   }
 
   /**
-   * Changes a user; deactivating one ends their sessions, and their tokens stop at once here (within the cache TTL on other servers).
+   * Changes a user; deactivating one ends their sessions, and their tokens stop at once here (within
+   * the cache TTL on other servers).
    * Administrators change anyone; people change only their own name and password. Whoever changes
    * their own password gives the current one, so a borrowed session or token cannot take the
    * account over; an administrator resetting someone else's does not.
@@ -194,12 +195,7 @@ export class UserService {
   async checkPassword(email: string, password: string): Promise<UserRow> {
     const user = await this.stores.users.findByEmail(email);
     if (!user?.password_hash || user.active !== 1) {
-      this.dummyHash ??= argon2.hash(randomBase62(24), {
-        type: argon2.argon2id,
-        memoryCost: this.hashing.memoryCost,
-        timeCost: this.hashing.timeCost,
-        parallelism: 1,
-      });
+      this.dummyHash ??= this.hashPassword(randomBase62(24));
       await argon2.verify(await this.dummyHash, password).catch(() => false);
       fail('INVALID_CREDENTIALS');
     }
