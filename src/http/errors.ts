@@ -3,6 +3,11 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, KeygateError, type ErrorCode } from '../domain/errors.js';
 
+/** The one error envelope, for a registry code (its default message unless one is given). */
+export function errorBody(code: ErrorCode, requestId: string, message?: string, field?: string) {
+  return { error: { code, message: message ?? ERROR_CODES[code].message, requestId, ...(field ? { field } : {}) } };
+}
+
 /** Sends the one error envelope. */
 export function sendError(
   reply: FastifyReply,
@@ -11,10 +16,10 @@ export function sendError(
   message?: string,
   field?: string,
 ) {
-  const body = {
-    error: { code, message: message ?? ERROR_CODES[code].message, requestId: request.id, ...(field ? { field } : {}) },
-  };
-  return reply.code(ERROR_CODES[code].status).type('application/json; charset=utf-8').send(body);
+  return reply
+    .code(ERROR_CODES[code].status)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(code, request.id, message, field));
 }
 
 /** The field an AJV validation error is about, as a dotted path. */
@@ -148,8 +153,8 @@ export function clientErrorResponder(nextRequestId: () => string) {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const code = clientErrorCode(err);
     const requestId = nextRequestId();
-    const { status, message } = ERROR_CODES[code];
-    const body = JSON.stringify({ error: { code, message, requestId } });
+    const { status } = ERROR_CODES[code];
+    const body = JSON.stringify(errorBody(code, requestId));
     if (socket.writable)
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

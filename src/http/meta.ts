@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { API_VERSIONS } from './versions.js';
 import { CHANGELOG, changelogAtom } from './changelog.js';
 import { errorResponses, Nullable } from '../schemas.js';
+import { sendError } from './errors.js';
 import type { FastifyTypebox } from './types.js';
 
 const open = { auth: 'none' as const };
@@ -22,13 +23,11 @@ export function metaRoutes(app: FastifyTypebox): void {
         response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String() }), ...errorResponses },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       try {
         await kg.ping();
       } catch {
-        return reply.code(503).send({
-          error: { code: 'UNAVAILABLE', message: 'The database does not answer.', requestId: _request.id },
-        } as never);
+        return sendError(reply, request, 'UNAVAILABLE', 'The database does not answer.');
       }
       return { status: 'ok' as const, database: kg.dialect };
     },
