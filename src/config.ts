@@ -40,6 +40,41 @@ export interface Config {
   bodyLimit: number;
   trustProxy: boolean;
   model: AccessModel;
+  accessLog: AccessLogConfig;
+  webhooks: WebhookConfig;
+}
+
+/** Where and how long requests that present a key are recorded. */
+export interface AccessLogConfig {
+  /** Also write each record as an NDJSON line: to stdout, or appended to this file. */
+  sink: 'stdout' | string | undefined;
+  /** How often queued records are written in one batch; a crash loses at most this much. */
+  flushMs: number;
+  /** Records waiting to be written beyond which captured bodies are dropped (metadata beyond twice this). */
+  queueLimit: number;
+  /** Bytes kept of each captured body and of each header block. */
+  captureLimit: number;
+  /** Records older than this are pruned; null keeps them. */
+  retentionMs: number | null;
+  /** Captured headers and bodies older than this are cleared; null keeps them as long as the record. */
+  bodyRetentionMs: number | null;
+  /** Only the newest this many records are kept; 0 for no limit. */
+  maxRecords: number;
+  /** How often the retention job runs. */
+  pruneIntervalMs: number;
+}
+
+/** Outgoing notifications. */
+export interface WebhookConfig {
+  /** Whether webhook URLs may point at loopback, private and link-local addresses. */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** Attempts per delivery before it is marked failed. */
+  maxAttempts: number;
+  /** Days before expiry at which an `token.expiring` notice goes out. */
+  expiryNoticeDays: number[];
+  /** How often expiries are looked for and due deliveries retried. */
+  scanIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -74,6 +109,19 @@ const SETTINGS = [
   'KEYGATE_LOG_REQUESTS',
   'KEYGATE_BODY_LIMIT',
   'KEYGATE_TRUST_PROXY',
+  'KEYGATE_ACCESS_LOG',
+  'KEYGATE_ACCESS_LOG_FLUSH_MS',
+  'KEYGATE_ACCESS_LOG_QUEUE',
+  'KEYGATE_ACCESS_LOG_CAPTURE_LIMIT',
+  'KEYGATE_ACCESS_LOG_RETENTION',
+  'KEYGATE_ACCESS_LOG_BODY_RETENTION',
+  'KEYGATE_ACCESS_LOG_MAX_RECORDS',
+  'KEYGATE_ACCESS_LOG_PRUNE_INTERVAL_MS',
+  'KEYGATE_WEBHOOK_ALLOW_PRIVATE',
+  'KEYGATE_WEBHOOK_TIMEOUT_MS',
+  'KEYGATE_WEBHOOK_MAX_ATTEMPTS',
+  'KEYGATE_EXPIRY_NOTICE_DAYS',
+  'KEYGATE_NOTIFY_INTERVAL_MS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -218,6 +266,12 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = raw('KEYGATE_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     wrong('KEYGATE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  const noticeDays = raw('KEYGATE_EXPIRY_NOTICE_DAYS') ?? '7,1';
+  if (!/^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/.test(noticeDays))
+    wrong(
+      'KEYGATE_EXPIRY_NOTICE_DAYS',
+      `must be whole numbers of days separated by commas, such as 7,1, not ${JSON.stringify(noticeDays)}`,
+    );
 
   return {
     port: int('PORT', 8080, 0, 65_535),
@@ -246,5 +300,22 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: int('KEYGATE_BODY_LIMIT', 1_048_576, 1024),
     trustProxy: bool('KEYGATE_TRUST_PROXY', false),
     model,
+    accessLog: {
+      sink: raw('KEYGATE_ACCESS_LOG'),
+      flushMs: int('KEYGATE_ACCESS_LOG_FLUSH_MS', 1_000, 10, 60_000),
+      queueLimit: int('KEYGATE_ACCESS_LOG_QUEUE', 10_000, 10),
+      captureLimit: int('KEYGATE_ACCESS_LOG_CAPTURE_LIMIT', 65_536, 256),
+      retentionMs: duration('KEYGATE_ACCESS_LOG_RETENTION', 90 * 86_400_000),
+      bodyRetentionMs: duration('KEYGATE_ACCESS_LOG_BODY_RETENTION', 7 * 86_400_000),
+      maxRecords: int('KEYGATE_ACCESS_LOG_MAX_RECORDS', 0),
+      pruneIntervalMs: int('KEYGATE_ACCESS_LOG_PRUNE_INTERVAL_MS', 3_600_000, 1_000),
+    },
+    webhooks: {
+      allowPrivate: bool('KEYGATE_WEBHOOK_ALLOW_PRIVATE', false),
+      timeoutMs: int('KEYGATE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxAttempts: int('KEYGATE_WEBHOOK_MAX_ATTEMPTS', 8, 1, 30),
+      expiryNoticeDays: [...new Set(noticeDays.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a),
+      scanIntervalMs: int('KEYGATE_NOTIFY_INTERVAL_MS', 60_000, 1_000),
+    },
   };
 }

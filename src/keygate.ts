@@ -3,6 +3,7 @@ import { migrateToLatest, openDatabase, ping, type Dialect } from './store/datab
 import { createStores, type Stores } from './store/index.js';
 import { Access } from './services/access.js';
 import { AccessCache } from './services/access-cache.js';
+import { AccessLog } from './services/access-log.js';
 import { AuditTrail } from './services/audit.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { KeyRing } from './services/key-ring.js';
@@ -29,6 +30,8 @@ export interface Keygate {
   resources: ResourceService;
   tokens: TokenService;
   usage: UsageRecorder;
+  /** Requests that presented a key, queued and written in batches. */
+  accessLog: AccessLog;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -86,7 +89,9 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     { maxLifetimeMs: config.maxTokenLifetimeMs, customKeys: config.customKeys },
     clock,
   );
-  const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, options.onBackgroundError ?? (() => {}));
+  const onBackgroundError = options.onBackgroundError ?? (() => {});
+  const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, onBackgroundError);
+  const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   return {
     config,
     dialect: opened.dialect,
@@ -101,9 +106,11 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     resources,
     tokens,
     usage,
+    accessLog,
     ping: () => ping(opened.db),
     async close() {
       await usage.close();
+      await accessLog.close();
       await opened.close();
     },
   };

@@ -33,6 +33,8 @@ export class AuditTrail {
       resource_id: event.resourceId ?? null,
       details: JSON.stringify(event.details ?? {}),
       ip: event.ip ?? null,
+      via_token_id: null,
+      user_agent: null,
     });
   }
 }

@@ -1,6 +1,10 @@
 import type { Change } from '../domain/change.js';
+import type { AuditRow } from '../store/audit.js';
 
 export type { Change };
+
+/** Hears audit records once they are committed (webhooks react to token events this way). */
+export type AuditListener = (rows: readonly AuditRow[]) => void;
 
 /** Hears the changes of one committed transaction, together and in order. */
 export type ChangeListener = (changes: readonly Change[]) => void;
@@ -18,6 +22,7 @@ export type ChangeListener = (changes: readonly Change[]) => void;
  */
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
+  private readonly auditListeners = new Set<AuditListener>();
 
   /** `onListenerError` hears a listener's failure; the change is committed, so the caller must not. */
   constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
@@ -42,6 +47,26 @@ export class ChangeFeed {
     this.listeners.add(own);
     return () => {
       this.listeners.delete(own);
+    };
+  }
+
+  /** Tells every audit listener about committed audit records (in this process only). */
+  audited(rows: readonly AuditRow[]): void {
+    for (const listener of this.auditListeners) {
+      try {
+        listener(rows);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+
+  /** Adds an audit listener; returns the function that removes it. */
+  onAudited(listener: AuditListener): () => void {
+    const own: AuditListener = (rows) => listener(rows);
+    this.auditListeners.add(own);
+    return () => {
+      this.auditListeners.delete(own);
     };
   }
 }

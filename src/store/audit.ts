@@ -5,10 +5,15 @@ export type AuditRow = Selectable<AuditEventsTable>;
 
 /** The audit trail: who changed which token or membership, when. Append-only. */
 export class AuditStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `appended` hears each written row: at once outside a transaction, else gathered until it commits. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly appended: (row: AuditRow) => void = () => {},
+  ) {}
 
   async append(row: AuditRow): Promise<void> {
     await this.db.insertInto('audit_events').values(row).execute();
+    this.appended(row);
   }
 
   /** Events about one target, oldest first. */

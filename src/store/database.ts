@@ -51,6 +51,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
       max: 10,
       // Named, so operators (and tests) can tell this pool's connections from anyone else's.
       application_name: schema ? `keygate:${schema}` : 'keygate',
+      // bigint columns (epoch-ms times, counters) as numbers, as SQLite gives them: they stay far below 2^53.
+      types: {
+        getTypeParser: (oid: number, format?: string) =>
+          oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'),
+      },
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     // An idle connection the server drops (a restart, a failover) is reported on the pool; without

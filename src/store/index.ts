@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Change } from '../domain/change.js';
-import { AuditStore } from './audit.js';
+import { AccessLogStore } from './access-log.js';
+import { AuditStore, type AuditRow } from './audit.js';
 import { ResourceStore } from './resources.js';
 import type { Database } from './schema.js';
 import { SessionStore } from './sessions.js';
@@ -8,9 +9,11 @@ import { TokenStore } from './tokens.js';
 import { unitOfWork } from './transaction.js';
 import { UserStore } from './users.js';
 
-/** Where a committed transaction's changes go (the change feed). */
+/** Where committed changes go: the change feed, and the audit records for whoever reacts to them (webhooks). */
 export interface ChangeSink {
   publish(changes: readonly Change[]): void;
+  /** Audit records that are now durable, in the order they were written. */
+  audited?(rows: readonly AuditRow[]): void;
 }
 
 /** All repositories over one database. */
@@ -21,6 +24,7 @@ export interface Stores {
   tokens: TokenStore;
   sessions: SessionStore;
   audit: AuditStore;
+  accessLog: AccessLogStore;
   /**
    * Runs `fn` with stores bound to one transaction: a change and its audit record are written
    * together or not at all. The changes `fn` adds to `tx.changes` are published once, after the
@@ -33,6 +37,8 @@ export interface Stores {
 /** Stores bound to one transaction, with the changes to publish when it commits. */
 export interface TransactionStores extends Stores {
   readonly changes: Change[];
+  /** Audit records written in this transaction, told to the sink after the commit. */
+  readonly audited: AuditRow[];
 }
 
 const NOWHERE: ChangeSink = { publish: () => {} };
@@ -40,30 +46,38 @@ const NOWHERE: ChangeSink = { publish: () => {} };
 /** Repositories over `db`; committed transactions' changes are published to `sink`. */
 export function createStores(db: Kysely<Database>, sink: ChangeSink = NOWHERE): Stores {
   return {
-    ...repositories(db),
+    ...repositories(db, (row) => sink.audited?.([row])),
     async transaction(fn) {
       const changes: Change[] = [];
-      const result = await unitOfWork(db, (trx) => fn(bound(trx, changes)));
+      const audited: AuditRow[] = [];
+      const result = await unitOfWork(db, (trx) => fn(bound(trx, changes, audited)));
       // Only here has the transaction committed; were it to roll back, the unit of work threw.
       sink.publish(changes);
+      if (audited.length > 0) sink.audited?.(audited);
       return result;
     },
   };
 }
 
-function repositories(db: Kysely<Database>): Omit<Stores, 'transaction'> {
+function repositories(db: Kysely<Database>, audited: (row: AuditRow) => void): Omit<Stores, 'transaction'> {
   return {
     db,
     users: new UserStore(db),
     resources: new ResourceStore(db),
     tokens: new TokenStore(db),
     sessions: new SessionStore(db),
-    audit: new AuditStore(db),
+    audit: new AuditStore(db, audited),
+    accessLog: new AccessLogStore(db),
   };
 }
 
-/** Stores inside a transaction: a nested transaction joins it, adding to the same changes. */
-function bound(trx: Kysely<Database>, changes: Change[]): TransactionStores {
-  const tx: TransactionStores = { ...repositories(trx), changes, transaction: (fn) => fn(tx) };
+/** Stores inside a transaction: a nested transaction joins it, adding to the same changes and records. */
+function bound(trx: Kysely<Database>, changes: Change[], audited: AuditRow[]): TransactionStores {
+  const tx: TransactionStores = {
+    ...repositories(trx, (row) => audited.push(row)),
+    changes,
+    audited,
+    transaction: (fn) => fn(tx),
+  };
   return tx;
 }

@@ -83,6 +83,38 @@ export interface AuditEventsTable {
   /** JSON object with what changed; never a key, hash or password. */
   details: string;
   ip: string | null;
+  /** The token a user acted through, when a token impersonating them made the change. */
+  via_token_id: string | null;
+  user_agent: string | null;
+}
+
+/** One request that presented a key. Times are epoch milliseconds; no key, hash or password is ever stored. */
+export interface AccessLogTable {
+  at: number;
+  id: string;
+  request_id: string;
+  token_id: string | null;
+  owner_id: string | null;
+  resource_id: string | null;
+  method: string;
+  /** The route pattern (`/api/v1.0/tokens/:id`); null when no route matched. */
+  route: string | null;
+  /** The concrete path, without the query string. */
+  path: string;
+  api_version: string | null;
+  status: number;
+  duration_us: number;
+  ip: string | null;
+  user_agent: string | null;
+  /** The key's decision code (VALID, KEY_EXPIRED …) or the error code the request was answered with. */
+  outcome: string;
+  /** Where the key came from (`header:x-api-key` …); null when the credentials could not be read. */
+  carrier: string | null;
+  /** For a key that resolved to no token: its public prefix and a short fingerprint, never the key. */
+  key_prefix: string | null;
+  key_fingerprint: string | null;
+  /** JSON of the redacted request (and response) headers and bodies, when the token logs them. */
+  capture: string | null;
 }
 
 export interface Database {
@@ -93,4 +125,5 @@ export interface Database {
   token_keys: TokenKeysTable;
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
+  access_log: AccessLogTable;
 }
