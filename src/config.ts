@@ -46,7 +46,7 @@ export interface Config {
 
 /** Where and how long requests that present a key are recorded. */
 export interface AccessLogConfig {
-  /** Also write each record as an NDJSON line: to stdout, or appended to this file. */
+  /** Also write each record as an NDJSON line: to stdout, or appended to this file (relative to the data directory). */
   sink: 'stdout' | string | undefined;
   /** How often queued records are written in one batch; a crash loses at most this much. */
   flushMs: number;
@@ -266,6 +266,9 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = raw('KEYGATE_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     wrong('KEYGATE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  const dataDir = resolve(raw('KEYGATE_DATA_DIR') ?? './data');
+  // A relative file is kept beside the database.
+  const accessLogSink = raw('KEYGATE_ACCESS_LOG');
   const noticeDays = raw('KEYGATE_EXPIRY_NOTICE_DAYS') ?? '7,1';
   if (!/^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/.test(noticeDays))
     wrong(
@@ -276,7 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: int('PORT', 8080, 0, 65_535),
     host: raw('HOST') ?? '0.0.0.0',
-    dataDir: resolve(raw('KEYGATE_DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl,
     databaseSchema,
     adminEmail,
@@ -301,7 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: bool('KEYGATE_TRUST_PROXY', false),
     model,
     accessLog: {
-      sink: raw('KEYGATE_ACCESS_LOG'),
+      sink: accessLogSink === undefined || accessLogSink === 'stdout' ? accessLogSink : resolve(dataDir, accessLogSink),
       flushMs: int('KEYGATE_ACCESS_LOG_FLUSH_MS', 1_000, 10, 60_000),
       queueLimit: int('KEYGATE_ACCESS_LOG_QUEUE', 10_000, 10),
       captureLimit: int('KEYGATE_ACCESS_LOG_CAPTURE_LIMIT', 65_536, 256),

@@ -1,7 +1,7 @@
 import { randomBase62 } from './keys.js';
 
 /** Prefixed public ids (`tok_…`, `res_…`) make logs and support tickets readable. */
-export type IdKind = 'tok' | 'res' | 'usr' | 'aud';
+export type IdKind = 'tok' | 'res' | 'usr' | 'aud' | 'acc';
 
 /** A new random id of the given kind. */
 export function newId(kind: IdKind): string {

@@ -6,7 +6,8 @@ import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
 import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
-import { decorateRequestAuth, installAuthentication } from './authenticate.js';
+import { installAccessLogging } from './access-logging.js';
+import { arrive, decorateRequestAuth, installAuthentication } from './authenticate.js';
 import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
 import { metaRoutes } from './meta.js';
 import { SHARED_SCHEMAS } from '../schemas.js';
@@ -129,14 +130,17 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     uiConfig: { urls: API_VERSIONS.map((v) => ({ url: `/api/${v.version}/openapi.json`, name: v.version })) as never },
   });
 
-  // Set first thing, so every answer has them, errors included.
+  // Set first thing, so every answer has them, errors included; credentials are read here once.
   app.addHook('onRequest', (request, reply, done) => {
+    arrive(request, kg.config.allowQueryKeys);
     // Answers may hold a key (create, roll, reveal) or private data: never cache them.
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     done();
   });
+
+  installAccessLogging(app, kg);
 
   // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.
   await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox));

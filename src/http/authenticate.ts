@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { extractCredential, type CredentialSource } from '../domain/credentials.js';
+import { extractCredential, type CredentialResult, type CredentialSource } from '../domain/credentials.js';
 import { fail, type ErrorCode } from '../domain/errors.js';
 import type { Keygate } from '../keygate.js';
 import type { KeyVerdict } from '../services/access.js';
+import type { CachedToken } from '../services/access-cache.js';
 import { requireCsrf } from './csrf.js';
 import { refuseUnstorableInput } from './input.js';
 import type { Principal } from '../services/principal.js';
@@ -17,14 +18,25 @@ export interface RouteAccess {
 }
 
 /**
- * What the pipeline knows about a request's credentials, kept on the request: the access log
- * (a later issue) reads it with the response status in one onResponse hook.
+ * What the pipeline knows about a request's credentials, set on every request when it arrives
+ * and kept on it: the access log reads it with the response in one onResponse hook.
  */
 export interface RequestAuth {
   principal: Principal | null;
   source: CredentialSource | 'session' | null;
   /** The key decision code, or the error code the request was refused with. */
   outcome: string | null;
+  /** The credentials found in headers and query on arrival (and the body, once parsed). Holds the key: never log it. */
+  credential: CredentialResult;
+  /** The token the presented key belongs to, once looked up, whether or not it was accepted. */
+  token: CachedToken | null;
+  /** The registry code of the error envelope the request was answered with. */
+  errorCode: ErrorCode | null;
+  /** Epoch ms and a monotonic reading (performance.now) at arrival. */
+  arrivedAt: number;
+  arrivedMono: number;
+  /** The response body, kept only while the token logs responses. */
+  responseBody: unknown;
 }
 
 declare module 'fastify' {
@@ -70,9 +82,42 @@ function stripCredentialFields(request: FastifyRequest, sources: CredentialSourc
   }
 }
 
-/** Gives every request an empty `auth`; call once on the root instance. */
+/** Gives every request an `auth` slot; call once on the root instance. */
 export function decorateRequestAuth(app: FastifyInstance): void {
   app.decorateRequest('auth', null as unknown as RequestAuth);
+}
+
+/**
+ * Reads a request's credentials from its headers and query when it arrives (an onRequest step),
+ * so every request has `auth`, including those refused before routing or before their body is read.
+ */
+export function arrive(request: FastifyRequest, allowQueryKeys: boolean): RequestAuth {
+  let query: unknown;
+  try {
+    query = request.query;
+  } catch {
+    // A URL the router could not decode has no usable query.
+  }
+  request.auth = {
+    principal: null,
+    source: null,
+    outcome: null,
+    credential: extractCredential(
+      { headers: request.headers, rawHeaders: request.raw.rawHeaders, query },
+      { allowQueryKeys },
+    ),
+    token: null,
+    errorCode: null,
+    arrivedAt: Date.now(),
+    arrivedMono: performance.now(),
+    responseBody: undefined,
+  };
+  return request.auth;
+}
+
+/** Whether a parsed body could carry a key (a form `key` or a JSON `API_Key`), so extraction must look again. */
+function bodyMayCarryKey(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && (Object.hasOwn(body, 'key') || Object.hasOwn(body, 'API_Key'));
 }
 
 /**
@@ -84,6 +129,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
   /** Settles a key verdict: the principal, or the refusal. */
   const accept = (request: FastifyRequest, verdict: KeyVerdict): void => {
     request.auth.outcome = verdict.code;
+    if (verdict.code !== 'MALFORMED' && verdict.code !== 'NOT_FOUND') request.auth.token = verdict.token;
     if (verdict.code !== 'VALID') fail(KEY_REFUSALS[verdict.code] ?? 'KEY_INVALID');
     request.auth.principal = verdict.principal;
     kg.usage.record(verdict.token.facts.id, Date.now(), request.ip);
@@ -100,7 +146,8 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
         request.auth.source = 'session';
         request.auth.outcome = 'CSRF_FAILED'; // until requireCsrf returns
         requireCsrf(request, cookie);
-        request.auth = { principal: { kind: 'user', user }, source: 'session', outcome: 'VALID' };
+        request.auth.principal = { kind: 'user', user };
+        request.auth.outcome = 'VALID';
         return;
       }
     }
@@ -121,19 +168,21 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
     };
     try {
       const config = request.routeOptions.config;
-      request.auth = { principal: null, source: null, outcome: null };
       if (request.is404) return done();
       if (config.auth === 'none') return settled();
-      const credential = extractCredential(
-        {
-          headers: request.headers,
-          rawHeaders: request.raw.rawHeaders,
-          query: request.query,
-          body: request.body,
-          contentType: request.headers['content-type'],
-        },
-        { allowQueryKeys: kg.config.allowQueryKeys },
-      );
+      // Read on arrival from headers and query; looked at again only when the body may hold a key.
+      if (bodyMayCarryKey(request.body))
+        request.auth.credential = extractCredential(
+          {
+            headers: request.headers,
+            rawHeaders: request.raw.rawHeaders,
+            query: request.query,
+            body: request.body,
+            contentType: request.headers['content-type'],
+          },
+          { allowQueryKeys: kg.config.allowQueryKeys },
+        );
+      const credential = request.auth.credential;
       if (credential.kind === 'error') {
         request.auth.outcome = credential.code;
         fail(credential.code);

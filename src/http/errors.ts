@@ -16,6 +16,8 @@ export function sendError(
   message?: string,
   field?: string,
 ) {
+  // The access log records which error a request was answered with.
+  if (request.auth) request.auth.errorCode = code;
   return reply
     .code(ERROR_CODES[code].status)
     .type('application/json; charset=utf-8')

@@ -108,7 +108,12 @@ export class AccessLog {
     }
     this.counters.written += batch.length;
     this.counters.queued = this.queue.length;
-    if (this.sink) this.sink.write(`${batch.map((r) => JSON.stringify(ndjsonRecord(r))).join('\n')}\n`);
+    if (this.sink) {
+      const sink = this.sink;
+      const text = `${batch.map((r) => JSON.stringify(ndjsonRecord(r))).join('\n')}\n`;
+      // Waited for, so a flush means the lines are handed to the file (and back-pressure holds the queue).
+      await new Promise<void>((resolve) => sink.write(text, () => resolve()));
+    }
     for (const listener of this.listeners) {
       try {
         await listener(batch);

@@ -3,6 +3,7 @@ import { csrfTokenFor } from '../../src/http/csrf.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import type { Keygate } from '../../src/keygate.js';
 import type { Principal } from '../../src/services/principal.js';
+import { noteSecret, noteSecretsIn } from './secret-scan.js';
 
 export interface Reply {
   status: number;
@@ -19,6 +20,7 @@ export async function call(
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.key) headers['x-api-key'] = opts.key;
+  noteSecretsIn(opts.body);
   if (opts.cookie) {
     headers.cookie = `keygate_session=${opts.cookie}`;
     // As the console does: the session's CSRF token with every request (an explicit header wins).
@@ -33,6 +35,7 @@ export async function call(
   });
   let body: unknown = res.body;
   if ((res.headers['content-type'] ?? '').toString().includes('json') && res.body !== '') body = JSON.parse(res.body);
+  noteSecretsIn(body);
   return { status: res.statusCode, body, headers: res.headers };
 }
 
@@ -52,6 +55,7 @@ export function email(tag = 'user'): string {
 }
 
 export const PASSWORD = 'correct horse battery staple';
+noteSecret(PASSWORD);
 
 /** Creates a user directly through the service and signs them in; returns id and session cookie. */
 export async function userWithSession(

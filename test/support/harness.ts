@@ -7,6 +7,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import { createKeygate, type Keygate } from '../../src/keygate.js';
 import { randomBase62 } from '../../src/domain/keys.js';
+import { assertNoSecretsAtRest } from './secret-scan.js';
 
 /**
  * The dialects the suite runs against. SQLite always; PostgreSQL when KEYGATE_TEST_POSTGRES_URL
@@ -52,6 +53,8 @@ export async function createTestEnv(
     config,
     async dispose() {
       await app.close();
+      // Everything this keygate wrote — database, WAL, sinks — must be free of keys and passwords.
+      await assertNoSecretsAtRest(kg, dataDir);
       if (pgSchema) await kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
       await kg.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -111,6 +114,7 @@ export async function createTestCluster(
   const dispose = async () => {
     for (const { app } of instances) await app.close();
     const first = instances[0];
+    if (first) for (const { kg } of instances) await assertNoSecretsAtRest(kg, dataDir);
     if (pgSchema && first) await first.kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
     for (const { kg } of instances) await kg.close();
     rmSync(dataDir, { recursive: true, force: true });
