@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../domain/errors.js';
 import { newSortableId } from '../domain/ids.js';
 import { displayPrefix } from '../domain/keys.js';
 import { capText, keyPattern, redactBody, redactHeaders, redactQuery, scrubKeys } from '../domain/redact.js';
@@ -7,6 +8,13 @@ import type { Keygate } from '../keygate.js';
 import type { CachedToken } from '../services/access-cache.js';
 import type { AccessRecord } from '../services/access-log.js';
 import { arrive, type RequestAuth } from './authenticate.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Records a request answered outside the hooks (see frameworkErrors). */
+    recordAccess?: (request: FastifyRequest, reply: FastifyReply, refusedBy?: ErrorCode) => void;
+  }
+}
 
 const API_VERSION_RE = /^\/api\/(v\d+\.\d+)(?:\/|$)/;
 
@@ -34,15 +42,17 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
     done(null, payload);
   });
 
-  app.addHook('onResponse', (request, reply, done) => {
+  /** Queues the record of a finished request, if it presented a key. */
+  const recordAccess = (request: FastifyRequest, reply: FastifyReply, refusedBy?: ErrorCode): void => {
     // Requests the router refused before onRequest (an undecodable URL) are read here instead.
-    const auth = request.auth ?? arrive(request, kg.config.allowQueryKeys);
+    const auth = request.auth ?? arrive(request, kg.config.allowQueryKeys, false);
+    if (refusedBy) auth.errorCode = refusedBy;
     const credential = auth.credential;
-    if (credential.kind === 'none') return done();
+    if (credential.kind === 'none') return;
     // Judged already (a token found, or no token for that key), or unreadable credentials: nothing to look up.
     if (auth.token !== null || auth.outcome !== null || credential.kind === 'error') {
       kg.accessLog.push(record(request, reply, auth, auth.token, null));
-      return done();
+      return;
     }
     // Refused before its key was judged (no route, a bad body): look the key up now, after the answer.
     const key = credential.key;
@@ -56,16 +66,21 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
           key,
         ),
       );
+    const unknown = () => kg.accessLog.push(record(request, reply, auth, null, key));
     try {
       const verdict = kg.access.evaluateKey(key, {});
-      if (verdict instanceof Promise)
-        verdict.then(found, () => kg.accessLog.push(record(request, reply, auth, null, key)));
+      if (verdict instanceof Promise) verdict.then(found, unknown);
       else found(verdict);
     } catch {
-      kg.accessLog.push(record(request, reply, auth, null, key));
+      unknown();
     }
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    recordAccess(request, reply, undefined);
     done();
   });
+  // The router's own refusals (an undecodable URL) run no hooks: their handler calls this.
+  app.decorate('recordAccess', recordAccess);
 
   /** One access-log record; `unresolvedKey` is given only when the key matched no token. */
   function record(

@@ -91,13 +91,9 @@ export function decorateRequestAuth(app: FastifyInstance): void {
  * Reads a request's credentials from its headers and query when it arrives (an onRequest step),
  * so every request has `auth`, including those refused before routing or before their body is read.
  */
-export function arrive(request: FastifyRequest, allowQueryKeys: boolean): RequestAuth {
-  let query: unknown;
-  try {
-    query = request.query;
-  } catch {
-    // A URL the router could not decode has no usable query.
-  }
+export function arrive(request: FastifyRequest, allowQueryKeys: boolean, routed = true): RequestAuth {
+  // A URL the router refused has no parsed query; its query string may still be readable.
+  const query = routed ? request.query : looseQuery(request.url);
   request.auth = {
     principal: null,
     source: null,
@@ -113,6 +109,15 @@ export function arrive(request: FastifyRequest, allowQueryKeys: boolean): Reques
     responseBody: undefined,
   };
   return request.auth;
+}
+
+/** The query string of a URL the router refused, read leniently. */
+function looseQuery(url: string): Record<string, string[]> {
+  const at = url.indexOf('?');
+  const out: Record<string, string[]> = {};
+  if (at < 0) return out;
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) (out[name] ??= []).push(value);
+  return out;
 }
 
 /** Whether a parsed body could carry a key (a form `key` or a JSON `API_Key`), so extraction must look again. */

@@ -73,7 +73,10 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
         : 'INTERNAL';
   // No route matched, so the app's onRequest hook did not run: set its headers here.
   reply.headers({ 'x-request-id': request.id, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
-  return sendError(reply, request, code);
+  const sent = sendError(reply, request, code);
+  // Nor does onResponse: a key presented with such a URL is recorded here.
+  request.server.recordAccess?.(request, reply, code);
+  return sent;
 }
 
 /** Node socket errors, PostgreSQL's connection and availability classes (08, 53, 57P), SQLite's busy and locked. */

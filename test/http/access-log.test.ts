@@ -212,6 +212,20 @@ forEachDialect(
       assert.equal((await onlyRecord(env(), notFound.headers['x-request-id'])).route, null);
     });
 
+    it('records a key in the query of a URL the router could not decode', async () => {
+      const { app } = env();
+      const r = await call(app, 'GET', `/api/v1.0/%zz?key=${encodeURIComponent(f.tokens.plain.key)}`);
+      assertError(r, 400, 'MALFORMED_URL');
+      await env().kg.accessLog.flush();
+      // The key is looked up after the answer; give that look-up its turn before reading.
+      await new Promise((resolve) => setImmediate(resolve));
+      const row = await onlyRecord(env(), r.headers['x-request-id']);
+      assert.equal(row.outcome, 'MALFORMED_URL');
+      assert.equal(row.carrier, 'query:key');
+      assert.equal(row.token_id, f.tokens.plain.id);
+      assert.ok(!row.path.includes(f.tokens.plain.key));
+    });
+
     it('records unreadable credentials (two different keys) without any key', async () => {
       const { app } = env();
       const r = await call(app, 'GET', '/api/v1.0/me', {
