@@ -55,7 +55,8 @@ const STATUSES = [200, 201, 404, 500, 401];
 forEachDialect('reading the access log and the audit trail', (env) => {
   let kg: Keygate;
   const tree = { a: '', f: '', b: '', x: '' };
-  const who: Record<string, { id: string; cookie: string }> = {};
+  type Who = 'admin' | 'mgrA' | 'mgrF' | 'adminF' | 'readerF' | 'owner' | 'unrelated';
+  const who = {} as Record<Who, { id: string; cookie: string }>;
   const keys: Record<string, string> = {};
   /** Every seeded access-log row, newest first. */
   let all: AccessLogRow[] = [];
@@ -86,7 +87,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
     kg = env().kg;
     const { app } = env();
     who.admin = await userWithSession(app, kg, 'admin');
-    for (const name of ['mgrA', 'mgrF', 'adminF', 'readerF', 'owner', 'unrelated'])
+    for (const name of ['mgrA', 'mgrF', 'adminF', 'readerF', 'owner', 'unrelated'] as const)
       who[name] = await userWithSession(app, kg);
     const admin = await asUser(kg, who.admin.id);
     tree.a = (await kg.resources.create(admin, { type: 'account', name: 'A' }, null)).id;
@@ -143,13 +144,13 @@ forEachDialect('reading the access log and the audit trail', (env) => {
 
   it('a system administrator reads every record, newest first, across pages without duplicates or gaps', async () => {
     for (const limit of [1, 7, 50, 500]) {
-      const got = await readAll({ cookie: who.admin!.cookie }, '', limit);
+      const got = await readAll({ cookie: who.admin.cookie }, '', limit);
       assert.deepEqual(ids(got), ids(all), `limit ${limit}`);
     }
   });
 
   it('the first page holds 50 records by default and says where the next begins', async () => {
-    const res = await call(env().app, 'GET', '/api/v1.0/logs/access', { cookie: who.admin!.cookie });
+    const res = await call(env().app, 'GET', '/api/v1.0/logs/access', { cookie: who.admin.cookie });
     assert.equal(res.status, 200);
     assert.equal(res.body.items.length, 50);
     assert.equal(typeof res.body.nextCursor, 'string');
@@ -161,14 +162,14 @@ forEachDialect('reading the access log and the audit trail', (env) => {
   });
 
   it('filters by token, owner, resource subtree, time, status, outcome, path prefix and address', async () => {
-    const admin = { cookie: who.admin!.cookie };
+    const admin = { cookie: who.admin.cookie };
     const check = async (query: string, keep: (r: AccessLogRow) => boolean) => {
       const want = expected(keep);
       assert.ok(want.length > 0, `filter ${query} selects something`);
       assert.deepEqual(ids(await readAll(admin, query, 13)), want, query);
     };
     await check('&tokenId=tok_onB', (r) => r.token_id === 'tok_onB');
-    await check(`&ownerId=${who.owner!.id}`, (r) => r.owner_id === who.owner!.id);
+    await check(`&ownerId=${who.owner.id}`, (r) => r.owner_id === who.owner.id);
     await check(`&resourceId=${tree.f}`, inTree(tree.f, tree.b));
     await check(`&resourceId=${tree.a}`, inTree(tree.a, tree.f, tree.b));
     await check(`&resourceId=${tree.b}`, inTree(tree.b));
@@ -193,12 +194,12 @@ forEachDialect('reading the access log and the audit trail', (env) => {
 
   it('each reader sees what their roles and tokens open to them, and nothing else', async () => {
     const cases: [string, { cookie?: string; key?: string }, (r: AccessLogRow) => boolean][] = [
-      ['manager of the account', { cookie: who.mgrA!.cookie }, inTree(tree.a, tree.f, tree.b)],
-      ['manager of the folder', { cookie: who.mgrF!.cookie }, inTree(tree.f, tree.b)],
-      ['administrator of the folder', { cookie: who.adminF!.cookie }, inTree(tree.f, tree.b)],
-      ['reader of the folder', { cookie: who.readerF!.cookie }, () => false],
-      ['owner of the tokens', { cookie: who.owner!.cookie }, (r) => r.owner_id === who.owner!.id],
-      ['unrelated user', { cookie: who.unrelated!.cookie }, (r) => r.owner_id === who.unrelated!.id],
+      ['manager of the account', { cookie: who.mgrA.cookie }, inTree(tree.a, tree.f, tree.b)],
+      ['manager of the folder', { cookie: who.mgrF.cookie }, inTree(tree.f, tree.b)],
+      ['administrator of the folder', { cookie: who.adminF.cookie }, inTree(tree.f, tree.b)],
+      ['reader of the folder', { cookie: who.readerF.cookie }, () => false],
+      ['owner of the tokens', { cookie: who.owner.cookie }, (r) => r.owner_id === who.owner.id],
+      ['unrelated user', { cookie: who.unrelated.cookie }, (r) => r.owner_id === who.unrelated.id],
       ['token with logs:read on the folder', { key: keys.onF! }, inTree(tree.f, tree.b)],
       ['token with logs:read on the building', { key: keys.onB! }, inTree(tree.b)],
     ];
@@ -208,7 +209,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
   });
 
   it('asking for a token or resource out of reach gives an empty page, like one that does not exist', async () => {
-    const mgrA = { cookie: who.mgrA!.cookie };
+    const mgrA = { cookie: who.mgrA.cookie };
     for (const query of [
       '&tokenId=tok_onX',
       `&resourceId=${tree.x}`,
@@ -231,7 +232,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
   });
 
   it('bad filters, cursors and ranges are a 400 naming the field, never a 500', async () => {
-    const admin = { cookie: who.admin!.cookie };
+    const admin = { cookie: who.admin.cookie };
     const bad: [string, string][] = [
       ['status=7xx', 'status'],
       ['status=abc', 'status'],
@@ -277,7 +278,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
       auditRow({
         id: 'aud_t01',
         at: at(1),
-        actor_id: who.admin!.id,
+        actor_id: who.admin.id,
         action: 'resource.created',
         target_type: 'resource',
         target_id: tree.a,
@@ -286,7 +287,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
       auditRow({
         id: 'aud_t02',
         at: at(2),
-        actor_id: who.mgrF!.id,
+        actor_id: who.mgrF.id,
         action: 'token.created',
         target_id: 'tok_onF',
         resource_id: tree.f,
@@ -294,16 +295,16 @@ forEachDialect('reading the access log and the audit trail', (env) => {
       auditRow({
         id: 'aud_t03',
         at: at(3),
-        actor_id: who.admin!.id,
+        actor_id: who.admin.id,
         action: 'member.added',
         target_type: 'membership',
-        target_id: `${tree.b}:${who.owner!.id}`,
+        target_id: `${tree.b}:${who.owner.id}`,
         resource_id: tree.b,
       }),
       auditRow({
         id: 'aud_t04',
         at: at(4),
-        actor_id: who.unrelated!.id,
+        actor_id: who.unrelated.id,
         action: 'token.edited',
         target_id: 'tok_onX',
         resource_id: tree.x,
@@ -313,10 +314,10 @@ forEachDialect('reading the access log and the audit trail', (env) => {
       auditRow({
         id: 'aud_t05',
         at: at(4),
-        actor_id: who.owner!.id,
+        actor_id: who.owner.id,
         action: 'user.signed_in',
         target_type: 'user',
-        target_id: who.owner!.id,
+        target_id: who.owner.id,
         resource_id: null,
       }),
       auditRow({
@@ -333,7 +334,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
     const mine = (auth: { cookie?: string; key?: string }, query = '') =>
       readAll(auth, `&from=${at(0)}&to=${at(9)}${query}`, 2, '/logs/audit').then(ids);
 
-    assert.deepEqual(await mine({ cookie: who.admin!.cookie }), [
+    assert.deepEqual(await mine({ cookie: who.admin.cookie }), [
       'aud_t06',
       'aud_t05',
       'aud_t04',
@@ -341,20 +342,20 @@ forEachDialect('reading the access log and the audit trail', (env) => {
       'aud_t02',
       'aud_t01',
     ]);
-    assert.deepEqual(await mine({ cookie: who.mgrA!.cookie }), ['aud_t03', 'aud_t02', 'aud_t01']);
-    assert.deepEqual(await mine({ cookie: who.adminF!.cookie }), ['aud_t03', 'aud_t02']);
+    assert.deepEqual(await mine({ cookie: who.mgrA.cookie }), ['aud_t03', 'aud_t02', 'aud_t01']);
+    assert.deepEqual(await mine({ cookie: who.adminF.cookie }), ['aud_t03', 'aud_t02']);
     // A reader of the folder holds neither logs:read nor members:manage: only what they did themselves.
-    assert.deepEqual(await mine({ cookie: who.readerF!.cookie }), []);
-    assert.deepEqual(await mine({ cookie: who.owner!.cookie }), ['aud_t05']);
-    assert.deepEqual(await mine({ cookie: who.unrelated!.cookie }), ['aud_t04']);
+    assert.deepEqual(await mine({ cookie: who.readerF.cookie }), []);
+    assert.deepEqual(await mine({ cookie: who.owner.cookie }), ['aud_t05']);
+    assert.deepEqual(await mine({ cookie: who.unrelated.cookie }), ['aud_t04']);
     assert.deepEqual(await mine({ key: keys.onB! }), ['aud_t03']);
 
     // Filters: exact action, action prefix, actor, target, resource subtree.
-    const admin = { cookie: who.admin!.cookie };
+    const admin = { cookie: who.admin.cookie };
     assert.deepEqual(await mine(admin, '&action=token.'), ['aud_t04', 'aud_t02']);
     assert.deepEqual(await mine(admin, '&action=token'), []);
     assert.deepEqual(await mine(admin, '&action=member.added'), ['aud_t03']);
-    assert.deepEqual(await mine(admin, `&actorId=${who.admin!.id}`), ['aud_t03', 'aud_t01']);
+    assert.deepEqual(await mine(admin, `&actorId=${who.admin.id}`), ['aud_t03', 'aud_t01']);
     assert.deepEqual(await mine(admin, '&targetType=token&targetId=tok_onX'), ['aud_t04']);
     assert.deepEqual(await mine(admin, `&resourceId=${tree.f}`), ['aud_t03', 'aud_t02']);
 
@@ -363,7 +364,7 @@ forEachDialect('reading the access log and the audit trail', (env) => {
       id: 'aud_t04',
       at: at(4),
       actorType: 'user',
-      actorId: who.unrelated!.id,
+      actorId: who.unrelated.id,
       viaTokenId: 'tok_via',
       action: 'token.edited',
       targetType: 'token',
@@ -377,21 +378,21 @@ forEachDialect('reading the access log and the audit trail', (env) => {
   });
 
   it('the owner sees the audit events about their tokens, whoever made them', async () => {
-    const owner = await asUser(kg, who.owner!.id);
+    const owner = await asUser(kg, who.owner.id);
     const { view } = await kg.tokens.create(owner, tree.f, { name: 'audited' }, null);
     await kg.stores.audit.append(
       auditRow({
         id: 'aud_t99',
         at: new Date(BASE).toISOString(),
-        actor_id: who.admin!.id,
+        actor_id: who.admin.id,
         action: 'token.deactivated',
         target_id: view.row.id,
         resource_id: tree.f,
       }),
     );
-    const got = await readAll({ cookie: who.owner!.cookie }, `&targetId=${view.row.id}`, 50, '/logs/audit');
+    const got = await readAll({ cookie: who.owner.cookie }, `&targetId=${view.row.id}`, 50, '/logs/audit');
     assert.ok(ids(got).includes('aud_t99'), JSON.stringify(got));
-    const other = await readAll({ cookie: who.unrelated!.cookie }, `&targetId=${view.row.id}`, 50, '/logs/audit');
+    const other = await readAll({ cookie: who.unrelated.cookie }, `&targetId=${view.row.id}`, 50, '/logs/audit');
     assert.deepEqual(other, []);
   });
 });
