@@ -7,6 +7,8 @@ import { AccessLog } from './services/access-log.js';
 import { AuditTrail } from './services/audit.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { KeyRing } from './services/key-ring.js';
+import { LogReading } from './services/log-reading.js';
+import { LogRetention } from './services/log-retention.js';
 import { ResourceService } from './services/resources.js';
 import { TokenService } from './services/tokens.js';
 import { UsageRecorder } from './services/usage.js';
@@ -32,6 +34,10 @@ export interface Keygate {
   usage: UsageRecorder;
   /** Requests that presented a key, queued and written in batches. */
   accessLog: AccessLog;
+  /** Reading and exporting the access log and audit trail, within each caller's reach. */
+  logs: LogReading;
+  /** Prunes the access log on a timer (and keeps PostgreSQL's daily partitions). */
+  retention: LogRetention;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -92,6 +98,8 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, onBackgroundError);
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
+  const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
+  await retention.start();
   return {
     config,
     dialect: opened.dialect,
@@ -107,8 +115,11 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     tokens,
     usage,
     accessLog,
+    logs: new LogReading(config.model, stores),
+    retention,
     ping: () => ping(opened.db),
     async close() {
+      await retention.stop();
       await usage.close();
       await accessLog.close();
       await opened.close();

@@ -336,3 +336,99 @@ export const errorResponses = {
   '4xx': Type.Ref('Error'),
   '5xx': Type.Ref('Error'),
 };
+
+// ——— Logs: the access log and the audit trail (read, exported) ———
+
+const LogId = Type.String({ minLength: 1, maxLength: 80 });
+const LogTimeRange = {
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Oldest time included (ISO 8601).' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Newest time included (ISO 8601).' })),
+};
+const LogPaging = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Records per page; 50 when left out.' })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The nextCursor of the previous page.' })),
+};
+const AccessLogFilters = {
+  tokenId: Type.Optional(LogId),
+  ownerId: Type.Optional(LogId),
+  resourceId: Type.Optional({ ...LogId, description: 'That resource and everything under it.' }),
+  ...LogTimeRange,
+  status: Type.Optional(
+    Type.String({
+      pattern: '^[1-5]([0-9]{2}|xx|XX)$',
+      description: 'A class such as 4xx, or an exact code such as 404.',
+    }),
+  ),
+  outcome: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'VALID, KEY_EXPIRED, NOT_FOUND …' })),
+  pathPrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  ip: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+};
+const AuditFilters = {
+  actorId: Type.Optional(LogId),
+  action: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'An exact action, or a prefix ending in a dot (token.).' }),
+  ),
+  targetType: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  targetId: Type.Optional(LogId),
+  resourceId: Type.Optional({ ...LogId, description: 'That resource and everything under it.' }),
+  ...LogTimeRange,
+};
+const ExportFormatField = {
+  format: Type.Optional(OneOf(['ndjson', 'csv'], { description: 'ndjson (the default) or csv with a header row.' })),
+};
+
+export const AccessLogQuery = Type.Object({ ...AccessLogFilters, ...LogPaging }, { additionalProperties: false });
+export const AccessLogExportQuery = Type.Object(
+  { ...AccessLogFilters, ...ExportFormatField },
+  { additionalProperties: false },
+);
+export const AuditLogQuery = Type.Object({ ...AuditFilters, ...LogPaging }, { additionalProperties: false });
+export const AuditLogExportQuery = Type.Object(
+  { ...AuditFilters, ...ExportFormatField },
+  { additionalProperties: false },
+);
+
+/** One access-log record as the API and exports show it; never a key, hash or password. */
+export const AccessLogRecord = Type.Object(
+  {
+    at: Time,
+    id: Type.String(),
+    requestId: Type.String(),
+    tokenId: Nullable(Type.String()),
+    ownerId: Nullable(Type.String()),
+    resourceId: Nullable(Type.String()),
+    method: Type.String(),
+    route: Nullable(Type.String({ description: 'The route pattern; null when no route matched.' })),
+    path: Type.String(),
+    apiVersion: Nullable(Type.String()),
+    status: Type.Integer(),
+    durationMs: Type.Number(),
+    ip: Nullable(Type.String()),
+    userAgent: Nullable(Type.String()),
+    outcome: Type.String(),
+    carrier: Nullable(Type.String()),
+    keyPrefix: Nullable(Type.String({ description: 'For a key that matched no token: its public prefix only.' })),
+    keyFingerprint: Nullable(Type.String()),
+    capture: Type.Unknown({ description: 'Redacted headers and bodies, when the token logs them; else null.' }),
+  },
+  { title: 'AccessLogRecord' },
+);
+
+/** One audit record as the API and exports show it. */
+export const AuditRecord = Type.Object(
+  {
+    id: Type.String(),
+    at: Time,
+    actorType: OneOf(['user', 'token', 'system']),
+    actorId: Nullable(Type.String()),
+    viaTokenId: Nullable(Type.String({ description: 'The token a user acted through, when impersonated.' })),
+    action: Type.String(),
+    targetType: Type.String(),
+    targetId: Type.String(),
+    resourceId: Nullable(Type.String()),
+    details: Type.Unknown({ description: 'What changed (before → after), never a secret.' }),
+    ip: Nullable(Type.String()),
+    userAgent: Nullable(Type.String()),
+  },
+  { title: 'AuditRecord' },
+);

@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import type { FastifyTypebox } from './types.js';
+import { logRoutes } from './v1/logs.js';
 import { resourceRoutes } from './v1/resources.js';
 import { meRoutes } from './v1/me.js';
 import { sessionRoutes } from './v1/session.js';
@@ -38,6 +39,7 @@ export const API_VERSIONS: ApiVersion[] = [
       resourceRoutes(app);
       tokenRoutes(app);
       verifyRoutes(app);
+      logRoutes(app);
     },
   },
 ];

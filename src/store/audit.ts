@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { before, inSubtreeOf, inSubtreesOf, startsWith, type Reach } from './log-filters.js';
 import type { AuditEventsTable, Database } from './schema.js';
 
 export type AuditRow = Selectable<AuditEventsTable>;
@@ -27,4 +28,58 @@ export class AuditStore {
       .orderBy('id')
       .execute();
   }
+
+  /** A filtered page, newest first; ask for one more than you show to know whether another page follows. */
+  page(f: AuditFilter, limit: number): Promise<AuditRow[]> {
+    let q = this.db.selectFrom('audit_events').selectAll();
+    const { reach } = f;
+    if (!reach.everything) {
+      const me = reach.ownerId;
+      const myTokens = (eb: typeof this.db) =>
+        eb
+          .selectFrom('tokens')
+          .select('id')
+          .where('owner_id', '=', me ?? '');
+      q = q.where((eb) =>
+        eb.or([
+          inSubtreesOf(reach.resourceRoots),
+          ...(me !== null
+            ? [
+                // What they did themselves, or through one of their tokens, and what was done to their tokens.
+                eb.and([eb('actor_type', '=', 'user'), eb('actor_id', '=', me)]),
+                eb.and([eb('actor_type', '=', 'token'), eb('actor_id', 'in', myTokens(this.db))]),
+                eb.and([eb('target_type', '=', 'token'), eb('target_id', 'in', myTokens(this.db))]),
+              ]
+            : []),
+        ]),
+      );
+    }
+    if (reach.within !== null) q = q.where(inSubtreeOf(reach.within));
+    if (f.actorId !== undefined) q = q.where('actor_id', '=', f.actorId);
+    if (f.action !== undefined)
+      q = f.action.endsWith('.') ? q.where(startsWith('action', f.action)) : q.where('action', '=', f.action);
+    if (f.targetType !== undefined) q = q.where('target_type', '=', f.targetType);
+    if (f.targetId !== undefined) q = q.where('target_id', '=', f.targetId);
+    if (f.resourceId !== undefined) q = q.where(inSubtreeOf(f.resourceId));
+    if (f.from !== undefined) q = q.where('at', '>=', f.from);
+    if (f.to !== undefined) q = q.where('at', '<=', f.to);
+    if (f.before !== undefined) q = q.where(before(f.before.at, f.before.id));
+    return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+}
+
+/** Filters for reading the audit trail; every one narrows. Times are ISO 8601 UTC, both ends inclusive. */
+export interface AuditFilter {
+  reach: Reach;
+  actorId?: string | undefined;
+  /** An exact action, or a prefix when it ends with a dot (`token.`). */
+  action?: string | undefined;
+  targetType?: string | undefined;
+  targetId?: string | undefined;
+  /** That resource and its whole subtree. */
+  resourceId?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Only events older than this (at, id): the keyset cursor. */
+  before?: { at: string; id: string } | undefined;
 }
