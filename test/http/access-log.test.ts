@@ -318,6 +318,19 @@ forEachDialect(
       assert.ok(!JSON.stringify(rows).includes(`${PASSWORD} 2`));
     });
 
+    it("tells system administrators what this process's writer wrote and dropped, and no one else", async () => {
+      const { app, kg } = env();
+      await kg.accessLog.flush();
+      const stats = await call(app, 'GET', '/api/v1.0/logs/access/stats', { cookie: f.admin.cookie });
+      assert.equal(stats.status, 200, JSON.stringify(stats.body));
+      assert.deepEqual(stats.body, { ...kg.accessLog.counters });
+      assert.ok(stats.body.written > 10);
+      const user = await userWithSession(app, kg, 'user');
+      assertError(await call(app, 'GET', '/api/v1.0/logs/access/stats', { cookie: user.cookie }), 403, 'FORBIDDEN');
+      const scoped = await call(app, 'GET', '/api/v1.0/logs/access/stats', { key: f.tokens.plain.key });
+      assertError(scoped, 403, 'FORBIDDEN');
+    });
+
     it('writes each record as an NDJSON line to the configured sink, without keys', async () => {
       const { app, kg, config } = env();
       const r = await call(app, 'GET', '/api/v1.0/me', { key: f.tokens.full.key });

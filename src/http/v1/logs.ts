@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import { fail } from '../../domain/errors.js';
+import { isSystemAdmin } from '../../services/principal.js';
 import { principalOf } from '../authenticate.js';
 import {
   AccessLogExportQuery,
@@ -36,6 +38,34 @@ export function logRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
   const config = { apiGroup: 'logs' };
   const tags = ['logs'];
+
+  // Says what the access-log writer of this process has written, queued and dropped.
+  app.get(
+    '/logs/access/stats',
+    {
+      config,
+      schema: {
+        tags,
+        summary: "This server process's access-log writer: written, queued and dropped records (system administrators)",
+        description:
+          'Counts since the process started. droppedCaptures: records kept without their headers and bodies because the queue was long; droppedRecords: records lost because it was full; failedWrites: batches the database refused (kept and retried).',
+        response: {
+          200: Type.Object({
+            written: Type.Integer(),
+            queued: Type.Integer(),
+            droppedCaptures: Type.Integer(),
+            droppedRecords: Type.Integer(),
+            failedWrites: Type.Integer(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      if (!isSystemAdmin(principalOf(request))) fail('FORBIDDEN');
+      return { ...kg.accessLog.counters };
+    },
+  );
 
   // Pages through the access log, newest first.
   app.get(
