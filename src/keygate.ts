@@ -9,7 +9,8 @@ import { ChangeFeed } from './services/change-feed.js';
 import { KeyRing } from './services/key-ring.js';
 import { ResourceService } from './services/resources.js';
 import { TokenService } from './services/tokens.js';
-import { UsageRecorder } from './services/usage.js';
+import { UsageAggregator } from './services/usage.js';
+import { UsageStore } from './store/usage.js';
 import { UserService, type PasswordHashing } from './services/users.js';
 import { VerifyService } from './services/verify.js';
 
@@ -29,7 +30,8 @@ export interface Keygate {
   users: UserService;
   resources: ResourceService;
   tokens: TokenService;
-  usage: UsageRecorder;
+  /** Per-token usage counts, summed from the access log's batches. */
+  usage: UsageAggregator;
   /** Requests that presented a key, queued and written in batches. */
   accessLog: AccessLog;
   ping(): Promise<void>;
@@ -70,7 +72,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const cache = new AccessCache(stores, config.model, config.cacheTtlMs, nowMs);
   feed.subscribe((changes) => cache.drop(changes));
   const access = new Access(config.model, cache, keys, options.clock);
-  const audit = new AuditTrail(stores.audit);
+  const audit = new AuditTrail(stores.audit, clock);
   const users = new UserService(
     stores,
     audit,
@@ -90,8 +92,8 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     clock,
   );
   const onBackgroundError = options.onBackgroundError ?? (() => {});
-  const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, onBackgroundError);
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
+  const usage = new UsageAggregator(new UsageStore(opened.db), tokens, accessLog, nowMs);
   return {
     config,
     dialect: opened.dialect,
@@ -109,7 +111,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     accessLog,
     ping: () => ping(opened.db),
     async close() {
-      await usage.close();
+      // Its last batch is counted into usage before the database closes.
       await accessLog.close();
       await opened.close();
     },
