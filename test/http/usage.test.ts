@@ -79,7 +79,10 @@ for (const dialect of DIALECTS) {
       assert.equal(res.body.hourly.length, 48);
       assert.equal(res.body.daily.length, 90);
       assert.equal(res.body.hourly[47].start, '2031-03-15T10:00:00.000Z');
-      assert.equal(res.body.hourly[0].start, new Date(Date.parse('2031-03-15T10:00:00.000Z') - 47 * HOUR).toISOString());
+      assert.equal(
+        res.body.hourly[0].start,
+        new Date(Date.parse('2031-03-15T10:00:00.000Z') - 47 * HOUR).toISOString(),
+      );
       assert.equal(res.body.daily[89].start, '2031-03-15T00:00:00.000Z');
       assert.equal(res.body.daily[0].start, new Date(Date.parse('2031-03-15T00:00:00.000Z') - 89 * DAY).toISOString());
       for (const b of [...res.body.hourly, ...res.body.daily])
@@ -95,6 +98,8 @@ for (const dialect of DIALECTS) {
         record(tokenId, T0 - 2_000, 429, 'RATE_LIMITED'),
         record(tokenId, T0 - 3_000, 403, 'INSUFFICIENT_PERMISSIONS'),
         record(tokenId, T0 - 4_000, 404, 'NOT_FOUND'),
+        // An accepted key answered 403 (say, a route's own check): an error, not a refusal.
+        record(tokenId, T0 - 7 * 60_000, 403, 'VALID'),
         record(tokenId, T0 - 25 * 60_000, 500, 'VALID'),
         record(tokenId, T0 - 2 * HOUR, 200, 'VALID'),
         record(tokenId, T0 - 3 * DAY, 400, 'VALIDATION_FAILED'),
@@ -106,18 +111,18 @@ for (const dialect of DIALECTS) {
       );
       const res = await usage(tokenId, { cookie: owner.cookie });
       const counts = (b: { requests: number; refusals: number; errors: number }) => [b.requests, b.refusals, b.errors];
-      assert.deepEqual(counts(res.body.hourly[47]), [8, 3, 2], 'this hour');
+      assert.deepEqual(counts(res.body.hourly[47]), [9, 3, 3], 'this hour');
       assert.deepEqual(counts(res.body.hourly[45]), [1, 0, 0], 'two hours ago');
       assert.equal(
         res.body.hourly.reduce((n: number, b: { requests: number }) => n + b.requests, 0),
-        9,
+        10,
         'nothing else in the hours',
       );
-      assert.deepEqual(counts(res.body.daily[89]), [9, 3, 2], 'today');
+      assert.deepEqual(counts(res.body.daily[89]), [10, 3, 3], 'today');
       assert.deepEqual(counts(res.body.daily[86]), [1, 0, 1], 'three days ago');
       assert.equal(
         res.body.daily.reduce((n: number, b: { requests: number }) => n + b.requests, 0),
-        10,
+        11,
         'the 100-day-old request is outside the window',
       );
       // The newest accepted use, not the newest request (later ones were refused).
@@ -134,7 +139,7 @@ for (const dialect of DIALECTS) {
         record(tokenId, T0 - 1_000, 401, 'KEY_DISABLED'),
       );
       const res = await usage(tokenId, { cookie: owner.cookie });
-      assert.deepEqual([res.body.hourly[47].requests, res.body.hourly[47].refusals], [10, 4]);
+      assert.deepEqual([res.body.hourly[47].requests, res.body.hourly[47].refusals], [11, 4]);
       assert.equal(res.body.lastUsedIp, '10.0.0.2');
     });
 
@@ -176,7 +181,7 @@ for (const dialect of DIALECTS) {
       const res = await usage(tokenId, { key });
       assert.deepEqual(res.body.hourly[47].requests, 1);
       assert.equal(res.body.lastUsedIp, '10.0.0.3');
-      assert.equal(res.body.daily[86].requests, 11, 'the first day (three days ago) is still there');
+      assert.equal(res.body.daily[86].requests, 12, 'the first day (three days ago) is still there');
     });
   });
 }

@@ -80,7 +80,12 @@ forEachDialect(
       from(s, { type: 'user', id: person.id });
       assert.equal(s.target_id, person.id);
 
-      const wrong = await req('POST', '/session', {}, { email: ` ${address.toUpperCase()}`, password: 'wrong password!' });
+      const wrong = await req(
+        'POST',
+        '/session',
+        {},
+        { email: ` ${address.toUpperCase()}`, password: 'wrong password!' },
+      );
       const f = await onlyNew('session.fail');
       from(f, { type: 'anonymous', id: null });
       assert.equal(f.target_type, 'user');
@@ -150,7 +155,10 @@ forEachDialect(
       assert.equal(r.target_id, folder);
       assert.deepEqual(r.d.changes, { name: { from: 'Plans', to: 'Drawings' } });
 
-      assert.equal((await req('PUT', `/resources/${account}/members/${person.id}`, admin, { role: 'reader' })).status, 200);
+      assert.equal(
+        (await req('PUT', `/resources/${account}/members/${person.id}`, admin, { role: 'reader' })).status,
+        200,
+      );
       const add = await onlyNew('membership.add');
       from(add, { type: 'user', id: admin.id });
       assert.equal(add.target_id, `${account}:${person.id}`);
@@ -188,7 +196,10 @@ forEachDialect(
 
       await req('POST', `/tokens/${tokenId}/deactivate`, admin);
       const off = await onlyNew('token.deactivate');
-      assert.deepEqual(off.d.changes, { active: { from: true, to: false }, deactivatedBy: { from: null, to: admin.id } });
+      assert.deepEqual(off.d.changes, {
+        active: { from: true, to: false },
+        deactivatedBy: { from: null, to: admin.id },
+      });
       await req('POST', `/tokens/${tokenId}/activate`, admin);
       const on = await onlyNew('token.activate');
       assert.deepEqual(on.d.changes.active, { from: false, to: true });

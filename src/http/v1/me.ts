@@ -11,7 +11,8 @@ export function meRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
   const answers = new WeakMap<Principal, Static<typeof Me>>();
   // The longest notice before expiry the server gives (KEYGATE_EXPIRY_NOTICE_DAYS), 7 days if none.
-  const noticeDays = Math.min(365, Math.max(1, ...kg.config.webhooks.expiryNoticeDays, 0) || 7);
+  const longestNotice = Math.max(0, ...kg.config.webhooks.expiryNoticeDays);
+  const noticeDays = longestNotice > 0 ? Math.min(365, longestNotice) : 7;
 
   // Tells the caller who it is: a signed-in user, or a token (with what it may do now).
   app.get(
