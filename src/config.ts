@@ -33,8 +33,6 @@ export interface Config {
   secureCookies: boolean;
   /** How long a cached token or user may be used before it is read again (bounds staleness across instances). */
   cacheTtlMs: number;
-  /** How often coalesced last-used writes are flushed. */
-  usageFlushMs: number;
   logLevel: string;
   logRequests: boolean;
   bodyLimit: number;
@@ -104,7 +102,6 @@ const SETTINGS = [
   'KEYGATE_SESSION_TTL',
   'KEYGATE_SECURE_COOKIES',
   'KEYGATE_CACHE_TTL_MS',
-  'KEYGATE_USAGE_FLUSH_MS',
   'KEYGATE_LOG_LEVEL',
   'KEYGATE_LOG_REQUESTS',
   'KEYGATE_BODY_LIMIT',
@@ -297,7 +294,6 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTtlMs: duration('KEYGATE_SESSION_TTL', 12 * 3_600_000) ?? 12 * 3_600_000,
     secureCookies: bool('KEYGATE_SECURE_COOKIES', false),
     cacheTtlMs: int('KEYGATE_CACHE_TTL_MS', 30_000),
-    usageFlushMs: int('KEYGATE_USAGE_FLUSH_MS', 5_000, 10),
     logLevel,
     logRequests: bool('KEYGATE_LOG_REQUESTS', false),
     bodyLimit: int('KEYGATE_BODY_LIMIT', 1_048_576, 1024),

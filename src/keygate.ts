@@ -11,7 +11,8 @@ import { LogReading } from './services/log-reading.js';
 import { LogRetention } from './services/log-retention.js';
 import { ResourceService } from './services/resources.js';
 import { TokenService } from './services/tokens.js';
-import { UsageRecorder } from './services/usage.js';
+import { UsageAggregator } from './services/usage.js';
+import { UsageStore } from './store/usage.js';
 import { UserService, type PasswordHashing } from './services/users.js';
 import { VerifyService } from './services/verify.js';
 
@@ -31,7 +32,8 @@ export interface Keygate {
   users: UserService;
   resources: ResourceService;
   tokens: TokenService;
-  usage: UsageRecorder;
+  /** Per-token usage counts, summed from the access log's batches. */
+  usage: UsageAggregator;
   /** Requests that presented a key, queued and written in batches. */
   accessLog: AccessLog;
   /** Reading and exporting the access log and audit trail, within each caller's reach. */
@@ -76,7 +78,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const cache = new AccessCache(stores, config.model, config.cacheTtlMs, nowMs);
   feed.subscribe((changes) => cache.drop(changes));
   const access = new Access(config.model, cache, keys, options.clock);
-  const audit = new AuditTrail(stores.audit);
+  const audit = new AuditTrail(stores.audit, clock);
   const users = new UserService(
     stores,
     audit,
@@ -96,10 +98,10 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     clock,
   );
   const onBackgroundError = options.onBackgroundError ?? (() => {});
-  const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, onBackgroundError);
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
+  const usage = new UsageAggregator(new UsageStore(opened.db), tokens, accessLog, nowMs);
   return {
     config,
     dialect: opened.dialect,
@@ -120,7 +122,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     ping: () => ping(opened.db),
     async close() {
       await retention.stop();
-      await usage.close();
+      // Its last batch is counted into usage before the database closes.
       await accessLog.close();
       await opened.close();
     },

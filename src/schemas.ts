@@ -325,8 +325,46 @@ export const Me = Type.Object(
         description: 'When kind is token.',
       }),
     ),
+    expiring: Type.Optional(
+      Type.Array(Type.Ref('Token'), {
+        description:
+          'When kind is user: your active tokens that expire within the longest expiry notice (7 days by default), soonest first.',
+      }),
+    ),
   },
   { $id: 'Me' },
+);
+
+/** The expiring view of one's own tokens: how many days ahead to look. */
+export const ExpiringQuery = Type.Object(
+  {
+    withinDays: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 365,
+        description: 'Days ahead to look; the longest expiry notice by default.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** One bucket of a token's usage: requests, and of them refusals (401/403/429 not VALID) and other errors (4xx/5xx). */
+const UsageBucket = Type.Object({
+  start: Time,
+  requests: Type.Integer(),
+  refusals: Type.Integer(),
+  errors: Type.Integer(),
+});
+
+export const TokenUsage = Type.Object(
+  {
+    lastUsedAt: Nullable(Time),
+    lastUsedIp: Nullable(Type.String()),
+    hourly: Type.Array(UsageBucket, { description: 'The last 48 hours, oldest first, the current hour last.' }),
+    daily: Type.Array(UsageBucket, { description: 'The last 90 days (UTC), oldest first, today last.' }),
+  },
+  { description: "A token's last use and its counts per hour and per day, from the usage aggregate." },
 );
 
 /** Schemas registered once with the app and referenced by `$ref` elsewhere. */

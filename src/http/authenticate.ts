@@ -116,7 +116,11 @@ function looseQuery(url: string): Record<string, string[]> {
   const at = url.indexOf('?');
   const out: Record<string, string[]> = {};
   if (at < 0) return out;
-  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) (out[name] ??= []).push(value);
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
+    const values = out[name] ?? [];
+    values.push(value);
+    out[name] = values;
+  }
   return out;
 }
 
@@ -137,7 +141,6 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
     if (verdict.code !== 'MALFORMED' && verdict.code !== 'NOT_FOUND') request.auth.token = verdict.token;
     if (verdict.code !== 'VALID') fail(KEY_REFUSALS[verdict.code] ?? 'KEY_INVALID');
     request.auth.principal = verdict.principal;
-    kg.usage.record(verdict.token.facts.id, Date.now(), request.ip);
   };
 
   const bySession = async (request: FastifyRequest, required: boolean): Promise<void> => {

@@ -6,7 +6,7 @@ import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../
 import type { Stores } from '../store/index.js';
 import type { ResourceRow } from '../store/resources.js';
 import type { Access } from './access.js';
-import type { AuditTrail } from './audit.js';
+import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
 import { isSystemAdmin, type Principal } from './principal.js';
 import type { UserService } from './users.js';
 
@@ -39,7 +39,7 @@ export class ResourceService {
   async create(
     p: Principal,
     input: { type: string; name: string; parentId?: string | null | undefined },
-    ip: string | null,
+    origin: Origin,
   ): Promise<ResourceRow> {
     validate(ResourceCreate, input);
     if (!Object.hasOwn(this.model.resourceTypes, input.type))
@@ -86,8 +86,8 @@ export class ResourceService {
           targetType: 'resource',
           targetId: row.id,
           resourceId: row.id,
-          details: { type: row.type, name: row.name, parentId: row.parent_id },
-          ip,
+          details: { after: resourceSnapshot(row) },
+          origin,
         },
         tx.audit,
       );
@@ -125,18 +125,27 @@ export class ResourceService {
     return this.stores.resources.findMany(ids);
   }
 
-  async rename(p: Principal, id: string, name: string, ip: string | null): Promise<ResourceRow> {
+  async rename(p: Principal, id: string, name: string, origin: Origin): Promise<ResourceRow> {
     validate(ResourceRename, { name });
     await this.access.require(p, id, 'resources:write');
     await this.stores.transaction(async (tx) => {
       // Another process may have deleted it since the cached tree said it exists.
-      if (!(await tx.resources.findById(id)))
+      const before =
+        (await tx.resources.findById(id)) ??
         fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
-      await tx.resources.rename(id, name.trim(), this.clock().toISOString());
+      const after = { ...before, name: name.trim() };
+      await tx.resources.rename(id, after.name, this.clock().toISOString());
       tx.changes.push({ kind: 'resource', id });
       await this.audit.record(
         p,
-        { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { name }, ip },
+        {
+          action: 'resource.update',
+          targetType: 'resource',
+          targetId: id,
+          resourceId: id,
+          details: { changes: fieldChanges(resourceSnapshot(before), resourceSnapshot(after)) },
+          origin,
+        },
         tx.audit,
       );
     });
@@ -147,14 +156,15 @@ export class ResourceService {
   }
 
   /** Deletes a resource without children; its memberships and tokens go with it. */
-  async delete(p: Principal, id: string, ip: string | null): Promise<void> {
+  async delete(p: Principal, id: string, origin: Origin): Promise<void> {
     const { ancestry } = await this.access.require(p, id, 'resources:delete');
     if (p.kind === 'token' && p.token.resourceId === id)
       fail('FORBIDDEN', 'A token cannot delete the resource it is attached to.');
     if (await this.stores.resources.hasChildren(id)) fail('RESOURCE_NOT_EMPTY');
     await this.stores.transaction(async (tx) => {
       // Another process may have deleted it since the cached tree said it exists.
-      if (!(await tx.resources.findById(id)))
+      const before =
+        (await tx.resources.findById(id)) ??
         fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
       const tokens = await tx.tokens.list({ resourceId: id, now: this.clock().toISOString(), limit: 1_000_000 });
       const members = await tx.resources.membersOf(id);
@@ -172,8 +182,14 @@ export class ResourceService {
           targetType: 'resource',
           targetId: id,
           resourceId: ancestry[1] ?? null,
-          details: { tokensDeleted: tokens.length },
-          ip,
+          details: {
+            before: resourceSnapshot(before),
+            tokensDeleted: tokens.length,
+            // Its tokens go with it without records of their own: whoever reacts to deletions reads them here.
+            tokenIds: tokens.map((t) => t.id),
+            memberIds: members.map((m) => m.user_id),
+          },
+          origin,
         },
         tx.audit,
       );
@@ -223,7 +239,7 @@ export class ResourceService {
   }
 
   /** Gives a user a role on the resource; never a role with more rights than the caller's own. */
-  async setRole(p: Principal, id: string, userRef: string, role: string, ip: string | null): Promise<Member> {
+  async setRole(p: Principal, id: string, userRef: string, role: string, origin: Origin): Promise<Member> {
     validate(MemberParams, { id, userId: userRef });
     validate(MemberRole, { role });
     const { held, ancestry } = await this.access.require(p, id, 'members:manage');
@@ -235,17 +251,21 @@ export class ResourceService {
     const user = await this.reachableUser(p, userRef, ancestry);
     await this.refuseIfOutranked(held, id, user.id, 'change');
     await this.stores.transaction(async (tx) => {
+      const previous = (await tx.resources.rolesOf(user.id)).get(id);
       await tx.resources.setMembership(id, user.id, role, this.clock().toISOString());
       tx.changes.push({ kind: 'membership', userId: user.id, resourceId: id });
       await this.audit.record(
         p,
         {
-          action: 'membership.set',
+          action: previous === undefined ? 'membership.add' : 'membership.update',
           targetType: 'membership',
           targetId: `${id}:${user.id}`,
           resourceId: id,
-          details: { userId: user.id, role },
-          ip,
+          details:
+            previous === undefined
+              ? { userId: user.id, email: user.email, role }
+              : { userId: user.id, email: user.email, role, changes: fieldChanges({ role: previous }, { role }) },
+          origin,
         },
         tx.audit,
       );
@@ -284,12 +304,13 @@ export class ResourceService {
     return reachable && user !== undefined ? user : unknown();
   }
 
-  async removeRole(p: Principal, id: string, userRef: string, ip: string | null): Promise<void> {
+  async removeRole(p: Principal, id: string, userRef: string, origin: Origin): Promise<void> {
     validate(MemberParams, { id, userId: userRef });
     const { held } = await this.access.require(p, id, 'members:manage');
     const user = (await this.users.find(userRef)) ?? fail('NOT_FOUND', 'That user is not a member here.');
     await this.refuseIfOutranked(held, id, user.id, 'remove');
     await this.stores.transaction(async (tx) => {
+      const previous = (await tx.resources.rolesOf(user.id)).get(id);
       if (!(await tx.resources.removeMembership(id, user.id))) fail('NOT_FOUND', 'That user is not a member here.');
       tx.changes.push({ kind: 'membership', userId: user.id, resourceId: id });
       await this.audit.record(
@@ -299,8 +320,8 @@ export class ResourceService {
           targetType: 'membership',
           targetId: `${id}:${user.id}`,
           resourceId: id,
-          details: { userId: user.id },
-          ip,
+          details: { userId: user.id, email: user.email, role: previous ?? null },
+          origin,
         },
         tx.audit,
       );
@@ -324,4 +345,9 @@ export class ResourceService {
         'role',
       );
   }
+}
+
+/** A resource as the audit trail shows it before and after a change. */
+function resourceSnapshot(row: ResourceRow): Record<string, unknown> {
+  return { type: row.type, name: row.name, parentId: row.parent_id };
 }

@@ -1,6 +1,6 @@
 import { fail } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { TokenCreate, TokenListQuery, TokenPatch as TokenPatchSchema, TokenRoll } from '../schemas.js';
+import { ExpiringQuery, TokenCreate, TokenListQuery, TokenPatch as TokenPatchSchema, TokenRoll } from '../schemas.js';
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
@@ -17,7 +17,7 @@ import type { Stores } from '../store/index.js';
 import type { TokenFilter, TokenRow } from '../store/tokens.js';
 import type { Access } from './access.js';
 import { tokenFacts } from './access-cache.js';
-import type { AuditTrail } from './audit.js';
+import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
 import type { KeyRing } from './key-ring.js';
 import { actingUser, isSystemAdmin, ownerId, type Principal } from './principal.js';
 import type { UserService } from './users.js';
@@ -154,7 +154,7 @@ export class TokenService {
     p: Principal,
     resourceId: string | null,
     input: TokenInput,
-    ip: string | null,
+    origin: Origin,
   ): Promise<{ view: TokenView; key: string }> {
     validate(TokenCreate, input);
     let home: Ancestry = [];
@@ -222,8 +222,8 @@ export class TokenService {
             targetType: 'token',
             targetId: id,
             resourceId,
-            details: this.auditDetails(row),
-            ip,
+            details: { after: { ...tokenSnapshot(row), keyPrefix: row.key_prefix } },
+            origin,
           },
           tx.audit,
         );
@@ -234,20 +234,6 @@ export class TokenService {
       throw err;
     }
     return { view: await this.view(row), key };
-  }
-
-  private auditDetails(row: TokenRow): Record<string, unknown> {
-    return {
-      name: row.name,
-      ownerId: row.owner_id,
-      level: row.level,
-      permissions: JSON.parse(row.permissions),
-      apiGroups: JSON.parse(row.api_groups),
-      expiresAt: row.expires_at,
-      active: row.active === 1,
-      impersonateUserId: row.impersonate_user_id,
-      logging: row.logging,
-    };
   }
 
   /** The API's picture of a token. Never the key or its hash. */
@@ -370,6 +356,19 @@ export class TokenService {
     };
   }
 
+  /**
+   * The caller's own active tokens that expire within `withinDays` days (at most 500), soonest
+   * first: "my tokens", with the same reach as listing them.
+   */
+  async expiring(p: Principal, withinDays: number): Promise<TokenView[]> {
+    validate(ExpiringQuery, { withinDays });
+    const before = new Date(this.clock().getTime() + withinDays * 86_400_000).toISOString();
+    const { views } = await this.list(p, { state: 'active', expiresBefore: before, limit: 500 });
+    return views.sort(
+      (a, b) => (a.row.expires_at ?? '').localeCompare(b.row.expires_at ?? '') || a.row.id.localeCompare(b.row.id),
+    );
+  }
+
   /** Tokens attached to a resource: all of them with tokens:read, else just the caller's own. */
   async listForResource(
     p: Principal,
@@ -391,7 +390,7 @@ export class TokenService {
   }
 
   /** Edits a token; its new rights are held to the editor's own, like a new token's. */
-  async update(p: Principal, id: string, patch: TokenPatch, ip: string | null): Promise<TokenView> {
+  async update(p: Principal, id: string, patch: TokenPatch, origin: Origin): Promise<TokenView> {
     validate(TokenPatchSchema, patch);
     const row = await this.load(id);
     const { home, held } = await this.authorizeOn(p, row, 'manage');
@@ -443,7 +442,7 @@ export class TokenService {
           ? 'token.activate'
           : 'token.deactivate'
         : 'token.update',
-      ip,
+      origin,
     );
   }
 
@@ -452,10 +451,9 @@ export class TokenService {
     row: TokenRow,
     set: Partial<TokenRow>,
     action: string,
-    ip: string | null,
+    origin: Origin,
   ): Promise<TokenView> {
     set.updated_at = this.clock().toISOString();
-    const changed = Object.keys(set).filter((k) => k !== 'updated_at');
     const after = await this.stores.transaction(async (tx) => {
       await tx.tokens.update(row.id, set);
       tx.changes.push({ kind: 'token', id: row.id });
@@ -468,8 +466,12 @@ export class TokenService {
           targetType: 'token',
           targetId: row.id,
           resourceId: row.resource_id,
-          details: { changed, ...this.auditDetails(updated) },
-          ip,
+          details: {
+            name: updated.name,
+            ownerId: updated.owner_id,
+            changes: fieldChanges(tokenSnapshot(row), tokenSnapshot(updated)),
+          },
+          origin,
         },
         tx.audit,
       );
@@ -478,8 +480,8 @@ export class TokenService {
     return this.view(after);
   }
 
-  setActive(p: Principal, id: string, active: boolean, ip: string | null): Promise<TokenView> {
-    return this.update(p, id, { active }, ip);
+  setActive(p: Principal, id: string, active: boolean, origin: Origin): Promise<TokenView> {
+    return this.update(p, id, { active }, origin);
   }
 
   /** Gives the token a new key; the old one keeps working for `graceSeconds` (0: stops at once). */
@@ -487,7 +489,7 @@ export class TokenService {
     p: Principal,
     id: string,
     graceSeconds: number,
-    ip: string | null,
+    origin: Origin,
   ): Promise<{ view: TokenView; key: string }> {
     validate(TokenRoll, { graceSeconds });
     const row = await this.load(id);
@@ -513,8 +515,14 @@ export class TokenService {
           targetType: 'token',
           targetId: id,
           resourceId: row.resource_id,
-          details: { graceSeconds, oldKeyValidUntil: until },
-          ip,
+          details: {
+            name: row.name,
+            ownerId: row.owner_id,
+            graceSeconds,
+            oldKeyValidUntil: until,
+            changes: { keyPrefix: { from: row.key_prefix, to: patch.key_prefix } },
+          },
+          origin,
         },
         tx.audit,
       );
@@ -522,7 +530,7 @@ export class TokenService {
     return { view: await this.view(await this.load(id)), key };
   }
 
-  async delete(p: Principal, id: string, ip: string | null): Promise<void> {
+  async delete(p: Principal, id: string, origin: Origin): Promise<void> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'manage');
     await this.stores.transaction(async (tx) => {
@@ -535,8 +543,8 @@ export class TokenService {
           targetType: 'token',
           targetId: id,
           resourceId: row.resource_id,
-          details: { name: row.name, ownerId: row.owner_id },
-          ip,
+          details: { name: row.name, ownerId: row.owner_id, before: tokenSnapshot(row) },
+          origin,
         },
         tx.audit,
       );
@@ -544,7 +552,7 @@ export class TokenService {
   }
 
   /** Shows a recoverable key again, to its owner only; every reveal is audited. */
-  async reveal(p: Principal, id: string, ip: string | null): Promise<string> {
+  async reveal(p: Principal, id: string, origin: Origin): Promise<string> {
     const row = await this.load(id);
     await this.authorizeOn(p, row, 'reveal');
     if (ownerId(p) !== row.owner_id) fail('FORBIDDEN', "Only the token's owner may see its key.");
@@ -563,8 +571,30 @@ export class TokenService {
       targetType: 'token',
       targetId: id,
       resourceId: row.resource_id,
-      ip,
+      details: { name: row.name, ownerId: row.owner_id },
+      origin,
     });
     return key;
   }
+}
+
+/**
+ * A token's settings as the audit trail shows them (before and after a change): never its key,
+ * hash or encrypted key. The key prefix is left out too: only creating and rolling change it.
+ */
+export function tokenSnapshot(row: TokenRow): Record<string, unknown> {
+  return {
+    name: row.name,
+    description: row.description,
+    ownerId: row.owner_id,
+    resourceId: row.resource_id,
+    level: row.level,
+    permissions: JSON.parse(row.permissions) as string[],
+    apiGroups: JSON.parse(row.api_groups) as string[],
+    expiresAt: row.expires_at,
+    active: row.active === 1,
+    deactivatedBy: row.deactivated_by,
+    impersonateUserId: row.impersonate_user_id,
+    logging: row.logging,
+  };
 }

@@ -7,7 +7,7 @@ import { newId } from '../domain/ids.js';
 import { randomBase62 } from '../domain/keys.js';
 import type { Stores } from '../store/index.js';
 import type { UserRow } from '../store/users.js';
-import type { AuditTrail } from './audit.js';
+import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
 import { actingUser, isSystemAdmin, type Principal } from './principal.js';
 import { normalizeEmail } from '../domain/email.js';
 
@@ -49,7 +49,7 @@ export class UserService {
   }
 
   /** Creates a user (administrators, or the system itself); the email must be new. */
-  async create(input: NewUser, actor: Principal | 'system'): Promise<UserRow> {
+  async create(input: NewUser, actor: Principal | 'system', origin: Origin = null): Promise<UserRow> {
     if (actor !== 'system' && !isSystemAdmin(actor)) fail('FORBIDDEN', 'Only administrators create users.');
     validate(UserCreate, input);
     const email = normalizeEmail(input.email);
@@ -75,7 +75,8 @@ export class UserService {
             action: 'user.create',
             targetType: 'user',
             targetId: row.id,
-            details: { email, systemRole: row.system_role },
+            details: { email, after: userSnapshot(row), passwordSet: row.password_hash !== null },
+            origin,
           },
           tx.audit,
         );
@@ -136,6 +137,7 @@ export class UserService {
       systemRole?: 'admin' | 'user' | undefined;
     },
     actor: Principal,
+    origin: Origin = null,
   ): Promise<UserRow> {
     if (!isSystemAdmin(actor)) {
       if (!isSelf(actor, id)) fail('NOT_FOUND', 'There is no such user.');
@@ -152,9 +154,12 @@ export class UserService {
     if (patch.systemRole !== undefined) set.system_role = patch.systemRole;
     const demotesAdmin =
       user.system_role === 'admin' && user.active === 1 && (patch.active === false || patch.systemRole === 'user');
-    const changed = Object.keys(patch).filter(
+    const given = Object.keys(patch).filter(
       (k) => k !== 'currentPassword' && (patch as Record<string, unknown>)[k] !== undefined,
     );
+    // Switching a user on or off alone has its own action, as a token's does.
+    const action =
+      given.length === 1 && given[0] === 'active' ? (patch.active ? 'user.enable' : 'user.disable') : 'user.update';
     await this.stores.transaction(async (tx) => {
       if (demotesAdmin && (await tx.users.countAdmins()) <= 1)
         fail('CONFLICT', 'This is the last administrator; make another one first.');
@@ -164,14 +169,16 @@ export class UserService {
       await this.audit.record(
         actor,
         {
-          action: 'user.update',
+          action,
           targetType: 'user',
           targetId: id,
           details: {
-            changed,
-            ...(patch.active !== undefined ? { active: patch.active } : {}),
-            ...(patch.systemRole ? { systemRole: patch.systemRole } : {}),
+            email: user.email,
+            changes: fieldChanges(userSnapshot(user), userSnapshot({ ...user, ...set })),
+            // That it changed, never what to: no password or hash is ever in the audit trail.
+            ...(patch.password !== undefined ? { passwordChanged: true } : {}),
           },
+          origin,
         },
         tx.audit,
       );
@@ -193,34 +200,91 @@ export class UserService {
    * answer's timing does not tell which emails exist.
    */
   async checkPassword(email: string, password: string): Promise<UserRow> {
+    const { user, failure } = await this.passwordCheck(email, password);
+    if (failure !== null) fail('INVALID_CREDENTIALS');
+    return user!;
+  }
+
+  /** The user an email names (if any) and why the password does not sign them in (null: it does). */
+  private async passwordCheck(
+    email: string,
+    password: string,
+  ): Promise<{ user: UserRow | undefined; failure: SignInFailure | null }> {
     const user = await this.stores.users.findByEmail(email);
     if (!user?.password_hash || user.active !== 1) {
       this.dummyHash ??= this.hashPassword(randomBase62(24));
       await argon2.verify(await this.dummyHash, password).catch(() => false);
-      fail('INVALID_CREDENTIALS');
+      return { user, failure: !user ? 'unknown-user' : user.active !== 1 ? 'user-disabled' : 'no-password' };
     }
     const ok = await argon2.verify(user.password_hash, password).catch(() => false);
-    if (!ok) fail('INVALID_CREDENTIALS');
-    return user;
+    return { user, failure: ok ? null : 'wrong-password' };
   }
 
-  /** Signs in: returns the session cookie value (stored only as its hash) and its expiry. */
-  async signIn(email: string, password: string): Promise<{ user: UserRow; cookie: string; expiresAt: Date }> {
-    const user = await this.checkPassword(email, password);
+  /**
+   * Signs in: returns the session cookie value (stored only as its hash) and its expiry. Success
+   * and failure are both audited, each with one write, so neither the answer nor the work done
+   * tells a known address from an unknown one.
+   */
+  async signIn(
+    email: string,
+    password: string,
+    origin: Origin = null,
+  ): Promise<{ user: UserRow; cookie: string; expiresAt: Date }> {
+    const { user, failure } = await this.passwordCheck(email, password);
+    if (failure !== null || user === undefined) {
+      const attempted = normalizeEmail(email);
+      await this.audit.record('anonymous', {
+        action: 'session.fail',
+        targetType: 'user',
+        // An address nobody has is not a user: it is named only in the details.
+        targetId: user?.id ?? 'unknown',
+        details: {
+          // Someone who typed their password into the email field must not find it here.
+          email: EMAIL_SHAPE.test(attempted) ? attempted : null,
+          reason: failure ?? 'unknown-user',
+        },
+        origin,
+      });
+      fail('INVALID_CREDENTIALS');
+    }
     const cookie = randomBase62(43);
     const now = this.clock();
     const expiresAt = new Date(now.getTime() + this.sessionTtlMs);
-    await this.stores.sessions.insert({
-      id_hash: sessionHash(cookie),
-      user_id: user.id,
-      created_at: now.toISOString(),
-      expires_at: expiresAt.toISOString(),
+    await this.stores.transaction(async (tx) => {
+      await tx.sessions.insert({
+        id_hash: sessionHash(cookie),
+        user_id: user.id,
+        created_at: now.toISOString(),
+        expires_at: expiresAt.toISOString(),
+      });
+      await this.audit.record(
+        { kind: 'user', user: { id: user.id } },
+        {
+          action: 'session.create',
+          targetType: 'user',
+          targetId: user.id,
+          details: { email: user.email, expiresAt: expiresAt.toISOString() },
+          origin,
+        },
+        tx.audit,
+      );
     });
     return { user, cookie, expiresAt };
   }
 
-  async signOut(cookie: string): Promise<void> {
-    await this.stores.sessions.delete(sessionHash(cookie));
+  /** Ends a session; ending one that is unknown or already gone does nothing (and records nothing). */
+  async signOut(cookie: string, origin: Origin = null): Promise<void> {
+    const idHash = sessionHash(cookie);
+    const session = await this.stores.sessions.find(idHash);
+    if (!session) return;
+    await this.stores.transaction(async (tx) => {
+      await tx.sessions.delete(idHash);
+      await this.audit.record(
+        { kind: 'user', user: { id: session.user_id } },
+        { action: 'session.delete', targetType: 'user', targetId: session.user_id, origin },
+        tx.audit,
+      );
+    });
   }
 
   /** The user id behind a session cookie, or null when it is unknown or expired. */
@@ -234,6 +298,17 @@ export class UserService {
     }
     return row.user_id;
   }
+}
+
+/** Why a sign-in failed, as the audit trail records it (never told to the caller). */
+export type SignInFailure = 'unknown-user' | 'user-disabled' | 'no-password' | 'wrong-password';
+
+/** Plainly an address (one @, no spaces): anything else typed into the email field is not recorded. */
+const EMAIL_SHAPE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+/** A user's settings as the audit trail shows them before and after a change; never a password or hash. */
+function userSnapshot(row: UserRow): Record<string, unknown> {
+  return { email: row.email, name: row.name, systemRole: row.system_role, active: row.active === 1 };
 }
 
 /** Whether the actor is a person acting as themselves (a token never counts as its owner here). */

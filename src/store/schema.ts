@@ -74,7 +74,8 @@ export interface SessionsTable {
 export interface AuditEventsTable {
   id: string;
   at: string;
-  actor_type: 'user' | 'token' | 'system';
+  /** `anonymous`: nobody signed in (a failed sign-in). */
+  actor_type: 'user' | 'token' | 'system' | 'anonymous';
   actor_id: string | null;
   action: string;
   target_type: string;
@@ -83,7 +84,10 @@ export interface AuditEventsTable {
   /** JSON object with what changed; never a key, hash or password. */
   details: string;
   ip: string | null;
-  /** The token a user acted through, when a token impersonating them made the change. */
+  /**
+   * The token the change was made through, whenever a token made it. For an impersonating token
+   * the actor is the impersonated user; otherwise the actor is this token itself.
+   */
   via_token_id: string | null;
   user_agent: string | null;
 }
@@ -117,6 +121,17 @@ export interface AccessLogTable {
   capture: string | null;
 }
 
+/** Per-token request counts per hour and per day, summed from the access log as its batches are written. */
+export interface TokenUsageTable {
+  token_id: string;
+  span: 'hour' | 'day';
+  /** Start of the bucket, epoch milliseconds (UTC). */
+  bucket: number;
+  requests: number;
+  refusals: number;
+  errors: number;
+}
+
 export interface Database {
   users: UsersTable;
   resources: ResourcesTable;
@@ -126,4 +141,5 @@ export interface Database {
   sessions: SessionsTable;
   audit_events: AuditEventsTable;
   access_log: AccessLogTable;
+  token_usage: TokenUsageTable;
 }

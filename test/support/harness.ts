@@ -40,7 +40,6 @@ export async function createTestEnv(
   const config = loadConfig({
     KEYGATE_DATA_DIR: dataDir,
     KEYGATE_DATABASE_URL: dialectUrl ?? '',
-    KEYGATE_USAGE_FLUSH_MS: '60000',
     ...env,
   });
   const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
@@ -106,7 +105,6 @@ export async function createTestCluster(
   const config = loadConfig({
     KEYGATE_DATA_DIR: dataDir,
     KEYGATE_DATABASE_URL: dialectUrl ?? '',
-    KEYGATE_USAGE_FLUSH_MS: '60000',
     ...options.env,
   });
   const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;

@@ -11,6 +11,7 @@ import {
   Nullable,
 } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
+import { requestContext } from '../request-context.js';
 import { page, resourceJson } from '../views.js';
 
 const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Nullable(Type.String()) });
@@ -36,7 +37,9 @@ export function resourceRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) =>
-      reply.code(201).send(resourceJson(await kg.resources.create(principalOf(request), request.body, request.ip))),
+      reply
+        .code(201)
+        .send(resourceJson(await kg.resources.create(principalOf(request), request.body, requestContext(request)))),
   );
 
   // Lists where the caller can start: every root for administrators, else the resources it holds a role on.
@@ -92,7 +95,9 @@ export function resourceRoutes(app: FastifyTypebox): void {
       },
     },
     async (request) =>
-      resourceJson(await kg.resources.rename(principalOf(request), request.params.id, request.body.name, request.ip)),
+      resourceJson(
+        await kg.resources.rename(principalOf(request), request.params.id, request.body.name, requestContext(request)),
+      ),
   );
 
   // Deletes a resource that has no children; its memberships and tokens go with it.
@@ -110,7 +115,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      await kg.resources.delete(principalOf(request), request.params.id, request.ip);
+      await kg.resources.delete(principalOf(request), request.params.id, requestContext(request));
       return reply.code(204).send(null);
     },
   );
@@ -176,7 +181,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
         request.params.id,
         request.params.userId,
         request.body.role,
-        request.ip,
+        requestContext(request),
       ),
   );
 
@@ -194,7 +199,12 @@ export function resourceRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      await kg.resources.removeRole(principalOf(request), request.params.id, request.params.userId, request.ip);
+      await kg.resources.removeRole(
+        principalOf(request),
+        request.params.id,
+        request.params.userId,
+        requestContext(request),
+      );
       return reply.code(204).send(null);
     },
   );

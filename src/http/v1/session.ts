@@ -7,6 +7,7 @@ import { csrfTokenFor, refuseCrossSite, requireCsrf } from '../csrf.js';
 import { errorResponses } from '../../schemas.js';
 import { userJson } from '../views.js';
 import { normalizeEmail } from '../../domain/email.js';
+import { requestContext } from '../request-context.js';
 
 /**
  * Refuses a password guess (RATE_LIMITED, with Retry-After) while the account or the address is in
@@ -62,7 +63,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
       const account = normalizeEmail(email);
       // Refused before the password is checked: a guess made during the back-off learns nothing.
       await throttlePasswordGuess(app, reply, account, request.ip, 'sign-ins');
-      const { user, cookie, expiresAt } = await kg.users.signIn(email, password);
+      const { user, cookie, expiresAt } = await kg.users.signIn(email, password, requestContext(request));
       await app.signInThrottle.succeeded(account, request.ip);
       reply.setCookie(SESSION_COOKIE, cookie, {
         path: '/',
@@ -86,7 +87,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
       const cookie = sessionCookie(request.headers.cookie);
       if (cookie) {
         requireCsrf(request, cookie);
-        await kg.users.signOut(cookie);
+        await kg.users.signOut(cookie, requestContext(request));
       }
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);

@@ -8,8 +8,10 @@ import {
   errorResponses,
   Nullable,
   TokenRoll,
+  TokenUsage,
 } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
+import { requestContext } from '../request-context.js';
 import { page, tokenJson } from '../views.js';
 import type { TokenView } from '../../services/tokens.js';
 
@@ -47,7 +49,12 @@ export function tokenRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      const { view, key } = await kg.tokens.create(principalOf(request), request.params.id, request.body, request.ip);
+      const { view, key } = await kg.tokens.create(
+        principalOf(request),
+        request.params.id,
+        request.body,
+        requestContext(request),
+      );
       return reply.code(201).send({ ...tokenJson(view), key });
     },
   );
@@ -88,7 +95,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      const { view, key } = await kg.tokens.create(principalOf(request), null, request.body, request.ip);
+      const { view, key } = await kg.tokens.create(principalOf(request), null, request.body, requestContext(request));
       return reply.code(201).send({ ...tokenJson(view), key });
     },
   );
@@ -144,7 +151,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
       },
     },
     async (request) =>
-      tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, request.ip)),
+      tokenJson(await kg.tokens.update(principalOf(request), request.params.id, request.body, requestContext(request))),
   );
 
   // Deletes a token; its key stops working at once here (within the cache TTL on other servers).
@@ -161,7 +168,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      await kg.tokens.delete(principalOf(request), request.params.id, request.ip);
+      await kg.tokens.delete(principalOf(request), request.params.id, requestContext(request));
       return reply.code(204).send(null);
     },
   );
@@ -183,7 +190,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
         },
       },
       async (request) =>
-        tokenJson(await kg.tokens.setActive(principalOf(request), request.params.id, active, request.ip)),
+        tokenJson(await kg.tokens.setActive(principalOf(request), request.params.id, active, requestContext(request))),
     );
   }
 
@@ -210,7 +217,7 @@ export function tokenRoutes(app: FastifyTypebox): void {
         principalOf(request),
         request.params.id,
         request.body?.graceSeconds ?? 0,
-        request.ip,
+        requestContext(request),
       );
       return { ...tokenJson(view), key };
     },
@@ -230,6 +237,25 @@ export function tokenRoutes(app: FastifyTypebox): void {
         response: { 200: Type.Object({ key: Type.String() }), ...errorResponses },
       },
     },
-    async (request) => ({ key: await kg.tokens.reveal(principalOf(request), request.params.id, request.ip) }),
+    async (request) => ({
+      key: await kg.tokens.reveal(principalOf(request), request.params.id, requestContext(request)),
+    }),
+  );
+
+  // A token's last use and its counts per hour (48) and per day (90), for a sparkline and a chart.
+  app.get(
+    '/tokens/:id/usage',
+    {
+      config,
+      schema: {
+        tags,
+        summary: "A token's usage: last use, and requests, refusals and errors per hour and per day",
+        description:
+          'Whoever may see the token. Counts come from an aggregate kept as the access log is written (within its flush interval), not from the log itself. A refusal is a key refused with 401, 403 or 429; an error is any other 4xx or 5xx answer.',
+        params: IdParams,
+        response: { 200: TokenUsage, ...errorResponses },
+      },
+    },
+    async (request) => kg.usage.forToken(principalOf(request), request.params.id),
   );
 }

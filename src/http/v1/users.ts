@@ -4,6 +4,7 @@ import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } 
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
 import { throttlePasswordGuess } from './session.js';
+import { requestContext } from '../request-context.js';
 
 /** People: administrators create and manage them; everyone may change their own name and password (the service decides who may do what). */
 export function userRoutes(app: FastifyTypebox): void {
@@ -23,7 +24,9 @@ export function userRoutes(app: FastifyTypebox): void {
       },
     },
     async (request, reply) => {
-      return reply.code(201).send(userJson(await kg.users.create(request.body, principalOf(request))));
+      return reply
+        .code(201)
+        .send(userJson(await kg.users.create(request.body, principalOf(request), requestContext(request))));
     },
   );
 
@@ -84,7 +87,7 @@ export function userRoutes(app: FastifyTypebox): void {
       // counted per user (by id, as no address is at hand) and per client address.
       const guess = request.body.currentPassword !== undefined ? `current-password:${request.params.id}` : null;
       if (guess !== null) await throttlePasswordGuess(app, reply, guess, request.ip, 'password checks');
-      const row = await kg.users.update(request.params.id, request.body, actor);
+      const row = await kg.users.update(request.params.id, request.body, actor, requestContext(request));
       if (guess !== null) await app.signInThrottle.succeeded(guess, request.ip);
       return userJson(row);
     },
