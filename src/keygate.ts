@@ -12,6 +12,8 @@ import { TokenService } from './services/tokens.js';
 import { UsageRecorder } from './services/usage.js';
 import { UserService, type PasswordHashing } from './services/users.js';
 import { VerifyService } from './services/verify.js';
+import { Notifications } from './services/notifications.js';
+import { WebhookService } from './services/webhooks.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -32,6 +34,9 @@ export interface Keygate {
   usage: UsageRecorder;
   /** Requests that presented a key, queued and written in batches. */
   accessLog: AccessLog;
+  /** Token events for webhooks: the outbox, its delivery worker and the expiry scanner. */
+  notifications: Notifications;
+  webhooks: WebhookService;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,6 +49,12 @@ export interface KeygateOptions {
   onBackgroundError?: (err: unknown) => void;
   /** What every service and the cache take as now; tests inject one to pass a TTL without sleeping. */
   clock?: () => Date;
+  /**
+   * `background` (the server): webhook deliveries and expiry notices run on a timer. `manual`, the
+   * default (CLI, tests): events are still written to the outbox, but only `notifications.runOnce`
+   * sends them, so a short-lived process never waits on a slow receiver.
+   */
+  notifications?: 'background' | 'manual';
 }
 
 /** Opens the store, runs migrations and builds the services. */
@@ -92,6 +103,17 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   const usage = new UsageRecorder(stores.tokens, config.usageFlushMs, onBackgroundError);
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
+  const notifications = new Notifications(config.webhooks, {
+    db: stores.db,
+    tokens: stores.tokens,
+    ancestry: (resourceId) => cache.ancestry(resourceId),
+    clock,
+    onError: onBackgroundError,
+  });
+  feed.onAudited((rows) => notifications.onAudited(rows));
+  accessLog.onBatch((rows) => notifications.onAccessBatch(rows));
+  if (options.notifications === 'background') notifications.start();
+  const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
   return {
     config,
     dialect: opened.dialect,
@@ -107,10 +129,14 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     tokens,
     usage,
     accessLog,
+    notifications,
+    webhooks,
     ping: () => ping(opened.db),
     async close() {
       await usage.close();
       await accessLog.close();
+      // After the access log: its last batch may still queue new-address events.
+      await notifications.stop();
       await opened.close();
     },
   };

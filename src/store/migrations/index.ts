@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_token_deactivated_by.js';
 import * as m0003 from './0003_access_log.js';
+import * as m0005 from './0005_webhooks.js';
 
 /** Every migration, by sortable name. Listed in code (not read from disk) so the built and the source tree run the same set. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_token_deactivated_by': m0002,
   '0003_access_log': m0003,
+  '0005_webhooks': m0005,
 };
