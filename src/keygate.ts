@@ -15,6 +15,8 @@ import { UsageAggregator } from './services/usage.js';
 import { UsageStore } from './store/usage.js';
 import { UserService, type PasswordHashing } from './services/users.js';
 import { VerifyService } from './services/verify.js';
+import { Notifications } from './services/notifications.js';
+import { WebhookService } from './services/webhooks.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -40,6 +42,9 @@ export interface Keygate {
   logs: LogReading;
   /** Prunes the access log on a timer (and keeps PostgreSQL's daily partitions). */
   retention: LogRetention;
+  /** Token events for webhooks: the outbox, its delivery worker and the expiry scanner. */
+  notifications: Notifications;
+  webhooks: WebhookService;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -52,6 +57,12 @@ export interface KeygateOptions {
   onBackgroundError?: (err: unknown) => void;
   /** What every service and the cache take as now; tests inject one to pass a TTL without sleeping. */
   clock?: () => Date;
+  /**
+   * `background` (the server): webhook deliveries and expiry notices run on a timer. `manual`, the
+   * default (CLI, tests): events are still written to the outbox, but only `notifications.runOnce`
+   * sends them, so a short-lived process never waits on a slow receiver.
+   */
+  notifications?: 'background' | 'manual';
 }
 
 /** Opens the store, runs migrations and builds the services. */
@@ -102,6 +113,17 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
   const usage = new UsageAggregator(new UsageStore(opened.db), tokens, accessLog, nowMs);
+  const notifications = new Notifications(config.webhooks, {
+    db: stores.db,
+    tokens: stores.tokens,
+    ancestry: (resourceId) => cache.ancestry(resourceId),
+    clock,
+    onError: onBackgroundError,
+  });
+  feed.onAudited((rows) => notifications.onAudited(rows));
+  accessLog.onBatch((rows) => notifications.onAccessBatch(rows));
+  if (options.notifications === 'background') notifications.start();
+  const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
   return {
     config,
     dialect: opened.dialect,
@@ -119,11 +141,15 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     accessLog,
     logs: new LogReading(config.model, stores),
     retention,
+    notifications,
+    webhooks,
     ping: () => ping(opened.db),
     async close() {
       await retention.stop();
       // Its last batch is counted into usage before the database closes.
       await accessLog.close();
+      // After the access log: its last batch may still queue new-address events.
+      await notifications.stop();
       await opened.close();
     },
   };

@@ -1,5 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { EXPIRES_IN } from './domain/expiry.js';
+import { MIN_SECRET_LENGTH } from './domain/webhook-delivery.js';
+import { WEBHOOK_EVENTS } from './domain/webhook-events.js';
 
 /**
  * One schema per shape: each validates requests, serialises responses and becomes part of the
@@ -367,8 +369,120 @@ export const TokenUsage = Type.Object(
   { description: "A token's last use and its counts per hour and per day, from the usage aggregate." },
 );
 
+const WebhookUrl = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description:
+    'Where events are POSTed: http or https, no credentials, no private address unless the server allows it.',
+});
+const WebhookEvents = Type.Array(OneOf(WEBHOOK_EVENTS), {
+  maxItems: WEBHOOK_EVENTS.length,
+  description: 'The events to send; empty or left out for all.',
+});
+
+export const WebhookCreate = Type.Object(
+  {
+    url: WebhookUrl,
+    resourceId: Type.Optional(
+      Nullable(Type.String({ minLength: 1, maxLength: 80 }), {
+        description:
+          'Events of tokens on this resource and below; left out or null for every token (system administrators).',
+      }),
+    ),
+    events: Type.Optional(WebhookEvents),
+    active: Type.Optional(Type.Boolean()),
+    secret: Type.Optional(
+      Type.String({
+        minLength: MIN_SECRET_LENGTH,
+        maxLength: 256,
+        pattern: '^[\\x21-\\x7e]+$',
+        description: 'A signing secret of your own (printable ASCII, no spaces); one is generated when left out.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookPatch = Type.Object(
+  { url: Type.Optional(WebhookUrl), events: Type.Optional(WebhookEvents), active: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const WebhookListQuery = Type.Object(
+  {
+    resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeliveryStatus = OneOf(['pending', 'succeeded', 'failed']);
+
+export const WebhookDeliveryQuery = Type.Object(
+  {
+    status: Type.Optional(DeliveryStatus),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A webhook as the API shows it: never its secret. */
+export const Webhook = Type.Object(
+  {
+    id: Type.String(),
+    resourceId: Nullable(Type.String(), { description: 'Null for a system-wide webhook.' }),
+    url: Type.String(),
+    events: Type.Array(Type.String(), { description: 'Empty: every event.' }),
+    active: Type.Boolean(),
+    createdBy: Type.String(),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  { $id: 'Webhook' },
+);
+
+export const WebhookWithSecret = Type.Object(
+  {
+    ...Webhook.properties,
+    secret: Type.String({ description: 'The signing secret: shown in this answer only.' }),
+  },
+  { $id: 'WebhookWithSecret' },
+);
+
+export const WebhookDelivery = Type.Object(
+  {
+    id: Type.String(),
+    webhookId: Type.String(),
+    eventId: Type.String(),
+    eventType: Type.String(),
+    status: DeliveryStatus,
+    attempts: Type.Integer(),
+    nextAttemptAt: Nullable(Time, { description: 'When a pending delivery is tried next.' }),
+    lastStatus: Nullable(Type.Integer(), { description: "The receiver's last HTTP status." }),
+    lastError: Nullable(Type.String()),
+    payload: Type.Unknown({ description: 'The JSON body sent.' }),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  { $id: 'WebhookDelivery' },
+);
+
 /** Schemas registered once with the app and referenced by `$ref` elsewhere. */
-export const SHARED_SCHEMAS = [ErrorBody, User, Resource, Member, Token, TokenWithKey, VerifyResponse, Me];
+export const SHARED_SCHEMAS = [
+  ErrorBody,
+  User,
+  Resource,
+  Member,
+  Token,
+  TokenWithKey,
+  VerifyResponse,
+  Me,
+  Webhook,
+  WebhookWithSecret,
+  WebhookDelivery,
+];
 
 export const errorResponses = {
   '4xx': Type.Ref('Error'),

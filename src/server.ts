@@ -16,6 +16,7 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
   const keygate = await createKeygate(config, {
+    notifications: 'background',
     onBackgroundError: (err) => console.error('keygate: background write failed:', (err as Error).message),
   });
   if (config.adminEmail || config.adminPassword) {

@@ -50,6 +50,7 @@ export const DEFAULT_MODEL: AccessModel = {
     tokens: 'API tokens.',
     verify: 'Key verification for other services.',
     logs: 'Access logs and audit trail.',
+    webhooks: 'Webhooks for token events, their secrets and delivery logs.',
   },
 };
 

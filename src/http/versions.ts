@@ -7,6 +7,7 @@ import { sessionRoutes } from './v1/session.js';
 import { tokenRoutes } from './v1/tokens.js';
 import { userRoutes } from './v1/users.js';
 import { verifyRoutes } from './v1/verify.js';
+import { webhookRoutes } from './v1/webhooks.js';
 
 /**
  * The API versions this server offers. Adding v2.0 is one more entry with its own route set;
@@ -40,6 +41,7 @@ export const API_VERSIONS: ApiVersion[] = [
       tokenRoutes(app);
       verifyRoutes(app);
       logRoutes(app);
+      webhookRoutes(app);
     },
   },
 ];

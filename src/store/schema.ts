@@ -132,6 +132,55 @@ export interface TokenUsageTable {
   errors: number;
 }
 
+/** A webhook: per resource, or system-wide when `resource_id` is null. */
+export interface WebhooksTable {
+  id: string;
+  resource_id: string | null;
+  url: string;
+  /** The signing secret; shown to its creator once, never listed. */
+  secret: string;
+  /** JSON array of event types; empty for every event. */
+  events: string;
+  active: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The outbox: one row per event per webhook, written before anything is sent. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  /** The JSON body sent, exactly as signed. Never a key, hash or secret. */
+  payload: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  /** The HTTP status of the last answer; null when none came. */
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Expiry notices already sent, per token and the expiry they were for. */
+export interface TokenNoticesTable {
+  token_id: string;
+  /** `expiring:<days>` or `expired`. */
+  kind: string;
+  expires_at: string;
+  created_at: string;
+}
+
+/** The addresses a token has been used from. */
+export interface TokenAddressesTable {
+  token_id: string;
+  ip: string;
+  first_seen_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   resources: ResourcesTable;
@@ -142,4 +191,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   access_log: AccessLogTable;
   token_usage: TokenUsageTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  token_notices: TokenNoticesTable;
+  token_addresses: TokenAddressesTable;
 }

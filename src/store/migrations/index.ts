@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_token_deactivated_by.js';
 import * as m0003 from './0003_access_log.js';
 import * as m0004 from './0004_token_usage.js';
+import * as m0005 from './0005_webhooks.js';
 
 /** Every migration, by sortable name. Listed in code (not read from disk) so the built and the source tree run the same set. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_token_deactivated_by': m0002,
   '0003_access_log': m0003,
   '0004_token_usage': m0004,
+  '0005_webhooks': m0005,
 };
