@@ -11,17 +11,23 @@ import type { Keygate } from '../../src/keygate.js';
  * directory (NDJSON sinks, logs). Any key of the generated shape counts too, minted or not.
  */
 const minted = new Set<string>();
+/**
+ * Webhook signing secrets: keygate must keep them to sign (as Stripe does), so they may rest in
+ * their own column — and nowhere else: not in other tables, sinks or logs.
+ */
+const signingSecrets = new Set<string>();
 
 /** Notes a secret to look for at rest. Short strings are ignored: they would match by chance. */
-export function noteSecret(value: unknown): void {
-  if (typeof value === 'string' && value.length >= 12) minted.add(value);
+export function noteSecret(value: unknown, into: Set<string> = minted): void {
+  if (typeof value === 'string' && value.length >= 12) into.add(value);
 }
 
 /** Notes the secrets in a request body or response body: keys, passwords, secrets, at any depth. */
 export function noteSecretsIn(body: unknown, depth = 0): void {
   if (body === null || typeof body !== 'object' || depth > 8) return;
   for (const [name, value] of Object.entries(body)) {
-    if (/^(key|API_Key|password|newPassword|currentPassword|secret)$/.test(name)) noteSecret(value);
+    if (/^(key|API_Key|password|newPassword|currentPassword)$/.test(name)) noteSecret(value);
+    else if (name === 'secret') noteSecret(value, signingSecrets);
     else noteSecretsIn(value, depth + 1);
   }
 }
@@ -37,8 +43,11 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Where in `text` a minted secret or a generated-shape key occurs, if anywhere. */
-function findSecret(text: string, prefix: string): string | undefined {
+function findSecret(text: string, prefix: string, signingSecretsMayRest: boolean): string | undefined {
   for (const secret of minted) if (text.includes(secret)) return `a minted secret (${secret.slice(0, 4)}…)`;
+  if (!signingSecretsMayRest)
+    for (const secret of signingSecrets)
+      if (text.includes(secret)) return `a webhook signing secret (${secret.slice(0, 4)}…)`;
   const shape = new RegExp(`${prefix}[0-9A-Za-z]{36}`, 'g');
   for (const m of text.matchAll(shape))
     if (isWellFormedGeneratedKey(m[0], prefix)) return `a key (${m[0].slice(0, 7)}…)`;
@@ -48,8 +57,11 @@ function findSecret(text: string, prefix: string): string | undefined {
 /** Throws when a minted secret or any key is found at rest; run after the keygate wrote everything out. */
 export async function assertNoSecretsAtRest(kg: Keygate, dataDir: string): Promise<void> {
   await kg.accessLog.flush();
-  const places: [string, string][] = [];
-  for (const file of filesUnder(dataDir)) places.push([file, readFileSync(file).toString('latin1')]);
+  // [where, text, whether webhook signing secrets may be there]
+  const places: [string, string, boolean][] = [];
+  for (const file of filesUnder(dataDir))
+    // The SQLite file holds the webhooks table; PostgreSQL's other tables are checked row by row below.
+    places.push([file, readFileSync(file).toString('latin1'), /keygate\.db(-wal|-shm|-journal)?$/.test(file)]);
   if (kg.dialect === 'postgres') {
     const { rows } = await sql<{ table_name: string }>`
       select table_name from information_schema.tables
@@ -58,11 +70,11 @@ export async function assertNoSecretsAtRest(kg: Keygate, dataDir: string): Promi
       const dump = await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(
         kg.stores.db,
       );
-      places.push([`table ${table_name}`, dump.rows.map((r) => r.row).join('\n')]);
+      places.push([`table ${table_name}`, dump.rows.map((r) => r.row).join('\n'), table_name === 'webhooks']);
     }
   }
-  for (const [where, text] of places) {
-    const found = findSecret(text, kg.config.keyPrefix);
+  for (const [where, text, signingSecretsMayRest] of places) {
+    const found = findSecret(text, kg.config.keyPrefix, signingSecretsMayRest);
     if (found) throw new Error(`${found} was found at rest in ${where}`);
   }
 }
