@@ -116,17 +116,26 @@ export async function seedPopulation(env: NodeJS.ProcessEnv, p: Population): Pro
     const callers = { quiet: ring.generate(), loud: ring.generate(), system: ring.generate() };
     const ids = { quiet: newId('tok'), loud: newId('tok'), system: newId('tok') };
     const users: Insertable<UsersTable>[] = [user(adminId, 'bench-admin@example.invalid', 'admin')];
-    for (let o = 0; o < p.owners; o++)
-      users.push(user(seededId('usr', o), `bench-owner-${o}@example.invalid`, 'user'));
+    for (let o = 0; o < p.owners; o++) users.push(user(seededId('usr', o), `bench-owner-${o}@example.invalid`, 'user'));
     const resources: Insertable<ResourcesTable>[] = [account(accountId, 'Bench account')];
     for (let r = 0; r < p.resources; r++) resources.push(account(seededId('res', r), `Bench account ${r}`));
     const tokens: Insertable<TokensTable>[] = [
       token(ids.quiet, callers.quiet, 'bench logging none', adminId, accountId, 'administrator', 'none'),
-      token(ids.loud, callers.loud, 'bench logging request+response', adminId, accountId, 'administrator', 'request+response'),
+      token(
+        ids.loud,
+        callers.loud,
+        'bench logging request+response',
+        adminId,
+        accountId,
+        'administrator',
+        'request+response',
+      ),
       token(ids.system, callers.system, 'bench system reader', adminId, null, 'administrator', 'none'),
     ];
     for (let t = 0; t < p.tokens; t++)
-      tokens.push(token(tokenIdOf(t), ring.generate(), `bench ${t}`, ownerIdOf(t, p), resourceIdOf(t, p), 'reader', 'none'));
+      tokens.push(
+        token(tokenIdOf(t), ring.generate(), `bench ${t}`, ownerIdOf(t, p), resourceIdOf(t, p), 'reader', 'none'),
+      );
     const keys: Insertable<TokenKeysTable>[] = (['quiet', 'loud', 'system'] as const).map((c) => ({
       key_hash: ring.hash(callers[c]),
       token_id: ids[c],
@@ -134,7 +143,11 @@ export async function seedPopulation(env: NodeJS.ProcessEnv, p: Population): Pro
       created_at: now,
     }));
     await db.transaction().execute(async (trx) => {
-      for (let i = 0; i < users.length; i += 500) await trx.insertInto('users').values(users.slice(i, i + 500)).execute();
+      for (let i = 0; i < users.length; i += 500)
+        await trx
+          .insertInto('users')
+          .values(users.slice(i, i + 500))
+          .execute();
       for (let i = 0; i < resources.length; i += 500)
         await trx
           .insertInto('resources')
@@ -180,7 +193,14 @@ const CAPTURE_JSON = JSON.stringify({
  * Shares of statuses (per mille): 200 82 %, 201 3 %, 204 1.5 %, 400 2.5 %, 401 unknown key 4 %,
  * 401 expired 1.5 %, 403 2.5 %, 404 2 %, 429 0.5 %, 500 0.5 %.
  */
-function recordsSelect(dialect: SqlDialect, lo: number, hi: number, count: number, startMs: number, p: Population): string {
+function recordsSelect(
+  dialect: SqlDialect,
+  lo: number,
+  hi: number,
+  count: number,
+  startMs: number,
+  p: Population,
+): string {
   const pad = (e: string): string => (dialect === 'sqlite' ? `printf('%015d', ${e})` : `lpad((${e})::text, 15, '0')`);
   const captureFrom = Math.ceil((count * (LOG_SPAN_MS - CAPTURE_AGE_MS)) / LOG_SPAN_MS);
   const unknownKey = 'b >= 890 AND b < 930';
@@ -229,6 +249,8 @@ export interface SeedLogOptions {
   /** Records per INSERT statement (and per progress step). */
   chunk?: number;
   progress: Progress;
+  /** Told when a slow step without progress starts (index builds, VACUUM). */
+  phase?: (what: string) => void;
 }
 
 /** The time of the oldest seeded record. */
@@ -249,7 +271,9 @@ export function seedAccessLogSqlite(dataDir: string, opts: SeedLogOptions): { in
     // Secondary indexes are dropped and built again afterwards (as the migration made them: their
     // SQL is read back), because one sorted build is several times faster than millions of inserts.
     const indexes = db
-      .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'access_log' AND sql IS NOT NULL`)
+      .prepare(
+        `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'access_log' AND sql IS NOT NULL`,
+      )
       .all() as { name: string; sql: string }[];
     for (const ix of indexes) db.exec(`DROP INDEX ${ix.name}`);
     for (let lo = 0; lo < opts.count; lo += chunk) {
@@ -260,6 +284,7 @@ export function seedAccessLogSqlite(dataDir: string, opts: SeedLogOptions): { in
       );
       opts.progress(hi, opts.count);
     }
+    opts.phase?.(`building ${indexes.length} indexes…`);
     const t0 = Date.now();
     for (const ix of indexes) db.exec(ix.sql);
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -316,10 +341,12 @@ export async function seedAccessLogPostgres(
       );
       opts.progress(hi, opts.count);
     }
+    opts.phase?.(`building ${indexes.length} indexes…`);
     const t0 = Date.now();
     // pg_indexes shows a partitioned index as `ON ONLY access_log`, which would not reach the partitions.
     for (const ix of indexes) await client.query(ix.indexdef.replace(' ON ONLY ', ' ON '));
     const indexMs = Date.now() - t0;
+    opts.phase?.('VACUUM ANALYZE…');
     const t1 = Date.now();
     await client.query('VACUUM (ANALYZE) access_log');
     return { partitions, indexMs, vacuumMs: Date.now() - t1 };
@@ -358,7 +385,10 @@ export async function countCallerRecords(
     for (const id of ids) {
       const row = await db
         .selectFrom('access_log')
-        .select((eb) => [eb.fn.countAll<number | string>().as('records'), eb.fn.count<number | string>('capture').as('captured')])
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('records'),
+          eb.fn.count<number | string>('capture').as('captured'),
+        ])
         .where('token_id', '=', id)
         .executeTakeFirstOrThrow();
       out[id] = { records: Number(row.records), captured: Number(row.captured) };
