@@ -29,16 +29,9 @@ import {
 } from './logging-seed.js';
 import { freePort, installExitHooks, isStopping, killAll, type Pinned, spawnPinned, waitForHttp } from './proc.js';
 import { luaScript, runWrk, type WrkResult } from './wrk.js';
+import { envNumber, loadSettings } from './settings.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, not ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const settings = {
   /** Which parts run: 1 = /me overhead, 2 = filtered pages, 3 = export. */
@@ -48,15 +41,7 @@ const settings = {
       .map((p) => p.trim())
       .filter(Boolean),
   ),
-  durationS: Math.round(envNumber('BENCH_DURATION', 2, 1)),
-  warmupS: Math.round(envNumber('BENCH_WARMUP', 1, 0)),
-  rounds: Math.round(envNumber('BENCH_ROUNDS', 5, 1)),
-  connections: (process.env.BENCH_CONNECTIONS ?? '10,100')
-    .split(',')
-    .map((c) => Math.round(Number(c.trim())))
-    .filter((c) => c > 0),
-  serverCpu: Math.round(envNumber('BENCH_SERVER_CPU', 0, 0)),
-  loadCpu: Math.round(envNumber('BENCH_LOAD_CPU', 1, 0)),
+  ...loadSettings(),
   records: Math.round(envNumber('BENCH_LOG_RECORDS', 10_000_000, 1_000)),
   pageRequests: Math.round(envNumber('BENCH_LOG_PAGES', 2_000, 6)),
   deepPages: Math.round(envNumber('BENCH_LOG_DEEP_PAGES', 40, 1)),

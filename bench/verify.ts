@@ -13,28 +13,12 @@ import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
 import { keygateUnavailable, staleBuildWarning, startKeygate, type KeygateTarget } from './keygate.js';
 import { freePort, installExitHooks, isStopping, killAll, spawnPinned, waitForHttp, type Pinned } from './proc.js';
 import { luaScript, runWrk, type LuaRequest, type WrkResult } from './wrk.js';
+import { envNumber, loadSettings } from './settings.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function envNumber(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, not ${JSON.stringify(raw)}`);
-  return n;
-}
-
 const settings = {
-  durationS: Math.round(envNumber('BENCH_DURATION', 2, 1)),
-  /** Unmeasured load before each target's first run (round 1); later rounds find it warm. */
-  warmupS: Math.round(envNumber('BENCH_WARMUP', 1, 0)),
-  rounds: Math.round(envNumber('BENCH_ROUNDS', 5, 1)),
-  connections: (process.env.BENCH_CONNECTIONS ?? '10,100')
-    .split(',')
-    .map((c) => Math.round(Number(c.trim())))
-    .filter((c) => c > 0),
-  serverCpu: Math.round(envNumber('BENCH_SERVER_CPU', 0, 0)),
-  loadCpu: Math.round(envNumber('BENCH_LOAD_CPU', 1, 0)),
+  ...loadSettings(),
   tokenCount: Math.round(envNumber('BENCH_TOKENS', 100_000, 1)),
   sampleCount: 1_000,
   /** A run where other processes took more than this share (%) of either core is repeated… */
