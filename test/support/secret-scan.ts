@@ -59,8 +59,8 @@ export async function assertNoSecretsAtRest(kg: Keygate, dataDir: string): Promi
   await kg.accessLog.flush();
   // [where, text, whether webhook signing secrets may be there]
   const places: [string, string, boolean][] = [];
+  // The SQLite file holds the webhooks table; PostgreSQL's other tables are checked row by row below.
   for (const file of filesUnder(dataDir))
-    // The SQLite file holds the webhooks table; PostgreSQL's other tables are checked row by row below.
     places.push([file, readFileSync(file).toString('latin1'), /keygate\.db(-wal|-shm|-journal)?$/.test(file)]);
   if (kg.dialect === 'postgres') {
     const { rows } = await sql<{ table_name: string }>`
