@@ -323,13 +323,7 @@ export class Notifications {
       event_id: event.id,
       event_type: event.type,
       payload,
-      status: 'pending' as const,
-      attempts: 0,
-      next_attempt_at: nowIso,
-      last_status: null,
-      last_error: null,
-      created_at: nowIso,
-      updated_at: nowIso,
+      ...pendingFrom(nowIso),
     }));
   }
 
@@ -348,13 +342,7 @@ export class Notifications {
     const row: DeliveryRow = {
       ...earlier,
       id: newDeliveryId(now.getTime()),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: nowIso,
-      last_status: null,
-      last_error: null,
-      created_at: nowIso,
-      updated_at: nowIso,
+      ...pendingFrom(nowIso),
     };
     await this.store.insertDeliveries([row]);
     this.kick();
@@ -506,4 +494,17 @@ export class Notifications {
     await this.flush();
     await this.running;
   }
+}
+
+/** The state of a delivery not yet tried, due at once: new, or sent again by hand. */
+function pendingFrom(nowIso: string) {
+  return {
+    status: 'pending' as const,
+    attempts: 0,
+    next_attempt_at: nowIso,
+    last_status: null,
+    last_error: null,
+    created_at: nowIso,
+    updated_at: nowIso,
+  };
 }
