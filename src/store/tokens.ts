@@ -104,17 +104,4 @@ export class TokenStore {
       await trx.deleteFrom('tokens').where('id', '=', id).execute();
     });
   }
-
-  /** Writes a batch of last-used times and addresses in one transaction. */
-  async recordUsage(batch: readonly { id: string; at: string; ip: string | null }[]): Promise<void> {
-    if (batch.length === 0) return;
-    await inTransaction(this.db, async (trx) => {
-      for (const u of batch)
-        await trx
-          .updateTable('tokens')
-          .set({ last_used_at: u.at, last_used_ip: u.ip })
-          .where('id', '=', u.id)
-          .execute();
-    });
-  }
 }
