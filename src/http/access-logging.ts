@@ -5,7 +5,6 @@ import { newSortableId } from '../domain/ids.js';
 import { displayPrefix } from '../domain/keys.js';
 import { capText, keyPattern, redactBody, redactHeaders, redactQuery, scrubKeys } from '../domain/redact.js';
 import type { Keygate } from '../keygate.js';
-import type { CachedToken } from '../services/access-cache.js';
 import type { AccessRecord } from '../services/access-log.js';
 import { arrive, type RequestAuth } from './authenticate.js';
 
@@ -49,54 +48,39 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
     if (refusedBy) auth.errorCode = refusedBy;
     const credential = auth.credential;
     if (credential.kind === 'none') return;
+    const queue = () => kg.accessLog.push(record(request, reply, auth));
     // Judged already (a token found, or no token for that key), or unreadable credentials: nothing to look up.
-    if (auth.token !== null || auth.outcome !== null || credential.kind === 'error') {
-      kg.accessLog.push(record(request, reply, auth, auth.token, null));
-      return;
-    }
+    if (auth.token !== null || auth.outcome !== null || credential.kind === 'error') return queue();
     // Refused before its key was judged (no route, a bad body): look the key up now, after the answer.
-    const key = credential.key;
-    const found = (verdict: Awaited<ReturnType<typeof kg.access.evaluateKey>>) =>
-      kg.accessLog.push(
-        record(
-          request,
-          reply,
-          auth,
-          verdict.code === 'MALFORMED' || verdict.code === 'NOT_FOUND' ? null : verdict.token,
-          key,
-        ),
-      );
-    const unknown = () => kg.accessLog.push(record(request, reply, auth, null, key));
+    const found = (verdict: Awaited<ReturnType<typeof kg.access.evaluateKey>>) => {
+      if (verdict.code !== 'MALFORMED' && verdict.code !== 'NOT_FOUND') auth.token = verdict.token;
+      queue();
+    };
     try {
-      const verdict = kg.access.evaluateKey(key, {});
-      if (verdict instanceof Promise) verdict.then(found, unknown);
+      const verdict = kg.access.evaluateKey(credential.key, {});
+      if (verdict instanceof Promise) verdict.then(found, queue);
       else found(verdict);
     } catch {
-      unknown();
+      queue();
     }
   };
   app.addHook('onResponse', (request, reply, done) => {
-    recordAccess(request, reply, undefined);
+    recordAccess(request, reply);
     done();
   });
   // The router's own refusals (an undecodable URL) run no hooks: their handler calls this.
   app.decorate('recordAccess', recordAccess);
 
-  /** One access-log record; `unresolvedKey` is given only when the key matched no token. */
-  function record(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    auth: RequestAuth,
-    token: CachedToken | null,
-    unresolvedKey: string | null,
-  ): AccessRecord {
+  /** One access-log record; a key that found no token (`auth.token` null) is kept as prefix and fingerprint only. */
+  function record(request: FastifyRequest, reply: FastifyReply, auth: RequestAuth): AccessRecord {
+    const token = auth.token;
     const status = reply.statusCode;
     const url = request.url;
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const userAgent = request.headers['user-agent'];
     const credential = auth.credential;
-    const orphanKey = token === null ? (unresolvedKey ?? (credential.kind === 'key' ? credential.key : null)) : null;
+    const orphanKey = token === null && credential.kind === 'key' ? credential.key : null;
     const logging = token?.row.logging ?? 'none';
     return {
       at: auth.arrivedAt,

@@ -33,9 +33,8 @@ export class AccessLog {
   private flushing: Promise<void> = Promise.resolve();
   private readonly listeners: BatchListener[] = [];
   private readonly sink: WriteStream | NodeJS.WritableStream | undefined;
-  readonly counters: AccessLogCounters = {
+  private readonly counts: Omit<AccessLogCounters, 'queued'> = {
     written: 0,
-    queued: 0,
     droppedCaptures: 0,
     droppedRecords: 0,
     failedWrites: 0,
@@ -54,23 +53,31 @@ export class AccessLog {
     }
   }
 
+  /** A snapshot of what the writer has done, with what waits now. */
+  get counters(): AccessLogCounters {
+    return { ...this.counts, queued: this.queue.length };
+  }
+
   /** Queues one record; cheap enough for every request. */
   push(record: AccessRecord): void {
     const length = this.queue.length;
     if (length >= this.config.queueLimit * 2) {
-      this.counters.droppedRecords++;
+      this.counts.droppedRecords++;
       return;
     }
     if (length >= this.config.queueLimit && record.capture !== null) {
       record.capture = null;
-      this.counters.droppedCaptures++;
+      this.counts.droppedCaptures++;
     }
     this.queue.push(record);
-    this.counters.queued = this.queue.length;
-    if (this.timer === undefined) {
-      this.timer = setTimeout(() => void this.flush(), this.config.flushMs);
-      this.timer.unref();
-    }
+    this.schedule();
+  }
+
+  /** Makes sure a flush is due within the batch interval. */
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => void this.flush(), this.config.flushMs);
+    this.timer.unref();
   }
 
   /** Adds a listener for written batches. */
@@ -93,21 +100,16 @@ export class AccessLog {
     try {
       await this.store.insertBatch(batch);
     } catch (err) {
-      this.counters.failedWrites++;
+      this.counts.failedWrites++;
       this.onError(err);
       // Kept for the next try, oldest first, within the same bound as new records.
       const room = Math.max(0, this.config.queueLimit * 2 - this.queue.length);
-      this.counters.droppedRecords += Math.max(0, batch.length - room);
+      this.counts.droppedRecords += Math.max(0, batch.length - room);
       this.queue = [...batch.slice(batch.length - room), ...this.queue];
-      this.counters.queued = this.queue.length;
-      if (this.queue.length > 0 && this.timer === undefined) {
-        this.timer = setTimeout(() => void this.flush(), this.config.flushMs);
-        this.timer.unref();
-      }
+      if (this.queue.length > 0) this.schedule();
       return;
     }
-    this.counters.written += batch.length;
-    this.counters.queued = this.queue.length;
+    this.counts.written += batch.length;
     if (this.sink) {
       const sink = this.sink;
       const text = `${batch.map((r) => JSON.stringify(ndjsonRecord(r))).join('\n')}\n`;
