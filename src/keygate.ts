@@ -112,7 +112,8 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
-  const usage = new UsageAggregator(new UsageStore(opened.db), tokens, accessLog, nowMs);
+  const usage = new UsageAggregator(new UsageStore(opened.db), tokens, nowMs);
+  accessLog.onBatch((rows) => usage.add(rows));
   const notifications = new Notifications(config.webhooks, {
     db: stores.db,
     tokens: stores.tokens,

@@ -50,7 +50,10 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
     if (credential.kind === 'none') return;
     const queue = () => kg.accessLog.push(record(request, reply, auth));
     // Judged already (a token found, or no token for that key), or unreadable credentials: nothing to look up.
-    if (auth.token !== null || auth.outcome !== null || credential.kind === 'error') return queue();
+    if (auth.token !== null || auth.outcome !== null || credential.kind === 'error') {
+      queue();
+      return;
+    }
     // Refused before its key was judged (no route, a bad body): look the key up now, after the answer.
     const found = (verdict: Awaited<ReturnType<typeof kg.access.evaluateKey>>) => {
       if (verdict.code !== 'MALFORMED' && verdict.code !== 'NOT_FOUND') auth.token = verdict.token;

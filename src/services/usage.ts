@@ -1,6 +1,6 @@
 import { DAY_MS, DAYS_SHOWN, HOUR_MS, HOURS_SHOWN, bucketStart, series, summarize } from '../domain/usage.js';
 import type { UsageStore } from '../store/usage.js';
-import type { AccessLog, AccessRecord } from './access-log.js';
+import type { AccessRecord } from './access-log.js';
 import type { Principal } from './principal.js';
 import type { TokenService } from './tokens.js';
 
@@ -33,14 +33,13 @@ export class UsageAggregator {
   constructor(
     private readonly store: UsageStore,
     private readonly tokens: TokenService,
-    private readonly accessLog: AccessLog,
     private readonly nowMs: () => number = Date.now,
-  ) {
-    // A failure is told to the access log's error handler; the batch's counts are then lost, the log rows are not.
-    accessLog.onBatch((batch) => this.add(batch));
-  }
+  ) {}
 
-  /** Adds one written batch of access-log records; prunes old buckets now and then. */
+  /**
+   * Adds one written batch of access-log records (it listens to the access log); prunes old buckets
+   * now and then. A failure goes to the access log's error handler: the batch's counts are lost, its rows are not.
+   */
   async add(records: readonly AccessRecord[]): Promise<void> {
     const { deltas, lastUses } = summarize(records);
     await this.store.apply(deltas, lastUses);
@@ -52,11 +51,6 @@ export class UsageAggregator {
         bucketStart(now, 'day') - DAYS_SHOWN * DAY_MS,
       );
     }
-  }
-
-  /** Writes the access log's queue and waits until its usage is counted (tests, shutdown). */
-  flush(): Promise<void> {
-    return this.accessLog.flush();
   }
 
   /** A token's usage, to whoever may see the token: 48 hourly and 90 daily buckets, oldest first, zeros filled. */

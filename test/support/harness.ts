@@ -40,6 +40,8 @@ export async function createTestEnv(
   const config = loadConfig({
     KEYGATE_DATA_DIR: dataDir,
     KEYGATE_DATABASE_URL: dialectUrl ?? '',
+    // Batches are written when a test flushes, never by the timer in the middle of a test.
+    KEYGATE_ACCESS_LOG_FLUSH_MS: '60000',
     ...env,
   });
   const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
@@ -105,6 +107,8 @@ export async function createTestCluster(
   const config = loadConfig({
     KEYGATE_DATA_DIR: dataDir,
     KEYGATE_DATABASE_URL: dialectUrl ?? '',
+    // Batches are written when a test flushes, never by the timer in the middle of a test.
+    KEYGATE_ACCESS_LOG_FLUSH_MS: '60000',
     ...options.env,
   });
   const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
