@@ -1,8 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { KeygateError, fail } from '../domain/errors.js';
 import { createKeygate, type Keygate } from '../keygate.js';
 import { startServer } from '../server.js';
+import { buildApp } from '../http/app.js';
+import { API_VERSIONS } from '../http/versions.js';
 import type { Principal } from '../services/principal.js';
 import { migrateToLatest, openDatabase } from '../store/database.js';
 import type { UserRow } from '../store/users.js';
@@ -83,6 +88,29 @@ export function buildProgram(io: Io): Command {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  program
+    .command('openapi')
+    .description("Print the API's OpenAPI 3.1 document (for generating clients), and exit")
+    .action(async () => {
+      // The document depends on the configuration (levels, groups), never on stored data: it is
+      // built over a throwaway database so that printing it touches nothing of the operator's.
+      const scratch = mkdtempSync(join(tmpdir(), 'keygate-openapi-'));
+      try {
+        const config = { ...loadConfig(io.env), dataDir: scratch, databaseUrl: undefined };
+        const kg = await createKeygate(config);
+        try {
+          const app = await buildApp(kg);
+          const answer = await app.inject(`/api/${API_VERSIONS[0]!.version}/openapi.json`);
+          await app.close();
+          io.out(JSON.stringify(answer.json(), null, 2));
+        } finally {
+          await kg.close();
+        }
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     });
 
   program

@@ -2,11 +2,12 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
 import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
 import { installAccessLogging } from './access-logging.js';
+import { consoleRoutes, isConsolePath } from './console.js';
 import { arrive, decorateRequestAuth, installAuthentication } from './authenticate.js';
 import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
 import { metaRoutes } from './meta.js';
@@ -40,6 +41,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Tests pass one with their own clock; the default keeps its counters in this process. */
   signInThrottle?: SignInThrottle;
+  /** Where the built console is; tests point it at a folder of their own. */
+  consoleDir?: string;
 }
 
 /** Builds the HTTP application over a running keygate. */
@@ -67,7 +70,9 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
   app.decorate('signInThrottle', options.signInThrottle ?? new MemorySignInThrottle());
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(formbody);
-  installErrorHandling(app);
+  // The console's deep links are answered by the not-found handler, set up before the console's routes.
+  let consolePage: ((request: FastifyRequest, reply: FastifyReply) => FastifyReply) | undefined;
+  installErrorHandling(app, (request, reply) => (isConsolePath(request) ? consolePage?.(request, reply) : undefined));
   decorateRequestAuth(app);
 
   await app.register(swagger, {
@@ -137,10 +142,13 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    // No page of keygate may be framed (clickjacking); the console adds its own CSP on top.
+    reply.header('x-frame-options', 'DENY');
     done();
   });
 
   installAccessLogging(app, kg);
+  consolePage = await consoleRoutes(app, options.consoleDir);
 
   // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.
   await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox));

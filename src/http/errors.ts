@@ -98,7 +98,11 @@ export function isStoreUnavailable(err: { code?: unknown; message?: unknown }): 
  * Every error leaves through here: ours keep their code, the framework's are mapped, and
  * anything else is logged (without request data) and answered as INTERNAL with the request id.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(
+  app: FastifyInstance,
+  /** Answers a browser's deep link into the console (a GET for HTML no route knows), or returns undefined. */
+  consolePage: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined = () => undefined,
+): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof KeygateError) return sendError(reply, request, err.code, err.message, err.field);
     const code = frameworkCode(err);
@@ -125,6 +129,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   // The path is not echoed: a mistyped URL may hold a key.
   app.setNotFoundHandler((request, reply) => {
+    const page = consolePage(request, reply);
+    if (page) return page;
     const allowed = allowedMethods(app, request.url);
     if (allowed.length === 0) return sendError(reply, request, 'ROUTE_NOT_FOUND');
     reply.header('allow', allowed.join(', '));

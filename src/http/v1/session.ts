@@ -69,7 +69,9 @@ export function sessionRoutes(app: FastifyTypebox): void {
         path: '/',
         httpOnly: true,
         sameSite: 'strict',
-        secure: kg.config.secureCookies,
+        // Secure when configured, and whenever the request came over TLS (X-Forwarded-Proto counts only
+        // from a trusted proxy: KEYGATE_TRUST_PROXY).
+        secure: kg.config.secureCookies || request.protocol === 'https',
         expires: expiresAt,
       });
       return { user: userJson(user), expiresAt: expiresAt.toISOString(), csrfToken: csrfTokenFor(cookie) };
