@@ -19,8 +19,7 @@ export function userJson(u: UserRow) {
   };
 }
 
-/** A resource; with `path` (its visible ancestors, top first) where the endpoint gives one. */
-export function resourceJson(r: ResourceRow, path?: readonly PathStep[]) {
+export function resourceJson(r: ResourceRow) {
   return {
     id: r.id,
     type: r.type,
@@ -28,8 +27,12 @@ export function resourceJson(r: ResourceRow, path?: readonly PathStep[]) {
     parentId: r.parent_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    ...(path ? { path: [...path] } : {}),
   };
+}
+
+/** A resource with its path (its visible ancestors, top first), where the endpoint gives one. */
+export function resourceWithPathJson(r: ResourceRow, path: readonly PathStep[]) {
+  return { ...resourceJson(r), path: path.map((s) => ({ id: s.id, type: s.type, name: s.name })) };
 }
 
 /** What this keygate offers, as the console needs it to build its forms: the model and the token policy. */

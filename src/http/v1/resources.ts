@@ -14,7 +14,7 @@ import {
 import type { FastifyTypebox } from '../types.js';
 import { requestContext } from '../request-context.js';
 import { nameCursor } from '../../domain/cursor.js';
-import { page, resourceJson } from '../views.js';
+import { page, resourceJson, resourceWithPathJson } from '../views.js';
 
 const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Nullable(Type.String()) });
 
@@ -62,10 +62,10 @@ export function resourceRoutes(app: FastifyTypebox): void {
       const p = principalOf(request);
       const { q, cursor } = request.query;
       const limit = request.query.limit ?? 100;
-      if (q === undefined) return page(await kg.resources.entryPoints(p, limit, cursor), limit, (r) => resourceJson(r));
+      if (q === undefined) return page(await kg.resources.entryPoints(p, limit, cursor), limit, resourceJson);
       const rows = await kg.resources.search(p, q, limit, cursor);
       const paths = await kg.resources.paths(p, rows);
-      return page(rows, limit, (r) => resourceJson(r, paths.get(r.id) ?? []), nameCursor);
+      return page(rows, limit, (r) => resourceWithPathJson(r, paths.get(r.id) ?? []), nameCursor);
     },
   );
 
@@ -85,7 +85,7 @@ export function resourceRoutes(app: FastifyTypebox): void {
     },
     async (request) => {
       const { row, path } = await kg.resources.show(principalOf(request), request.params.id);
-      return resourceJson(row, path);
+      return resourceWithPathJson(row, path);
     },
   );
 
