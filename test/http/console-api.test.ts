@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { nameCursor } from '../../src/domain/cursor.js';
 import { KeygateError } from '../../src/domain/errors.js';
@@ -441,3 +444,60 @@ forEachDialect('bulk token deactivation', (env) => {
     assert.equal(await state(id), 1, 'nothing done');
   });
 });
+
+/** A model with a level below reader that cannot read resources: its role names a resource get() refuses. */
+const AUDITOR_MODEL = join(mkdtempSync(join(tmpdir(), 'keygate-model-')), 'keygate.json');
+writeFileSync(AUDITOR_MODEL, JSON.stringify({ levels: { auditor: ['logs:read'], ...DEFAULT_MODEL.levels } }));
+
+forEachDialect(
+  'resource search where a role cannot read',
+  (env) => {
+    const req = requester(env);
+    const ids: Record<string, string> = {};
+
+    it('leaves out what get() refuses, and still fills each page', async () => {
+      const admin = await userWithSession(env().app, env().kg, 'admin');
+      const make = async (key: string, type: string, name: string, parent?: string) => {
+        const res = await req('POST', '/resources', admin, {
+          type,
+          name,
+          ...(parent ? { parentId: ids[parent] } : {}),
+        });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        ids[key] = res.body.id;
+      };
+      await make('A', 'account', 'Acme');
+      await make('F', 'folder', 'Alpha Team', 'A');
+      await make('B', 'building', 'alpha house', 'F');
+      const u = await userWithSession(env().app, env().kg, 'user');
+      for (const [on, role] of [
+        ['A', 'auditor'],
+        ['F', 'reader'],
+      ] as const)
+        assert.equal((await req('PUT', `/resources/${ids[on]}/members/${u.id}`, admin, { role })).status, 200);
+      assertError(await req('GET', `/resources/${ids.A}`, u), 403, 'INSUFFICIENT_PERMISSIONS');
+
+      const seen: { name: string; path: { name: string }[] }[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 5; pages++) {
+        const res: Reply = await req('GET', `/resources?q=a&limit=1${cursor ? `&cursor=${cursor}` : ''}`, u);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        // Acme sorts first but is refused: the page is filled from further on, not left short.
+        if (pages < 2) assert.equal(res.body.items.length, 1, `page ${pages + 1} is full`);
+        seen.push(...res.body.items);
+        cursor = res.body.nextCursor;
+        if (cursor === null) break;
+      }
+      assert.deepEqual(seen.map((r) => r.name).sort(), ['Alpha Team', 'alpha house'].sort());
+      assert.ok(!JSON.stringify(seen).includes('Acme'), 'neither found nor in a path');
+
+      const auditorOnly = await userWithSession(env().app, env().kg, 'user');
+      assert.equal(
+        (await req('PUT', `/resources/${ids.A}/members/${auditorOnly.id}`, admin, { role: 'auditor' })).status,
+        200,
+      );
+      assert.deepEqual((await req('GET', '/resources?q=a', auditorOnly)).body.items, []);
+    });
+  },
+  { KEYGATE_CONFIG: AUDITOR_MODEL },
+);
