@@ -59,6 +59,12 @@ export const Resource = Type.Object(
     parentId: Nullable(Type.String()),
     createdAt: Time,
     updatedAt: Time,
+    path: Type.Optional(
+      Type.Array(Type.Object({ id: Type.String(), type: Type.String(), name: Type.String() }), {
+        description:
+          'Its ancestors you may see, from the top of your reach down to its parent (empty at the top). Given by GET /resources/{id} and searches only.',
+      }),
+    ),
   },
   { $id: 'Resource' },
 );
@@ -79,7 +85,8 @@ export const Member = Type.Object(
   { $id: 'Member' },
 );
 
-export const Logging = OneOf(['none', 'request', 'request+response'], {
+export const LOGGING_MODES = ['none', 'request', 'request+response'] as const;
+export const Logging = OneOf(LOGGING_MODES, {
   description: 'What the access log keeps of each request made with the token.',
 });
 
@@ -583,4 +590,93 @@ export const AuditRecord = Type.Object(
     userAgent: Nullable(Type.String()),
   },
   { title: 'AuditRecord' },
+);
+
+// ——— Console support: searching, the model, bulk changes ———
+
+const SearchText = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'Text the name contains, ignoring case (taken literally: % and _ are no wildcards).',
+});
+
+export const ResourceListQuery = Type.Object(
+  {
+    q: Type.Optional({
+      ...SearchText,
+      description:
+        'Search instead: every resource you can read (not only where you start) whose name contains this, ignoring case, by name. Each carries its path.',
+    }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    // Longer than an id: with q, the cursor holds the last name too.
+    cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'The nextCursor of the previous page.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const UserListQuery = Type.Object(
+  {
+    q: Type.Optional({ ...SearchText, description: 'Only users whose email or name contains this, ignoring case.' }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 80 })),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenIds = Type.Object(
+  {
+    ids: Type.Array(Type.String({ pattern: '^tok_[A-Za-z0-9]{1,76}$', maxLength: 80 }), {
+      minItems: 1,
+      maxItems: 500,
+      uniqueItems: true,
+      description: 'Token ids (tok_…), each once.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const BulkResults = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      ok: Type.Boolean(),
+      code: Type.Optional(
+        Type.String({ description: 'When not ok: the error code the single request would have answered with.' }),
+      ),
+    }),
+    { description: 'One per id, in the order given.' },
+  ),
+});
+
+export const Model = Type.Object(
+  {
+    resourceTypes: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        parents: Type.Array(Nullable(Type.String()), {
+          description: 'Types it may sit under; null: it may be a root.',
+        }),
+      }),
+    ),
+    permissions: Type.Array(
+      Type.Object({ name: Type.String(), description: Type.String({ description: 'What it allows.' }) }),
+    ),
+    levels: Type.Array(Type.Object({ name: Type.String(), permissions: Type.Array(Type.String()) }), {
+      description: 'In rising order of power; roles on resources use the same names.',
+    }),
+    apiGroups: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })),
+    policy: Type.Object({
+      expiresIn: Type.Array(OneOf(EXPIRES_IN), {
+        description: "The lifetime presets a new token may be given: those within the server's maximum.",
+      }),
+      maxLifetimeDays: Nullable(Type.Number(), { description: 'The longest a token may live; null for no limit.' }),
+      recoverableKeys: Type.Boolean({ description: 'Whether owners can see their keys again.' }),
+      customKeys: Type.Object({
+        allowed: Type.Boolean({ description: 'Whether administrators may choose a key value.' }),
+        minLength: Type.Integer(),
+      }),
+      logging: Type.Array(Logging, { description: 'The logging modes a token may have.' }),
+    }),
+  },
+  { title: 'Model', description: 'What this keygate offers.' },
 );

@@ -68,3 +68,13 @@ export function resolveExpiry(
   }
   return at;
 }
+
+/**
+ * The presets a token may be given under the operator's maximum lifetime (null: no maximum):
+ * those no longer than it, and `never` only when there is none — the presets resolveExpiry accepts.
+ */
+export function offeredExpiresIn(maxLifetimeMs: number | null): ExpiresIn[] {
+  return EXPIRES_IN.filter((preset) =>
+    preset === 'never' ? maxLifetimeMs === null : maxLifetimeMs === null || PRESET_MS[preset] <= maxLifetimeMs,
+  );
+}

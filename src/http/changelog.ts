@@ -9,6 +9,40 @@ export interface ChangelogEntry {
 
 export const CHANGELOG: ChangelogEntry[] = [
   {
+    id: '2026-11-25-bulk-deactivate',
+    date: '2026-11-25T00:00:00Z',
+    version: 'v1.0',
+    title: 'Deactivate many tokens at once',
+    body:
+      'POST /api/v1.0/tokens/deactivate with {"ids": [...]} (1 to 500 token ids) deactivates each as POST /tokens/{id}/deactivate would, ' +
+      'and answers {"results": [{"id", "ok", "code"}]} in the order given.',
+  },
+  {
+    id: '2026-11-25-user-search',
+    date: '2026-11-25T00:00:00Z',
+    version: 'v1.0',
+    title: 'Search users',
+    body: 'GET /api/v1.0/users?q=text (administrators) lists the users whose email address or name contains the text, ignoring case.',
+  },
+  {
+    id: '2026-11-25-resource-search',
+    date: '2026-11-25T00:00:00Z',
+    version: 'v1.0',
+    title: 'Search resources; resources carry their path',
+    body:
+      'GET /api/v1.0/resources?q=text lists every resource you can read whose name contains the text, ignoring case, by name. ' +
+      'Search results and GET /resources/{id} carry path: the ancestors you may see, top first. Additive: other answers are unchanged.',
+  },
+  {
+    id: '2026-11-25-model',
+    date: '2026-11-25T00:00:00Z',
+    version: 'v1.0',
+    title: 'What this keygate offers',
+    body:
+      'GET /api/v1.0/model tells any signed-in user or token the resource types, permissions, levels, API groups and token policy ' +
+      '(the expiry presets allowed, the longest lifetime, recoverable and custom keys, logging modes).',
+  },
+  {
     id: '2026-11-24-v1.0',
     date: '2026-11-24T00:00:00Z',
     version: 'v1.0',

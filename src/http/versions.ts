@@ -3,6 +3,7 @@ import type { FastifyTypebox } from './types.js';
 import { logRoutes } from './v1/logs.js';
 import { resourceRoutes } from './v1/resources.js';
 import { meRoutes } from './v1/me.js';
+import { modelRoutes } from './v1/model.js';
 import { sessionRoutes } from './v1/session.js';
 import { tokenRoutes } from './v1/tokens.js';
 import { userRoutes } from './v1/users.js';
@@ -42,6 +43,7 @@ export const API_VERSIONS: ApiVersion[] = [
       verifyRoutes(app);
       logRoutes(app);
       webhookRoutes(app);
+      modelRoutes(app);
     },
   },
 ];

@@ -1,4 +1,8 @@
+import type { Config } from '../config.js';
+import { offeredExpiresIn } from '../domain/expiry.js';
+import { LOGGING_MODES } from '../schemas.js';
 import type { ResourceRow } from '../store/resources.js';
+import type { PathStep } from '../services/resources.js';
 import type { UserRow } from '../store/users.js';
 import type { TokenView } from '../services/tokens.js';
 
@@ -23,6 +27,30 @@ export function resourceJson(r: ResourceRow) {
     parentId: r.parent_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  };
+}
+
+/** A resource with its path (its visible ancestors, top first), where the endpoint gives one. */
+export function resourceWithPathJson(r: ResourceRow, path: readonly PathStep[]) {
+  return { ...resourceJson(r), path: path.map((s) => ({ id: s.id, type: s.type, name: s.name })) };
+}
+
+/** What this keygate offers, as the console needs it to build its forms: the model and the token policy. */
+export function modelJson(config: Config) {
+  const { model } = config;
+  return {
+    resourceTypes: Object.entries(model.resourceTypes).map(([name, def]) => ({ name, parents: [...def.parents] })),
+    permissions: Object.entries(model.permissions).map(([name, description]) => ({ name, description })),
+    // In the configured (rising) order: objects keep insertion order, but for integer-like names, which sort first.
+    levels: Object.entries(model.levels).map(([name, permissions]) => ({ name, permissions: [...permissions] })),
+    apiGroups: Object.entries(model.apiGroups).map(([name, description]) => ({ name, description })),
+    policy: {
+      expiresIn: offeredExpiresIn(config.maxTokenLifetimeMs),
+      maxLifetimeDays: config.maxTokenLifetimeMs === null ? null : config.maxTokenLifetimeMs / 86_400_000,
+      recoverableKeys: config.recoverableKeys,
+      customKeys: { allowed: config.customKeys.allowed, minLength: config.customKeys.minLength },
+      logging: [...LOGGING_MODES],
+    },
   };
 }
 

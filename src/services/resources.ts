@@ -1,13 +1,15 @@
-import { fail } from '../domain/errors.js';
+import { readNameCursor } from '../domain/cursor.js';
+import { KeygateError, fail } from '../domain/errors.js';
+import type { Ancestry } from '../domain/policy.js';
 import { validate } from '../domain/validate.js';
-import { MemberParams, MemberRole, ResourceCreate, ResourceRename } from '../schemas.js';
+import { MemberParams, MemberRole, ResourceCreate, ResourceListQuery, ResourceRename } from '../schemas.js';
 import { newId } from '../domain/ids.js';
 import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
 import type { Stores } from '../store/index.js';
 import type { ResourceRow } from '../store/resources.js';
 import type { Access } from './access.js';
 import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
-import { isSystemAdmin, type Principal } from './principal.js';
+import { actingUser, isSystemAdmin, type Principal } from './principal.js';
 import type { UserService } from './users.js';
 
 export interface Member {
@@ -22,6 +24,13 @@ export interface Member {
   active: boolean | null;
   expiresAt: string | null;
   ownerId: string | null;
+}
+
+/** An ancestor of a resource as its path shows it. */
+export interface PathStep {
+  id: string;
+  type: string;
+  name: string;
 }
 
 /** The resource tree and who holds which role where. */
@@ -123,6 +132,85 @@ export class ResourceService {
       .filter((id) => !cursor || id > cursor)
       .slice(0, limit);
     return this.stores.resources.findMany(ids);
+  }
+
+  /**
+   * Resources whose name contains `q` (ignoring case), by name: those the caller may read as get()
+   * decides, looked for only where its reach can start (everywhere for administrators; a token's
+   * subtree; else below the resources the acting user holds a role on, as entryPoints() lists them).
+   * Each row found there is still checked as get() checks it, so a search never shows more than
+   * get() would. `cursor` is the nextCursor of the previous page (see domain/cursor.ts).
+   */
+  async search(p: Principal, q: string, limit: number, cursor?: string): Promise<ResourceRow[]> {
+    validate(ResourceListQuery, { q, limit, cursor });
+    let after = cursor === undefined ? undefined : readNameCursor(cursor);
+    if (after === null) fail('VALIDATION_FAILED', 'cursor is not the nextCursor of a search.', 'cursor');
+    const roots = isSystemAdmin(p)
+      ? null
+      : p.kind === 'token' && p.token.resourceId !== null
+        ? [p.token.resourceId]
+        : [...actingUser(p).roles.keys()];
+    const found: ResourceRow[] = [];
+    // Rows the check refuses (a role whose level cannot read) leave gaps: read on until the page is full.
+    for (;;) {
+      const batch = await this.stores.resources.search(roots, q, limit, after);
+      for (const row of batch) {
+        if ((await this.readableAncestry(p, row.id)) !== null) found.push(row);
+        if (found.length === limit) return found;
+      }
+      const last = batch[batch.length - 1];
+      if (batch.length < limit || last === undefined) return found;
+      after = { name: last.name, id: last.id };
+    }
+  }
+
+  /**
+   * Each resource's path: its ancestors from the top down to its parent, leaving out any the
+   * caller may not read (so for someone whose reach starts below the root, it starts there).
+   */
+  async paths(p: Principal, rows: readonly ResourceRow[]): Promise<Map<string, PathStep[]>> {
+    const visible = new Map<string, string[]>();
+    for (const row of rows) {
+      const ancestry = (await this.readableAncestry(p, row.id)) ?? [];
+      const ids: string[] = [];
+      // ancestry[0] is the resource itself and the root comes last; ancestry.slice(i) is ancestry[i]'s own.
+      for (let i = ancestry.length - 1; i >= 1; i--) {
+        if (this.access.permissionsAt(p, ancestry.slice(i)).has('resources:read')) ids.push(ancestry[i]!);
+      }
+      visible.set(row.id, ids);
+    }
+    const byId = new Map(
+      (await this.stores.resources.findMany([...new Set([...visible.values()].flat())])).map((r) => [r.id, r]),
+    );
+    const out = new Map<string, PathStep[]>();
+    for (const [id, ids] of visible) {
+      out.set(
+        id,
+        ids.flatMap((a) => {
+          const r = byId.get(a);
+          return r ? [{ id: r.id, type: r.type, name: r.name }] : [];
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** A resource the caller may read, with its path. */
+  async show(p: Principal, id: string): Promise<{ row: ResourceRow; path: PathStep[] }> {
+    const row = await this.get(p, id);
+    return { row, path: (await this.paths(p, [row])).get(row.id) ?? [] };
+  }
+
+  /** The ancestry of a resource the caller may read (as get() decides); null when it may not, or it is gone. */
+  private async readableAncestry(p: Principal, id: string): Promise<Ancestry | null> {
+    let ancestry: Ancestry;
+    try {
+      ancestry = await this.access.ancestryOf(id);
+    } catch (err) {
+      if (err instanceof KeygateError && err.code === 'NOT_FOUND') return null;
+      throw err;
+    }
+    return this.access.permissionsAt(p, ancestry).has('resources:read') ? ancestry : null;
   }
 
   async rename(p: Principal, id: string, name: string, origin: Origin): Promise<ResourceRow> {

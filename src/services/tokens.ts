@@ -1,6 +1,13 @@
-import { fail } from '../domain/errors.js';
+import { KeygateError, fail, type ErrorCode } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { ExpiringQuery, TokenCreate, TokenListQuery, TokenPatch as TokenPatchSchema, TokenRoll } from '../schemas.js';
+import {
+  ExpiringQuery,
+  TokenCreate,
+  TokenIds,
+  TokenListQuery,
+  TokenPatch as TokenPatchSchema,
+  TokenRoll,
+} from '../schemas.js';
 import { resolveExpiry } from '../domain/expiry.js';
 import { newId } from '../domain/ids.js';
 import { NATIVE_API_GROUP, levelPermissions, type AccessModel } from '../domain/model.js';
@@ -482,6 +489,31 @@ export class TokenService {
 
   setActive(p: Principal, id: string, active: boolean, origin: Origin): Promise<TokenView> {
     return this.update(p, id, { active }, origin);
+  }
+
+  /**
+   * Deactivates each token as setActive() does (the same checks, one audit record each), in the
+   * order given; one refused (out of reach: NOT_FOUND, as alone) does not stop the others. An
+   * error that is not the caller's (the database failing) is thrown: what was done stays done,
+   * and deactivating again is harmless.
+   */
+  async deactivateMany(
+    p: Principal,
+    ids: readonly string[],
+    origin: Origin,
+  ): Promise<{ id: string; ok: boolean; code?: ErrorCode }[]> {
+    validate(TokenIds, { ids });
+    const results: { id: string; ok: boolean; code?: ErrorCode }[] = [];
+    for (const id of ids) {
+      try {
+        await this.setActive(p, id, false, origin);
+        results.push({ id, ok: true });
+      } catch (err) {
+        if (!(err instanceof KeygateError)) throw err;
+        results.push({ id, ok: false, code: err.code });
+      }
+    }
+    return results;
   }
 
   /** Gives the token a new key; the old one keeps working for `graceSeconds` (0: stops at once). */

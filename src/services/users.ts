@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { fail } from '../domain/errors.js';
 import { validate } from '../domain/validate.js';
-import { UserCreate, UserPatch } from '../schemas.js';
+import { UserCreate, UserListQuery, UserPatch } from '../schemas.js';
 import { newId } from '../domain/ids.js';
 import { randomBase62 } from '../domain/keys.js';
 import type { Stores } from '../store/index.js';
@@ -108,10 +108,12 @@ export class UserService {
     return idOrEmail.includes('@') ? this.stores.users.findByEmail(idOrEmail) : this.stores.users.findById(idOrEmail);
   }
 
-  /** Lists users (administrators only). */
-  list(actor: Principal, limit: number, cursor?: string): Promise<UserRow[]> {
+  /** Lists users (administrators only); with `q`, those whose email or name contains it, ignoring case. */
+  async list(actor: Principal, limit: number, cursor?: string, q?: string): Promise<UserRow[]> {
+    // Only q: the CLI pages with limits of its own.
+    validate(UserListQuery, { q });
     if (!isSystemAdmin(actor)) fail('FORBIDDEN', 'Only administrators list users.');
-    return this.stores.users.list(limit, cursor);
+    return this.stores.users.list(limit, cursor, q);
   }
 
   /** Shows a user to an actor: oneself, or anyone for administrators; others do not exist for the actor. */

@@ -1,4 +1,5 @@
 import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { escapeLike } from './text-search.js';
 
 /**
  * SQL pieces both logs (access and audit) filter with, so the two read the same way.
@@ -32,7 +33,7 @@ export function before(at: number | string, id: string): Expression<SqlBool> {
 
 /** Escapes LIKE wildcards so a path prefix matches literally. */
 export function likePrefix(prefix: string): string {
-  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `${escapeLike(prefix)}%`;
 }
 
 /** `column like pattern escape '\'`, the escape spelled out: neither dialect defaults to it alike. */

@@ -1,5 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import type { NamePosition } from '../domain/cursor.js';
 import type { Database, MembershipsTable, ResourcesTable } from './schema.js';
+import { containsIgnoringCase } from './text-search.js';
 
 export type ResourceRow = Selectable<ResourcesTable>;
 export type MembershipRow = Selectable<MembershipsTable>;
@@ -21,6 +23,28 @@ export class ResourceStore {
     let q = this.db.selectFrom('resources').selectAll().orderBy('id').limit(limit);
     q = parentId === null ? q.where('parent_id', 'is', null) : q.where('parent_id', '=', parentId);
     if (cursor) q = q.where('id', '>', cursor);
+    return q.execute();
+  }
+
+  /**
+   * Resources whose name contains `text` (ignoring case), by name then id, after `after`: within
+   * the subtrees of `roots` (the roots themselves included), or everywhere for `null`.
+   */
+  search(roots: readonly string[] | null, text: string, limit: number, after?: NamePosition): Promise<ResourceRow[]> {
+    if (roots !== null && roots.length === 0) return Promise.resolve([]);
+    let q = this.db
+      .selectFrom('resources')
+      .selectAll()
+      .where(containsIgnoringCase('name', text))
+      .orderBy('name')
+      .orderBy('id')
+      .limit(limit);
+    if (after) q = q.where(sql<SqlBool>`(name, id) > (${after.name}, ${after.id})`);
+    // `union`, not `union all`: overlapping subtrees (a role on a resource and on one below it) are walked once.
+    if (roots !== null)
+      q = q.where(
+        sql<SqlBool>`id in (with recursive sub(id) as (select cast(a.id as text) from resources a where a.id in (${sql.join(roots)}) union select cast(r.id as text) from resources r join sub on r.parent_id = sub.id) select id from sub)`,
+      );
     return q.execute();
   }
 

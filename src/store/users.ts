@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from './schema.js';
 import { normalizeEmail } from '../domain/email.js';
+import { containsIgnoringCase } from './text-search.js';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -22,10 +23,12 @@ export class UserStore {
     return this.db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
   }
 
-  /** Users in id order, after `cursor`. */
-  list(limit: number, cursor?: string): Promise<UserRow[]> {
+  /** Users in id order, after `cursor`; with `text`, only those whose email or name contains it (ignoring case). */
+  list(limit: number, cursor?: string, text?: string): Promise<UserRow[]> {
     let q = this.db.selectFrom('users').selectAll().orderBy('id').limit(limit);
     if (cursor) q = q.where('id', '>', cursor);
+    if (text !== undefined)
+      q = q.where((eb) => eb.or([containsIgnoringCase('email', text), containsIgnoringCase('name', text)]));
     return q.execute();
   }
 

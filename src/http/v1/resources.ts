@@ -6,13 +6,15 @@ import {
   MemberRole,
   PageQuery,
   ResourceCreate,
+  ResourceListQuery,
   ResourceRename,
   errorResponses,
   Nullable,
 } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { requestContext } from '../request-context.js';
-import { page, resourceJson } from '../views.js';
+import { nameCursor } from '../../domain/cursor.js';
+import { page, resourceJson, resourceWithPathJson } from '../views.js';
 
 const ResourcePage = Type.Object({ items: Type.Array(Type.Ref('Resource')), nextCursor: Nullable(Type.String()) });
 
@@ -42,25 +44,28 @@ export function resourceRoutes(app: FastifyTypebox): void {
         .send(resourceJson(await kg.resources.create(principalOf(request), request.body, requestContext(request)))),
   );
 
-  // Lists where the caller can start: every root for administrators, else the resources it holds a role on.
+  // Lists where the caller can start (every root for administrators, else the resources it holds a role on), or with q searches its whole reach by name.
   app.get(
     '/resources',
     {
       config,
       schema: {
         tags,
-        summary: 'List the resources the caller can start from',
-        querystring: PageQuery,
+        summary: 'List the resources the caller can start from, or search them all by name',
+        description:
+          'Without q: where you start, by id. With q: every resource you can read whose name contains q (ignoring case), by name, each with its path; the same limit and cursor page through it.',
+        querystring: ResourceListQuery,
         response: { 200: ResourcePage, ...errorResponses },
       },
     },
     async (request) => {
+      const p = principalOf(request);
+      const { q, cursor } = request.query;
       const limit = request.query.limit ?? 100;
-      return page(
-        await kg.resources.entryPoints(principalOf(request), limit, request.query.cursor),
-        limit,
-        resourceJson,
-      );
+      if (q === undefined) return page(await kg.resources.entryPoints(p, limit, cursor), limit, resourceJson);
+      const rows = await kg.resources.search(p, q, limit, cursor);
+      const paths = await kg.resources.paths(p, rows);
+      return page(rows, limit, (r) => resourceWithPathJson(r, paths.get(r.id) ?? []), nameCursor);
     },
   );
 
@@ -71,13 +76,17 @@ export function resourceRoutes(app: FastifyTypebox): void {
       config,
       schema: {
         tags,
-        summary: 'Show a resource',
-        description: 'Needs resources:read on it (a role on it or above). Resources outside your reach answer 404.',
+        summary: 'Show a resource, with its path',
+        description:
+          'Needs resources:read on it (a role on it or above). Resources outside your reach answer 404. Its path lists the ancestors you may see, top first.',
         params: IdParams,
         response: { 200: Type.Ref('Resource'), ...errorResponses },
       },
     },
-    async (request) => resourceJson(await kg.resources.get(principalOf(request), request.params.id)),
+    async (request) => {
+      const { row, path } = await kg.resources.show(principalOf(request), request.params.id);
+      return resourceWithPathJson(row, path);
+    },
   );
 
   // Renames a resource.

@@ -9,6 +9,8 @@ import {
   Nullable,
   TokenRoll,
   TokenUsage,
+  TokenIds,
+  BulkResults,
 } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { requestContext } from '../request-context.js';
@@ -193,6 +195,25 @@ export function tokenRoutes(app: FastifyTypebox): void {
         tokenJson(await kg.tokens.setActive(principalOf(request), request.params.id, active, requestContext(request))),
     );
   }
+
+  // Switches many tokens off at once, each as its own deactivate would (a static path: no clash with /tokens/:id).
+  app.post(
+    '/tokens/deactivate',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Deactivate many tokens',
+        description:
+          'Each token is checked and audited as POST /tokens/{id}/deactivate would; one refused does not stop the others. Each result says ok, or the error code that request would have answered (NOT_FOUND for a token out of your reach, as for one that does not exist).',
+        body: TokenIds,
+        response: { 200: BulkResults, ...errorResponses },
+      },
+    },
+    async (request) => ({
+      results: await kg.tokens.deactivateMany(principalOf(request), request.body.ids, requestContext(request)),
+    }),
+  );
 
   // Gives a token a new key; the old key may keep working for a grace period.
   app.post(

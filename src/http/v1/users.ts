@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { principalOf } from '../authenticate.js';
-import { IdParams, PageQuery, UserCreate, UserPatch, errorResponses, Nullable } from '../../schemas.js';
+import { IdParams, UserCreate, UserListQuery, UserPatch, errorResponses, Nullable } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { page, userJson } from '../views.js';
 import { throttlePasswordGuess } from './session.js';
@@ -30,15 +30,15 @@ export function userRoutes(app: FastifyTypebox): void {
     },
   );
 
-  // Lists users (administrators only).
+  // Lists users, or those whose email or name contains q (administrators only).
   app.get(
     '/users',
     {
       config,
       schema: {
         tags: ['users'],
-        summary: 'List users (administrators)',
-        querystring: PageQuery,
+        summary: 'List or search users (administrators)',
+        querystring: UserListQuery,
         response: {
           200: Type.Object({ items: Type.Array(Type.Ref('User')), nextCursor: Nullable(Type.String()) }),
           ...errorResponses,
@@ -47,7 +47,11 @@ export function userRoutes(app: FastifyTypebox): void {
     },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      return page(await kg.users.list(principalOf(request), limit, request.query.cursor), limit, userJson);
+      return page(
+        await kg.users.list(principalOf(request), limit, request.query.cursor, request.query.q),
+        limit,
+        userJson,
+      );
     },
   );
 
