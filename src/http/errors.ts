@@ -132,7 +132,8 @@ export function installErrorHandling(
     const page = consolePage(request, reply);
     if (page) return page;
     const allowed = allowedMethods(app, request.url);
-    if (allowed.length === 0) return sendError(reply, request, 'ROUTE_NOT_FOUND');
+    // A route that takes this method but found nothing (a missing console asset) is a plain 404.
+    if (allowed.length === 0 || allowed.includes(request.method)) return sendError(reply, request, 'ROUTE_NOT_FOUND');
     reply.header('allow', allowed.join(', '));
     return sendError(reply, request, 'METHOD_NOT_ALLOWED');
   });
