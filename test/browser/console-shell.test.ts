@@ -75,7 +75,7 @@ if (browserPresent()) {
       const { page, context } = await openConsole(rig, 'en');
       const api = await page.goto('/api/v1.0/no-such-thing');
       assert.equal(api?.status(), 404);
-      assert.match(await page.locator('body').innerText(), /"code":"ROUTE_NOT_FOUND"/);
+      assert.match((await page.locator('body').textContent()) ?? '', /"code":"ROUTE_NOT_FOUND"/);
       const index = await page.goto('/resources/res_deep_link');
       assert.equal(index?.status(), 200);
       const csp = index?.headers()['content-security-policy'] ?? '';
