@@ -7,6 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { loadConfig } from '../../src/config.js';
 import { CONSOLE_DIR } from '../../src/http/console.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { assertNoSecretsAtRest, noteSecret, noteSecretsIn } from './secret-scan.js';
 
 /**
  * What the console's browser tests share: a real keygate server with the built console, Debian's
@@ -32,6 +33,7 @@ export function browserPresent(): boolean {
 }
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct-horse-battery-staple' };
+noteSecret(ADMIN.password);
 
 export interface ConsoleRig {
   server: RunningServer;
@@ -72,7 +74,10 @@ export async function startConsoleRig(env: Record<string, string> = {}): Promise
     url: server.url,
     async close() {
       await browser.close();
-      await server.stop();
+      await server.app.close();
+      // Whatever the browser did, the database, its WAL and the data directory hold no key or password.
+      await assertNoSecretsAtRest(server.keygate, dataDir);
+      await server.keygate.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -155,10 +160,17 @@ interface AxeResults {
 
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-output', 'screenshots');
 
-/** Saves a full-page screenshot as test-output/screenshots/<name>.png, for people to look at. */
+/**
+ * Saves a full-page screenshot as test-output/screenshots/<name>.png, for people to look at. A key on
+ * screen (`.key-box code`, or anything marked `data-secret`) is masked: no key in a test artifact.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  await page.screenshot({
+    path: join(SCREENSHOT_DIR, `${name}.png`),
+    fullPage: true,
+    mask: [page.locator('.key-box code, [data-secret]')],
+  });
 }
 
 /** A session on the API for setting up a test's data: cookie, CSRF token and same-origin header. */
@@ -189,6 +201,8 @@ export async function apiSession(rig: ConsoleRig, email = ADMIN.email, password 
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
+    noteSecretsIn(body);
+    if (text.startsWith('{')) noteSecretsIn(JSON.parse(text));
     if (expectStatus !== undefined) assert.equal(res.status, expectStatus, `${method} ${path}: ${text}`);
     else assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
