@@ -243,22 +243,15 @@ export default function UsersPage() {
                         <span className="muted">{t('users.itsYou')}</span>
                       ) : (
                         <div className="button-row">
-                          <Button
-                            aria-label={t('users.changeRoleOf', { email: user.email })}
-                            onPress={() => setChange({ user, kind: 'role' })}
-                          >
-                            {t('users.changeRole')}
+                          <Button onPress={() => setChange({ user, kind: 'role' })}>
+                            {t('users.changeRole')} <span className="visually-hidden">{user.email}</span>
                           </Button>
                           <Button
                             variant={user.active ? 'danger' : 'secondary'}
-                            aria-label={
-                              user.active
-                                ? t('users.disableOf', { email: user.email })
-                                : t('users.enableOf', { email: user.email })
-                            }
                             onPress={() => setChange({ user, kind: 'active' })}
                           >
-                            {user.active ? t('users.disable') : t('users.enable')}
+                            {user.active ? t('users.disable') : t('users.enable')}{' '}
+                            <span className="visually-hidden">{user.email}</span>
                           </Button>
                         </div>
                       )}
