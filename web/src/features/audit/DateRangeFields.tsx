@@ -27,7 +27,7 @@ function DayField({
 }) {
   return (
     <DateField className="field" value={value} onChange={onChange} granularity="day">
-      <Label>{label}</Label>
+      <Label className="field-label">{label}</Label>
       <DateInput className="date-input">
         {(segment) => <DateSegment segment={segment} className="date-segment" />}
       </DateInput>
