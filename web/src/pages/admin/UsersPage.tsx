@@ -27,8 +27,8 @@ type Role = 'admin' | 'user';
 function useRoleChoices() {
   const { t } = useTranslation();
   return [
-    { id: 'user', label: t('users.role.user'), description: t('users.role.userHint') },
-    { id: 'admin', label: t('users.role.admin'), description: t('users.role.adminHint') },
+    { id: 'user', label: t('users.role.user') },
+    { id: 'admin', label: t('users.role.admin') },
   ];
 }
 
@@ -88,6 +88,7 @@ function CreateUserDialog({ isOpen, onOpenChange }: { isOpen: boolean; onOpenCha
             choices={roles}
             value={role}
             onChange={(v) => setRole(v as Role)}
+            description={t(role === 'admin' ? 'users.role.adminHint' : 'users.role.userHint')}
           />
           <ErrorMessage text={formError} />
           <div className="button-row end">
