@@ -41,7 +41,7 @@ export function TextField({
 }: AriaTextFieldProps & { label: string; description?: string; placeholder?: string }) {
   return (
     <AriaTextField {...props} type={type} className="field">
-      <Label>{label}</Label>
+      <Label className="field-label">{label}</Label>
       <Input placeholder={placeholder} />
       {description && <Text slot="description">{description}</Text>}
       <FieldError />
@@ -81,9 +81,10 @@ export function SelectField({
       onChange={(key: Key | null) => key !== null && onChange(String(key))}
       isDisabled={isDisabled}
     >
-      <Label>{label}</Label>
+      <Label className="field-label">{label}</Label>
       <AriaButton className="select-button">
-        <SelectValue />
+        {/* The chosen option's label only: its description belongs in the list, not in the button. */}
+        <SelectValue>{({ selectedText, defaultChildren }) => selectedText ?? defaultChildren}</SelectValue>
         <span aria-hidden="true" className="select-arrow">
           ▾
         </span>
