@@ -88,7 +88,10 @@ export function MembersTab({ resource }: { resource: Resource }) {
                       <div className="row-actions">
                         <Button
                           variant="quiet"
-                          aria-label={t('members.changeFor', { name: m.name || m.email })}
+                          aria-label={t('members.actionFor', {
+                            action: m.inherited ? t('members.giveHere') : t('members.change'),
+                            name: m.name || m.email,
+                          })}
                           onPress={() => setChanging(m)}
                         >
                           {m.inherited ? t('members.giveHere') : t('members.change')}
@@ -96,7 +99,10 @@ export function MembersTab({ resource }: { resource: Resource }) {
                         {!m.inherited && (
                           <Button
                             variant="quiet"
-                            aria-label={t('members.removeFor', { name: m.name || m.email })}
+                            aria-label={t('members.actionFor', {
+                              action: t('members.remove'),
+                              name: m.name || m.email,
+                            })}
                             onPress={() => setRemoving(m)}
                           >
                             {t('members.remove')}

@@ -105,7 +105,17 @@ export function ResourceTree() {
               </div>
             )}
           </TreeItemContent>
-          {open ? items(r.id) : null}
+          {open ? (
+            items(r.id)
+          ) : (
+            // React Aria's keyboard expansion looks for child rows rather than hasChildItems: a
+            // placeholder (never shown while closed) lets arrow right open a resource not loaded yet.
+            <TreeItem id={`closed:${r.id}`} textValue={t('app.loading')} className="tree-item tree-status">
+              <TreeItemContent>
+                <span className="muted">{t('app.loading')}</span>
+              </TreeItemContent>
+            </TreeItem>
+          )}
         </TreeItem>
       );
     }),
