@@ -64,7 +64,7 @@ function RollSteps({ token, close }: { token: Token; close: () => void }) {
     <>
       <p>{t('tokenForm.rollIntro')}</p>
       <RadioGroup className="field" value={String(grace)} onChange={(v) => setGrace(Number(v))}>
-        <Label>{t('tokenForm.grace')}</Label>
+        <Label className="field-label">{t('tokenForm.grace')}</Label>
         <div className="group-list">
           {GRACE_PRESETS.map((s) => (
             <Radio key={s} value={String(s)} className="radio">

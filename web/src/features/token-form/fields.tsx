@@ -210,7 +210,7 @@ export function PermissionPicker({
         ))}
       </fieldset>
       <CheckboxGroup className="field" name="permissions" value={value} onChange={onChange}>
-        <Label>{t('tokenForm.permissions')}</Label>
+        <Label className="field-label">{t('tokenForm.permissions')}</Label>
         <div className="group-list">
           {model.permissions.map((p) => (
             <Checkbox key={p.name} value={p.name} className="checkbox">
@@ -254,7 +254,7 @@ export function ExpiryField({
         value={value}
         onChange={(v) => onChange({ expiry: v as ExpiryChoice })}
       >
-        <Label>{t('tokenForm.expiry')}</Label>
+        <Label className="field-label">{t('tokenForm.expiry')}</Label>
         <div className="radio-row">
           {choices.map((c) => (
             <Radio key={c} value={c} className="radio">
@@ -278,7 +278,7 @@ export function ExpiryField({
           maxValue={maxValue}
           isRequired
         >
-          <Label>{t('tokenForm.expiryDate')}</Label>
+          <Label className="field-label">{t('tokenForm.expiryDate')}</Label>
           <Group className="date-group">
             <DateInput className="date-input">
               {(segment) => <DateSegment segment={segment} className="date-segment" />}
@@ -323,7 +323,7 @@ export function ApiGroupsField({
   const { t } = useTranslation();
   return (
     <CheckboxGroup className="field" name="apiGroups" value={value} onChange={onChange} isRequired>
-      <Label>{t('tokenForm.apiGroups')}</Label>
+      <Label className="field-label">{t('tokenForm.apiGroups')}</Label>
       <Text slot="description">{t('tokenForm.apiGroupsHint')}</Text>
       <div className="group-list">
         {groups.map((g) => (
@@ -354,7 +354,7 @@ export function LoggingField({
   const { t } = useTranslation();
   return (
     <RadioGroup className="field" name="logging" value={value} onChange={(v) => onChange(v as Logging)}>
-      <Label>{t('tokenForm.logging')}</Label>
+      <Label className="field-label">{t('tokenForm.logging')}</Label>
       <div className="group-list">
         {modes.map((m) => (
           <Radio key={m} value={m} className="radio">
