@@ -141,7 +141,7 @@ if (browserPresent()) {
         const keyField = dialog.locator('.field').filter({ has: page.getByRole('textbox', { name: w.key }) });
         const error = keyField.locator('[slot="errorMessage"]');
         await error.waitFor();
-        assert.ok((w.keyRefused as readonly string[]).includes((await error.innerText()).trim()));
+        assert.ok((w.keyRefused as readonly string[]).includes((await error.textContent())?.trim() ?? ''));
         assert.equal(await dialog.getByRole('textbox', { name: w.key }).getAttribute('aria-invalid'), 'true');
         await assertAccessible(page, `refused key (${language})`);
         assert.deepEqual(problems, []);
@@ -174,6 +174,28 @@ if (browserPresent()) {
       assert.deepEqual(problems, []);
       await context.close();
     });
+
+    it('fits a 375 px wide screen in dark mode', async () => {
+      const { page, context, problems } = await openConsole(rig, 'nl', {
+        width: 375,
+        height: 740,
+        colorScheme: 'dark',
+      });
+      await signIn(page);
+      await openAddDialog(page, 'nl');
+      const dialog = page.getByRole('dialog');
+      await dialog.locator('label.radio', { hasText: WORDS.nl.byPermission }).click();
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
+      await assertAccessible(page, 'token form, dark, 375 px');
+      await screenshot(page, 'token-create-form-nl-dark-375');
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    // RollTokenDialog and DeleteTokenDialog are covered by Vitest (web/test/token-form-actions.test.tsx);
+    // no page hosts them yet (the token page is being built), so their browser flow waits for it.
+    it.todo('rolls a key with a one-minute grace (old and new key both work) and deletes after confirming');
 
     it('adds a token with the keyboard only', async () => {
       const { page, context, problems } = await openConsole(rig, 'en');

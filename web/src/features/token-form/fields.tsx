@@ -455,5 +455,20 @@ function ExpirySummary({ draft }: { draft: TokenDraft }) {
   if (draft.expiry === 'keep') return <>{t('tokenForm.unchanged')}</>;
   if (draft.expiry === 'date')
     return draft.expiryDate ? <>{format.date(dateToExpiresAt(draft.expiryDate))}</> : <>{t('common.none')}</>;
-  return <>{t(`tokenForm.expiresIn.${draft.expiry}`)}</>;
+  if (draft.expiry === 'never') return <>{t('tokenForm.expiresIn.never')}</>;
+  return (
+    <>
+      {t('tokenForm.expiresInUntil', {
+        preset: t(`tokenForm.expiresIn.${draft.expiry}`),
+        date: format.date(presetEnd(draft.expiry)),
+      })}
+    </>
+  );
+}
+
+const PRESET_DAYS = { '30d': 30, '90d': 90, '1y': 365, '2y': 730 } as const;
+
+/** Roughly when a preset ends, for the summary; the server fixes the exact moment. */
+function presetEnd(preset: keyof typeof PRESET_DAYS): Date {
+  return new Date(Date.now() + PRESET_DAYS[preset] * 24 * 3600e3);
 }
