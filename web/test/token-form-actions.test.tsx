@@ -34,6 +34,27 @@ vi.mock('../src/api/client', async (importOriginal) => {
 const { RollTokenDialog } = await import('../src/features/token-actions/RollTokenDialog');
 const { DeleteTokenDialog } = await import('../src/features/token-actions/DeleteTokenDialog');
 const { RevealKeyDialog } = await import('../src/features/token-actions/RevealKeyDialog');
+const { EditTokenDialog } = await import('../src/features/token-form/EditTokenDialog');
+
+const MODEL = {
+  resourceTypes: [],
+  permissions: [
+    { name: 'resources:read', description: 'See it.' },
+    { name: 'resources:write', description: 'Change it.' },
+  ],
+  levels: [
+    { name: 'reader', permissions: ['resources:read'] },
+    { name: 'manager', permissions: ['resources:read', 'resources:write'] },
+  ],
+  apiGroups: [{ name: 'native', description: 'Everything.' }],
+  policy: {
+    expiresIn: ['30d', '90d'],
+    maxLifetimeDays: 90,
+    recoverableKeys: false,
+    customKeys: { allowed: true, minLength: 24 },
+    logging: ['none', 'request'],
+  },
+};
 
 const TOKEN = { id: 'tok_1', name: 'CI deploy', resourceId: 'res_1', recoverable: true } as Token;
 
@@ -100,5 +121,63 @@ describe('revealing a key', () => {
     render(wrap(<RevealKeyDialog token={{ ...TOKEN, recoverable: false }} isOpen onClose={() => {}} />));
     expect(screen.queryByRole('button', { name: 'Show key' })).toBeNull();
     expect(screen.getByText(/This key cannot be shown again/)).toBeTruthy();
+  });
+});
+
+describe('editing a token', () => {
+  it('starts from the token, keeps its expiry unless changed, and sends what the form holds', async () => {
+    const user = userEvent.setup();
+    const onClose = vi.fn();
+    calls.answer['GET /api/v1.0/model'] = { status: 200, body: MODEL };
+    calls.answer['PATCH /api/v1.0/tokens/{id}'] = { status: 200, body: TOKEN };
+    const token = {
+      ...TOKEN,
+      description: '',
+      level: 'reader',
+      permissions: ['resources:read'],
+      apiGroups: ['native'],
+      expiresAt: null,
+      logging: 'none',
+    } as Token;
+    render(wrap(<EditTokenDialog token={token} isOpen onClose={onClose} />));
+    const name = await screen.findByRole('textbox', { name: 'Name' });
+    expect((name as HTMLInputElement).value).toBe('CI deploy');
+    expect(screen.queryByRole('radio', { name: 'Never' })).toBeNull(); // the policy has a maximum
+    await user.clear(name);
+    await user.type(name, 'CI release');
+    await user.click(screen.getByRole('radio', { name: /Requests/ }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(onClose).toHaveBeenCalled());
+    const patch = calls.log.find((c) => c.method === 'PATCH')?.init as { body: Record<string, unknown> };
+    expect(patch.body).toEqual({
+      name: 'CI release',
+      description: '',
+      level: 'reader',
+      apiGroups: ['native'],
+      logging: 'request',
+    });
+  });
+
+  it('shows a refusal next to the field the API names', async () => {
+    const user = userEvent.setup();
+    calls.answer['GET /api/v1.0/model'] = { status: 200, body: MODEL };
+    calls.answer['PATCH /api/v1.0/tokens/{id}'] = {
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'bad', field: 'name', requestId: 'r' } },
+    };
+    const token = {
+      ...TOKEN,
+      description: '',
+      level: 'reader',
+      permissions: [],
+      apiGroups: ['native'],
+      expiresAt: null,
+      logging: 'none',
+    } as Token;
+    render(wrap(<EditTokenDialog token={token} isOpen onClose={() => {}} />));
+    await screen.findByRole('textbox', { name: 'Name' });
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    await screen.findByText('This value is not valid.');
+    expect(screen.getByRole('textbox', { name: 'Name' }).getAttribute('aria-invalid')).toBe('true');
   });
 });
