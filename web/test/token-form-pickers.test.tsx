@@ -68,6 +68,19 @@ describe('the permission grid', () => {
   });
 });
 
+/** The expiry field under a policy with a 100-day maximum and two presets. */
+function Expiry() {
+  const [value, setValue] = useState<'30d' | 'date' | '90d'>('30d');
+  return (
+    <ExpiryField
+      policy={{ expiresIn: ['30d', '90d'], maxLifetimeDays: 100 }}
+      value={value}
+      date={null}
+      onChange={(p) => p.expiry && setValue(p.expiry as '30d' | 'date')}
+    />
+  );
+}
+
 describe('the expiry picker', () => {
   it('offers only the presets the policy allows, and a date', () => {
     expect(expiryChoices({ expiresIn: ['30d', '90d', '1y', '2y', 'never'], maxLifetimeDays: null })).toEqual([
@@ -83,17 +96,6 @@ describe('the expiry picker', () => {
 
   it('shows those choices, the maximum, and a date picker for "a date"', async () => {
     const user = userEvent.setup();
-    function Expiry() {
-      const [value, setValue] = useState<'30d' | 'date' | '90d'>('30d');
-      return (
-        <ExpiryField
-          policy={{ expiresIn: ['30d', '90d'], maxLifetimeDays: 100 }}
-          value={value}
-          date={null}
-          onChange={(p) => p.expiry && setValue(p.expiry as '30d' | 'date')}
-        />
-      );
-    }
     render(<Expiry />);
     const radios = screen.getAllByRole('radio').map((r) => r.getAttribute('value'));
     expect(radios).toEqual(['30d', '90d', 'date']);
