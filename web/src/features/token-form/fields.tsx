@@ -454,7 +454,7 @@ function ExpirySummary({ draft }: { draft: TokenDraft }) {
   const format = useFormat();
   if (draft.expiry === 'keep') return <>{t('tokenForm.unchanged')}</>;
   if (draft.expiry === 'date')
-    return draft.expiryDate ? <>{format.date(dateToExpiresAt(draft.expiryDate))}</> : <>{t('common.none')}</>;
+    return draft.expiryDate ? format.date(dateToExpiresAt(draft.expiryDate)) : t('common.none');
   if (draft.expiry === 'never') return <>{t('tokenForm.expiresIn.never')}</>;
   return (
     <>
