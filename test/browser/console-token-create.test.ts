@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import {
+  apiSession,
+  assertAccessible,
+  browserPresent,
+  type ConsoleRig,
+  type Language,
+  openConsole,
+  screenshot,
+  signIn,
+  startConsoleRig,
+} from '../support/console.js';
+
+/** The words the tests look for, as each language shows them. */
+const WORDS = {
+  en: {
+    users: 'Users',
+    add: 'Add API Token',
+    name: 'Name',
+    level: 'Permission level',
+    manager: 'Manager',
+    days30: '30 days',
+    next: 'Next: summary',
+    summary: 'Summary: check before adding',
+    submit: 'Add',
+    warning: 'It will not be shown again',
+    copy: 'Copy',
+    copied: 'Copied',
+    done: 'Done',
+    key: 'Chosen key value',
+    keyRefused: [
+      'This key value is not allowed: it is too short or has characters that are not allowed.',
+      'This value is not valid.',
+    ],
+    byPermission: 'Pick permissions one by one',
+  },
+  nl: {
+    users: 'Gebruikers',
+    add: 'API Token toevoegen',
+    name: 'Naam',
+    level: 'Toestemmingsniveau',
+    manager: 'Beheerder',
+    days30: '30 dagen',
+    next: 'Volgende: overzicht',
+    summary: 'Overzicht: controleer voor het toevoegen',
+    submit: 'Toevoegen',
+    warning: 'Hij wordt niet nog eens getoond',
+    copy: 'Kopiëren',
+    copied: 'Gekopieerd',
+    done: 'Klaar',
+    key: 'Gekozen sleutelwaarde',
+    keyRefused: [
+      'Deze sleutel is niet toegestaan: te kort, of met tekens die niet zijn toegestaan.',
+      'Deze waarde is niet geldig.',
+    ],
+    byPermission: 'Rechten één voor één kiezen',
+  },
+} as const;
+
+type Call = Awaited<ReturnType<typeof apiSession>>;
+
+/** Calls /me with a key: the status, and what kind of principal the key is. */
+async function meWithKey(rig: ConsoleRig, key: string): Promise<{ status: number; kind?: string }> {
+  const res = await fetch(`${rig.url}/api/v1.0/me`, { headers: { 'x-api-key': key } });
+  const body = (await res.json()) as { kind?: string };
+  return { status: res.status, kind: body.kind };
+}
+
+if (browserPresent()) {
+  describe('the console: adding, rolling and deleting API tokens [chromium]', () => {
+    let rig: ConsoleRig;
+    let call: Call;
+    let resourceId: string;
+    before(async () => {
+      rig = await startConsoleRig();
+      call = await apiSession(rig);
+      resourceId = (await call<{ id: string }>('POST', '/resources', { type: 'account', name: 'Acme' })).id;
+    });
+    after(async () => {
+      await rig?.close();
+    });
+
+    async function openAddDialog(page: Page, language: Language) {
+      const w = WORDS[language];
+      await page.goto(`/resources/${resourceId}`);
+      await page.getByRole('tab', { name: w.users }).click();
+      await page.getByRole('button', { name: w.add }).click();
+      await page.getByRole('dialog').waitFor();
+    }
+
+    for (const language of ['en', 'nl'] as const) {
+      const w = WORDS[language];
+      it(`adds a token in ${language}: form, summary, the key shown once, copied, and working`, async () => {
+        const { page, context, problems } = await openConsole(rig, language);
+        await signIn(page);
+        await openAddDialog(page, language);
+        const dialog = page.getByRole('dialog');
+        await dialog.getByRole('textbox', { name: w.name, exact: true }).fill(`CI ${language}`);
+        await dialog.getByRole('button', { name: new RegExp(w.level) }).click();
+        await page.getByRole('option', { name: w.manager }).click();
+        await dialog.locator('label.radio', { hasText: w.days30 }).click();
+        await assertAccessible(page, `token form (${language})`);
+        await screenshot(page, `token-create-form-${language}`);
+
+        await dialog.getByRole('button', { name: w.next }).click();
+        await dialog.getByRole('heading', { name: w.summary }).waitFor();
+        await dialog.getByText(`CI ${language}`).waitFor();
+        await assertAccessible(page, `token summary (${language})`);
+        await screenshot(page, `token-create-summary-${language}`);
+
+        await dialog.getByRole('button', { name: w.submit, exact: true }).click();
+        await dialog.getByText(w.warning).waitFor();
+        const key = (await dialog.getByTestId('token-key').textContent())?.trim() ?? '';
+        assert.ok(key.length >= 24, 'a key is shown');
+        await assertAccessible(page, `token key (${language})`);
+        await screenshot(page, `token-create-key-${language}`);
+        await dialog.getByRole('button', { name: w.copy }).click();
+        await dialog.getByRole('status').filter({ hasText: w.copied }).waitFor();
+        assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+        assert.deepEqual(await meWithKey(rig, key), { status: 200, kind: 'token' });
+
+        await dialog.getByRole('button', { name: w.done }).click();
+        await dialog.waitFor({ state: 'detached' });
+        // Nothing of the key stays in the page once the dialog is closed.
+        assert.ok(!(await page.content()).includes(key));
+        assert.deepEqual(problems, []);
+        await context.close();
+      });
+
+      it(`shows a refused key value next to the key field, in ${language}`, async () => {
+        const { page, context, problems } = await openConsole(rig, language);
+        await signIn(page);
+        await openAddDialog(page, language);
+        const dialog = page.getByRole('dialog');
+        await dialog.getByRole('textbox', { name: w.name, exact: true }).fill('Too short');
+        await dialog.getByRole('textbox', { name: w.key }).fill('short');
+        await dialog.getByRole('button', { name: w.next }).click();
+        await dialog.getByRole('button', { name: w.submit, exact: true }).click();
+        const keyField = dialog.locator('.field').filter({ has: page.getByRole('textbox', { name: w.key }) });
+        const error = keyField.locator('[slot="errorMessage"]');
+        await error.waitFor();
+        assert.ok((w.keyRefused as readonly string[]).includes((await error.textContent())?.trim() ?? ''));
+        assert.equal(await dialog.getByRole('textbox', { name: w.key }).getAttribute('aria-invalid'), 'true');
+        await assertAccessible(page, `refused key (${language})`);
+        assert.deepEqual(problems, []);
+        await context.close();
+      });
+    }
+
+    it('creates a token with exactly the permissions picked one by one', async () => {
+      const { page, context, problems } = await openConsole(rig, 'en');
+      await signIn(page);
+      await openAddDialog(page, 'en');
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('textbox', { name: 'Name', exact: true }).fill('Picked');
+      await dialog.locator('label.radio', { hasText: WORDS.en.byPermission }).click();
+      // Starts from the level's permissions (reader); the grid and the list then change them.
+      await dialog.getByRole('radiogroup', { name: 'Resources' }).locator('label.radio', { hasText: 'Write' }).click();
+      await dialog.getByRole('radiogroup', { name: 'Members' }).locator('label.radio', { hasText: 'None' }).click();
+      await dialog.locator('label.checkbox', { hasText: 'tokens:create' }).click();
+      await dialog.locator('label.checkbox', { hasText: 'logs:read' }).click();
+      await assertAccessible(page, 'permission picker');
+      await dialog.getByRole('button', { name: WORDS.en.next }).click();
+      await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+      await dialog.getByTestId('token-key').waitFor();
+      const { items } = await call<{ items: { name: string; permissions: string[]; level: string | null }[] }>(
+        'GET',
+        `/resources/${resourceId}/tokens`,
+      );
+      const picked = items.find((t) => t.name === 'Picked');
+      assert.deepEqual([...(picked?.permissions ?? [])].sort(), ['logs:read', 'resources:read', 'resources:write']);
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    it('fits a 375 px wide screen in dark mode', async () => {
+      const { page, context, problems } = await openConsole(rig, 'nl', {
+        width: 375,
+        height: 740,
+        colorScheme: 'dark',
+      });
+      await signIn(page);
+      await openAddDialog(page, 'nl');
+      const dialog = page.getByRole('dialog');
+      await dialog.locator('label.radio', { hasText: WORDS.nl.byPermission }).click();
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
+      await assertAccessible(page, 'token form, dark, 375 px');
+      await screenshot(page, 'token-create-form-nl-dark-375');
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+
+    // RollTokenDialog and DeleteTokenDialog are covered by Vitest (web/test/token-form-actions.test.tsx);
+    // no page hosts them yet (the token page is being built), so their browser flow waits for it.
+    it.todo('rolls a key with a one-minute grace (old and new key both work) and deletes after confirming');
+
+    it('adds a token with the keyboard only', async () => {
+      const { page, context, problems } = await openConsole(rig, 'en');
+      await signIn(page);
+      await openAddDialog(page, 'en');
+      const dialog = page.getByRole('dialog');
+      // The name field has the focus when the dialog opens.
+      await page.keyboard.type('Keyboard');
+      // Tab on to the expiry choice, then pick "30 days" with the arrow keys.
+      const focusedName = () =>
+        page.evaluate(() => {
+          const el = document.activeElement as HTMLInputElement | null;
+          return el ? `${el.getAttribute('name') ?? ''}:${el.value ?? ''}` : '';
+        });
+      for (let i = 0; i < 30 && !(await focusedName()).startsWith('expiresIn:'); i++) await page.keyboard.press('Tab');
+      assert.match(await focusedName(), /^expiresIn:90d$/);
+      await page.keyboard.press('ArrowLeft');
+      assert.match(await focusedName(), /^expiresIn:30d$/);
+      await page.keyboard.press('Enter'); // submits the form: on to the summary
+      await dialog.getByRole('heading', { name: WORDS.en.summary }).waitFor();
+      for (let i = 0; i < 10; i++) {
+        const label = await page.evaluate(() => document.activeElement?.textContent ?? '');
+        if (label === 'Add') break;
+        await page.keyboard.press('Tab');
+      }
+      await page.keyboard.press('Enter');
+      await dialog.getByTestId('token-key').waitFor();
+      const key = (await dialog.getByTestId('token-key').textContent())?.trim() ?? '';
+      assert.deepEqual(await meWithKey(rig, key), { status: 200, kind: 'token' });
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+  });
+}
