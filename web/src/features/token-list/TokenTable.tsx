@@ -112,7 +112,7 @@ export function TokenTable({
             <Row id={token.id} href={`/tokens/${token.id}`} textValue={token.name}>
               {selectable && (
                 <Cell>
-                  <SelectionBox label={t('tokens.select', { name: token.name })} />
+                  <SelectionBox label={t('tokens.select')} />
                 </Cell>
               )}
               <Cell>

@@ -247,7 +247,10 @@ export default function AdminTokensPage() {
       {bulk.isError && <ErrorMessage error={bulk.error} />}
       {one.isError && <ErrorMessage error={one.error} />}
       {outcome && (
-        <div role="status" className={`alert ${outcome.failed.length ? 'alert-warning' : 'alert-success'}`}>
+        <div
+          role="status"
+          className={`alert bulk-outcome ${outcome.failed.length ? 'alert-warning' : 'alert-success'}`}
+        >
           <p>{t('adminTokens.bulkDone', { count: outcome.done })}</p>
           {outcome.failed.length > 0 && (
             <>

@@ -68,8 +68,10 @@ export default function TokenPage() {
         </ol>
       </nav>
       <div className="page-header">
-        <h1>{tok.name}</h1>
-        <StateBadge state={tok.state} />
+        <div className="token-title">
+          <h1>{tok.name}</h1>
+          <StateBadge state={tok.state} />
+        </div>
       </div>
       <div className="button-row token-actions">
         <Button variant="primary" onPress={() => setDialog('edit')}>
