@@ -82,7 +82,7 @@ export function TokenTable({
   const format = useFormat();
   const selectable = onSelectionChange !== undefined;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap token-table-wrap">
       <Table
         aria-label={label}
         className="table token-table"
