@@ -41,6 +41,7 @@ const words = {
     loadMore: 'Load more',
     shown: (n: string) => `${n} tokens shown`,
     history: 'History',
+    refused: 'You are not allowed to do this.',
   },
   nl: {
     myTokens: 'Mijn API tokens',
@@ -61,6 +62,7 @@ const words = {
     loadMore: 'Load more',
     shown: (n: string) => `${n} tokens getoond`,
     history: 'Geschiedenis',
+    refused: 'U mag dit niet doen.',
   },
 } as const;
 
@@ -208,6 +210,17 @@ if (browserPresent()) {
         await screenshot(page, `admin-tokens-${language}`);
         assert.deepEqual(problems, []);
         await context.close();
+
+        // Deactivated by an administrator, the owner (a manager, without tokens:manage) cannot switch it
+        // back on: the page says so and the token stays off.
+        const owner = await openConsole(rig, language);
+        await signIn(owner.page, ALICE.email, ALICE.password);
+        await owner.page.goto(`/tokens/${deploy.id}`);
+        await owner.page.getByRole('button', { name: w.activate, exact: true }).click();
+        await owner.page.getByRole('alert').filter({ hasText: w.refused }).waitFor();
+        assert.equal((await alice<TokenAnswer>('GET', `/tokens/${deploy.id}`)).state, 'inactive');
+        assert.deepEqual(owner.problems, []);
+        await owner.context.close();
       });
     }
   });
