@@ -193,9 +193,87 @@ if (browserPresent()) {
       await context.close();
     });
 
-    // RollTokenDialog and DeleteTokenDialog are covered by Vitest (web/test/token-form-actions.test.tsx);
-    // no page hosts them yet (the token page is being built), so their browser flow waits for it.
-    it.todo('rolls a key with a one-minute grace (old and new key both work) and deletes after confirming');
+    const PAGE_WORDS = {
+      en: {
+        roll: 'Roll key',
+        minute: '1 minute',
+        done: 'Done',
+        del: 'Delete',
+        log: 'Access log',
+        history: 'History',
+        rolled: 'Token rolled',
+      },
+      nl: {
+        roll: 'Sleutel vernieuwen',
+        minute: '1 minuut',
+        done: 'Klaar',
+        del: 'Verwijderen',
+        log: 'Toegangslogboek',
+        history: 'Geschiedenis',
+        rolled: 'Token vernieuwd',
+      },
+    } as const;
+    for (const language of ['en', 'nl'] as const) {
+      const p = PAGE_WORDS[language];
+      it(`on the token page in ${language}: its access log, then roll with a grace minute, then delete`, async () => {
+        const created = await call<{ id: string; key: string }>('POST', `/resources/${resourceId}/tokens`, {
+          name: `Logged ${language}`,
+          level: 'reader',
+          logging: 'request+response',
+        });
+        // Two uses of the key, one accepted and one refused, written to the access log at once.
+        assert.equal((await meWithKey(rig, created.key)).status, 200);
+        const refused = await fetch(`${rig.url}/api/v1.0/resources/res_doesnotexist?probe=1`, {
+          headers: { 'x-api-key': created.key },
+        });
+        assert.equal(refused.status, 404);
+        await rig.server.keygate.accessLog.flush();
+
+        const { page, context, problems } = await openConsole(rig, language);
+        await signIn(page);
+        await page.goto(`/tokens/${created.id}`);
+        await page.getByRole('heading', { name: `Logged ${language}` }).waitFor();
+        await page.getByRole('tab', { name: p.log }).click();
+        const rows = page.getByRole('tabpanel').getByRole('row');
+        await rows.filter({ hasText: '/api/v1.0/me' }).first().waitFor();
+        await rows.filter({ hasText: '404' }).first().waitFor();
+        await page.getByRole('tabpanel').getByRole('img').first().waitFor(); // the per-day chart
+        await rows.filter({ hasText: '/api/v1.0/me' }).first().click();
+        // The captured request is shown, its key redacted: the key itself is nowhere on the page.
+        await page
+          .getByText(/x-api-key/i)
+          .first()
+          .waitFor();
+        assert.ok(!(await page.content()).includes(created.key), 'the key is not on the page');
+        await assertAccessible(page, `token access log (${language})`);
+        await screenshot(page, `token-access-log-${language}`);
+
+        await page.getByRole('button', { name: p.roll, exact: true }).click();
+        const dialog = page.getByRole('dialog');
+        await dialog.getByRole('radio', { name: p.minute }).check();
+        await dialog.getByRole('button', { name: p.roll, exact: true }).click();
+        const shown = dialog.locator('.key-box code');
+        await shown.waitFor();
+        const newKey = (await shown.textContent())!.trim();
+        assert.notEqual(newKey, created.key);
+        await assertAccessible(page, `roll, new key shown (${language})`);
+        await screenshot(page, `token-roll-${language}`);
+        // Within the grace minute both keys work.
+        assert.equal((await meWithKey(rig, newKey)).status, 200);
+        assert.equal((await meWithKey(rig, created.key)).status, 200);
+        await dialog.getByRole('button', { name: p.done }).click();
+        await dialog.waitFor({ state: 'detached' });
+        assert.ok(!(await page.content()).includes(newKey), 'the new key is gone once the dialog closes');
+
+        await page.getByRole('button', { name: p.del, exact: true }).click();
+        await page.getByRole('dialog').getByRole('button', { name: p.del, exact: true }).click();
+        await page.waitForURL(/\/tokens$/);
+        await call('GET', `/tokens/${created.id}`, undefined, 404);
+        assert.equal((await meWithKey(rig, newKey)).status, 401);
+        assert.deepEqual(problems, []);
+        await context.close();
+      });
+    }
 
     it('adds a token with the keyboard only', async () => {
       const { page, context, problems } = await openConsole(rig, 'en');

@@ -60,16 +60,6 @@ const calls: URL[] = [];
 // stand-ins are installed before any import: Node's Request takes no relative URL (the console's
 // are same-origin), and fetch hands each call to the current test's answer.
 const answer = vi.hoisted(() => {
-  // jsdom has no CSS.escape, which React Aria uses when a row is pressed.
-  const css = (globalThis.CSS ?? {}) as { escape?: (s: string) => string };
-  css.escape ??= (s: string) => s.replace(/[^\w-]/g, (c) => `\\${c}`);
-  (globalThis as { CSS?: unknown }).CSS = css;
-  const NodeRequest = globalThis.Request;
-  globalThis.Request = class extends NodeRequest {
-    constructor(input: RequestInfo | URL, init?: RequestInit) {
-      super(typeof input === 'string' ? new URL(input, 'http://console.test') : input, init);
-    }
-  } as typeof Request;
   const state: { fn: (input: Request) => Promise<Response> } = {
     fn: async () => new Response('{}', { status: 500 }),
   };

@@ -15,11 +15,6 @@ import { ApiError } from '../src/api/client';
 import { MemberRoleDialog } from '../src/features/resources/MemberDialogs';
 import { ResourceTree } from '../src/features/resources/ResourceTree';
 
-// jsdom has no CSS.escape, which React Aria's modal looks for; the names escaped here are plain.
-const withCss = globalThis as { CSS?: { escape?: (s: string) => string } };
-withCss.CSS ??= {};
-withCss.CSS.escape ??= (s: string) => s.replace(/[^\w-]/g, (c) => `\\${c}`);
-
 const resource = (id: string, name: string, type = 'folder') => ({
   id,
   name,

@@ -5,13 +5,6 @@ import type { ReactNode } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Token } from '../src/api/client';
 
-// jsdom has no CSS.escape, which React Aria's modals use to look for a CSP nonce.
-vi.hoisted(() => {
-  const g = globalThis as { CSS?: { escape?: (s: string) => string } };
-  g.CSS ??= {};
-  g.CSS.escape ??= (s: string) => s.replace(/[^\w-]/g, (c) => `\\${c}`);
-});
-
 // The dialogs talk to keygate through `api`; here it answers from a script, and records what was asked.
 const calls = vi.hoisted(() => ({
   log: [] as { method: string; path: string; init: unknown }[],
