@@ -163,3 +163,20 @@ export function Loading() {
     </p>
   );
 }
+
+/** "Load more" under a cursor-paged list (a TanStack infinite query); absent when there is no next page. */
+export function LoadMore({
+  pages,
+}: {
+  pages: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => Promise<unknown> };
+}) {
+  const { t } = useTranslation();
+  if (!pages.hasNextPage) return null;
+  return (
+    <div className="log-more">
+      <Button onPress={() => void pages.fetchNextPage()} isDisabled={pages.isFetchingNextPage}>
+        {pages.isFetchingNextPage ? t('app.loading') : t('common.loadMore')}
+      </Button>
+    </div>
+  );
+}

@@ -3,7 +3,7 @@ import { useDeferredValue, useState } from 'react';
 import { Cell, Column, Row, Table, TableBody, TableHeader } from 'react-aria-components';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../../api/client';
-import { Button, ErrorMessage, Loading, SelectField, TextField } from '../../components/ui';
+import { Button, ErrorMessage, LoadMore, Loading, SelectField, TextField } from '../../components/ui';
 import { useFormat } from '../../format';
 import { type DateRange, DateRangeFields, rangeQuery } from '../audit/DateRangeFields';
 import { UsageChart } from './UsageChart';
@@ -261,13 +261,7 @@ export function TokenAccessLog({ tokenId }: { tokenId: string }) {
               </TableBody>
             </Table>
           </div>
-          {pages.hasNextPage && (
-            <div className="log-more">
-              <Button onPress={() => void pages.fetchNextPage()} isDisabled={pages.isFetchingNextPage}>
-                {pages.isFetchingNextPage ? t('app.loading') : t('common.loadMore')}
-              </Button>
-            </div>
-          )}
+          <LoadMore pages={pages} />
           {record ? (
             <RecordDetail record={record} />
           ) : (

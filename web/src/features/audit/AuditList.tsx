@@ -3,7 +3,7 @@ import { Disclosure, DisclosurePanel } from 'react-aria-components';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { api, type Schemas, unwrap } from '../../api/client';
-import { Button, ErrorMessage, Loading } from '../../components/ui';
+import { Button, ErrorMessage, LoadMore, Loading } from '../../components/ui';
 import { useFormat } from '../../format';
 import { useMe } from '../../session';
 import { actionText } from './auditWords';
@@ -232,13 +232,7 @@ export function AuditList({ filter, compact = false }: { filter: AuditFilter; co
         ))}
       </ol>
       {pages.isFetchNextPageError && <ErrorMessage error={pages.error} />}
-      {pages.hasNextPage && (
-        <div className="log-more">
-          <Button onPress={() => void pages.fetchNextPage()} isDisabled={pages.isFetchingNextPage}>
-            {pages.isFetchingNextPage ? t('app.loading') : t('common.loadMore')}
-          </Button>
-        </div>
-      )}
+      <LoadMore pages={pages} />
     </>
   );
 }

@@ -16,7 +16,7 @@ import {
 import { useTranslation } from 'react-i18next';
 import { api, unwrap, type User } from '../../api/client';
 import { formErrors } from '../../api/errors';
-import { AppDialog, Button, ErrorMessage, Loading, SelectField, TextField } from '../../components/ui';
+import { AppDialog, Button, ErrorMessage, LoadMore, Loading, SelectField, TextField } from '../../components/ui';
 import { useFormat } from '../../format';
 import { useMe } from '../../session';
 import '../../features/audit/audit.css';
@@ -262,13 +262,7 @@ export default function UsersPage() {
               </TableBody>
             </Table>
           </div>
-          {pages.hasNextPage && (
-            <div className="log-more">
-              <Button onPress={() => void pages.fetchNextPage()} isDisabled={pages.isFetchingNextPage}>
-                {pages.isFetchingNextPage ? t('app.loading') : t('common.loadMore')}
-              </Button>
-            </div>
-          )}
+          <LoadMore pages={pages} />
         </>
       )}
       <CreateUserDialog isOpen={creating} onOpenChange={setCreating} />
