@@ -42,9 +42,9 @@ const records = [
 
 const calls: URL[] = [];
 
-// openapi-fetch keeps the fetch and Request it finds when the client is made (at import), so the
-// stand-ins are installed before any import: Node's Request takes no relative URL (the console's
-// are same-origin), and fetch hands each call to the current test's answer.
+// openapi-fetch keeps the fetch it finds when the client is made (at import), so the stand-in is
+// installed before any import; it hands each call to the current test's answer. (The Request that
+// takes relative URLs is set up in setup.ts.)
 const answer = vi.hoisted(() => {
   const state: { fn: (input: Request) => Promise<Response> } = {
     fn: async () => new Response('{}', { status: 500 }),
