@@ -6,6 +6,8 @@ import { DEFAULT_MODEL, modelProblems, type AccessModel } from './domain/model.j
 import { firstProblem } from './domain/validate.js';
 import { Email, GroupName, PermissionName } from './schemas.js';
 import { isPostgresUrl } from './store/database.js';
+import { GATEWAY_DEFAULTS, GatewaySection, type GatewayConfig, type GatewaySectionInput } from './gateway/config.js';
+import ipaddr from 'ipaddr.js';
 
 /** Everything the server can be told, with its defaults. */
 export interface Config {
@@ -40,6 +42,8 @@ export interface Config {
   model: AccessModel;
   accessLog: AccessLogConfig;
   webhooks: WebhookConfig;
+  /** The reverse proxy, when an upstream is configured. */
+  gateway: GatewayConfig | undefined;
 }
 
 /** Where and how long requests that present a key are recorded. */
@@ -119,6 +123,16 @@ const SETTINGS = [
   'KEYGATE_WEBHOOK_MAX_ATTEMPTS',
   'KEYGATE_EXPIRY_NOTICE_DAYS',
   'KEYGATE_NOTIFY_INTERVAL_MS',
+  'KEYGATE_GATEWAY_UPSTREAM',
+  'KEYGATE_GATEWAY_OPENAPI',
+  'KEYGATE_GATEWAY_PORT',
+  'KEYGATE_GATEWAY_HOST',
+  'KEYGATE_GATEWAY_SECRET',
+  'KEYGATE_GATEWAY_UNMATCHED',
+  'KEYGATE_GATEWAY_TRUSTED_PROXIES',
+  'KEYGATE_GATEWAY_CONNECT_TIMEOUT_MS',
+  'KEYGATE_GATEWAY_RESPONSE_TIMEOUT_MS',
+  'KEYGATE_GATEWAY_BODY_LIMIT',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -149,6 +163,7 @@ export const ConfigFile = Type.Object(
       Type.Record(Type.String(), Type.Array(PermissionName), { propertyNames: TypeName, minProperties: 1 }),
     ),
     apiGroups: Type.Optional(Type.Record(Type.String(), Type.String(), { propertyNames: GroupName })),
+    gateway: Type.Optional(GatewaySection),
   },
   { additionalProperties: false },
 );
@@ -274,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
 
   return {
+    gateway: gatewayConfig(file.gateway as GatewaySectionInput | undefined, raw, int, wrong),
     port: int('PORT', 8080, 0, 65_535),
     host: raw('HOST') ?? '0.0.0.0',
     dataDir,
@@ -316,5 +332,86 @@ export function loadConfig(env: Env = process.env): Config {
       expiryNoticeDays: [...new Set(noticeDays.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a),
       scanIntervalMs: int('KEYGATE_NOTIFY_INTERVAL_MS', 60_000, 1_000),
     },
+  };
+}
+
+/** The gateway's settings from the file's `gateway` section and the KEYGATE_GATEWAY_* variables; undefined when no upstream is set. */
+function gatewayConfig(
+  section: GatewaySectionInput | undefined,
+  raw: (name: Setting) => string | undefined,
+  int: (name: Setting, fallback: number, min?: number, max?: number) => number,
+  wrong: (name: Setting, what: string) => never,
+): GatewayConfig | undefined {
+  const url = raw('KEYGATE_GATEWAY_UPSTREAM');
+  if (url !== undefined && !/^https?:\/\/[^/?#\s]+/.test(url))
+    wrong('KEYGATE_GATEWAY_UPSTREAM', `must be an http:// or https:// URL, not ${JSON.stringify(url)}`);
+  const openapi = raw('KEYGATE_GATEWAY_OPENAPI');
+  if (openapi !== undefined && url === undefined && !section)
+    wrong('KEYGATE_GATEWAY_OPENAPI', 'needs KEYGATE_GATEWAY_UPSTREAM (the API the document describes)');
+  if (url === undefined && !section) return undefined;
+  const upstreams = (section?.upstreams ?? []).map((u, i) => ({
+    name: u.name ?? `upstream-${i + 1}`,
+    url: u.url,
+    host: u.host?.toLowerCase(),
+    pathPrefix: u.pathPrefix,
+    openapi: u.openapi,
+    routes: u.routes ?? [],
+  }));
+  // The environment's upstream replaces the file's first one, as any variable overrides the file.
+  if (url !== undefined) {
+    const first = upstreams[0];
+    upstreams[0] = {
+      name: first?.name ?? 'upstream',
+      url,
+      host: first?.host,
+      pathPrefix: first?.pathPrefix,
+      openapi: openapi ?? first?.openapi,
+      routes: first?.routes ?? [],
+    };
+  }
+  const unmatched = raw('KEYGATE_GATEWAY_UNMATCHED') ?? section?.unmatched ?? GATEWAY_DEFAULTS.unmatched;
+  if (unmatched !== 'refuse' && unmatched !== 'authenticate')
+    wrong('KEYGATE_GATEWAY_UNMATCHED', `must be refuse or authenticate, not ${JSON.stringify(unmatched)}`);
+  const proxies = raw('KEYGATE_GATEWAY_TRUSTED_PROXIES');
+  const trustedProxies =
+    proxies === undefined
+      ? (section?.trustedProxies ?? [])
+      : proxies
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
+  for (const p of trustedProxies) {
+    const ok = p.includes('/')
+      ? (() => {
+          try {
+            ipaddr.parseCIDR(p);
+            return true;
+          } catch {
+            return false;
+          }
+        })()
+      : ipaddr.isValid(p);
+    if (!ok) wrong('KEYGATE_GATEWAY_TRUSTED_PROXIES', `must be IP addresses or CIDR ranges, not ${JSON.stringify(p)}`);
+  }
+  return {
+    port: int('KEYGATE_GATEWAY_PORT', section?.port ?? GATEWAY_DEFAULTS.port, 0, 65_535),
+    host: raw('KEYGATE_GATEWAY_HOST') ?? section?.host ?? raw('HOST') ?? '0.0.0.0',
+    upstreams,
+    secret: raw('KEYGATE_GATEWAY_SECRET'),
+    unmatched,
+    trustedProxies,
+    connectTimeoutMs: int(
+      'KEYGATE_GATEWAY_CONNECT_TIMEOUT_MS',
+      section?.connectTimeoutMs ?? GATEWAY_DEFAULTS.connectTimeoutMs,
+      1,
+      3_600_000,
+    ),
+    responseTimeoutMs: int(
+      'KEYGATE_GATEWAY_RESPONSE_TIMEOUT_MS',
+      section?.responseTimeoutMs ?? GATEWAY_DEFAULTS.responseTimeoutMs,
+      1,
+      3_600_000,
+    ),
+    bodyLimit: int('KEYGATE_GATEWAY_BODY_LIMIT', section?.bodyLimit ?? GATEWAY_DEFAULTS.bodyLimit, 1024, 1_073_741_824),
   };
 }

@@ -4,16 +4,22 @@ import { REDACTED_LOG_PATHS } from './http/app.js';
 import { createKeygate, type Keygate } from './keygate.js';
 import { MIN_PASSWORD_LENGTH } from './services/users.js';
 import type { FastifyTypebox } from './http/types.js';
+import { gatewaySecret, prepareGateway, startGateway, type RunningGateway } from './gateway/start.js';
 
 export interface RunningServer {
   app: FastifyTypebox;
   keygate: Keygate;
   url: string;
+  /** The reverse proxy, when the configuration names an upstream. */
+  gateway: RunningGateway | null;
   stop(): Promise<void>;
 }
 
 /** Starts keygate: opens and migrates the store, bootstraps the administrator, listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(configured: Config): Promise<RunningServer> {
+  // The gateway's OpenAPI documents are read first: their tags extend the access model's API groups.
+  const withGateway = await prepareGateway(configured);
+  const config = withGateway?.config ?? configured;
   const logger = { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
   const keygate = await createKeygate(config, {
     notifications: 'background',
@@ -28,13 +34,25 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   // Sessions end on their own when presented late; this clears the ones never presented again.
   await keygate.stores.sessions.deleteExpired(new Date().toISOString());
-  const app = await buildApp(keygate, { logger });
+  let gateway: RunningGateway | null = null;
+  const app = await buildApp(keygate, { logger, upstreams: () => gateway?.health() });
   const address = await app.listen({ port: config.port, host: config.host });
+  if (withGateway) {
+    try {
+      gateway = await startGateway(keygate, withGateway.prepared, { logger, secret: gatewaySecret(config) });
+    } catch (err) {
+      await app.close();
+      await keygate.close();
+      throw err;
+    }
+    for (const warning of withGateway.prepared.warnings) app.log.warn({ warning }, 'gateway route table');
+  }
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await gateway?.stop();
       await app.close();
       await keygate.close();
     })());
-  return { app, keygate, url: address, stop };
+  return { app, keygate, url: address, gateway, stop };
 }

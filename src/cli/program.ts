@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { KeygateError, fail } from '../domain/errors.js';
 import { createKeygate, type Keygate } from '../keygate.js';
 import { startServer } from '../server.js';
+import { deriveRoutes, formatRoutes, loadOpenApi } from '../gateway/openapi.js';
 import { buildApp } from '../http/app.js';
 import { API_VERSIONS } from '../http/versions.js';
 import type { Principal } from '../services/principal.js';
@@ -88,6 +89,41 @@ export function buildProgram(io: Io): Command {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  const gateway = program
+    .command('gateway')
+    .description('Start the server with the gateway in front of an upstream API (KEYGATE_GATEWAY_* settings)')
+    .option('--upstream <url>', 'the API to protect (KEYGATE_GATEWAY_UPSTREAM)')
+    .option('--openapi <file-or-url>', "the upstream's OpenAPI 3.0/3.1 document (KEYGATE_GATEWAY_OPENAPI)")
+    .option('--port <port>', "the gateway's port (KEYGATE_GATEWAY_PORT, default 8081)")
+    .action(async (opts: { upstream?: string; openapi?: string; port?: string }) => {
+      const env = { ...io.env };
+      if (opts.upstream !== undefined) env.KEYGATE_GATEWAY_UPSTREAM = opts.upstream;
+      if (opts.openapi !== undefined) env.KEYGATE_GATEWAY_OPENAPI = opts.openapi;
+      if (opts.port !== undefined) env.KEYGATE_GATEWAY_PORT = opts.port;
+      const config = loadConfig(env);
+      if (!config.gateway) throw new ConfigError('keygate gateway needs --upstream URL (or KEYGATE_GATEWAY_UPSTREAM).');
+      const server = await startServer(config);
+      io.out(`keygate API on ${server.url}; gateway on ${server.gateway!.url}`);
+      const shutdown = (signal: string) => {
+        server.app.log.info({ signal }, 'shutting down');
+        void server.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+  gateway
+    .command('routes')
+    .description("Print the route table the gateway derives from an OpenAPI document, and exit")
+    .requiredOption('--openapi <file-or-url>', "the upstream's OpenAPI 3.0/3.1 document")
+    .option('--json', 'print the table as JSON')
+    .action(async (opts: { openapi: string; json?: boolean }) => {
+      const config = loadConfig(io.env);
+      const derived = deriveRoutes(await loadOpenApi(opts.openapi), config.model);
+      if (opts.json) return io.out(JSON.stringify(derived, null, 2));
+      io.out(formatRoutes(derived.routes));
+      for (const warning of derived.warnings) io.err(`warning: ${warning}`);
     });
 
   program

@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side; the request id identifies it in our logs.' },
   UNAVAILABLE: { status: 503, message: 'The service is not ready.' },
+  UPSTREAM_UNAVAILABLE: { status: 502, message: 'The API behind the gateway cannot be reached.' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The API behind the gateway did not answer in time.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

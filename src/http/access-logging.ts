@@ -93,7 +93,7 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
       owner_id: token?.facts.ownerId ?? null,
       resource_id: token?.facts.resourceId ?? null,
       method: request.method,
-      route: request.routeOptions.url ?? null,
+      route: auth.route ?? request.routeOptions.url ?? null,
       path: capText(scrubKeys(path, pattern), 2048).text,
       api_version: API_VERSION_RE.exec(path)?.[1] ?? null,
       status,

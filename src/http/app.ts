@@ -3,7 +3,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { randomBase62 } from '../domain/keys.js';
 import type { Keygate } from '../keygate.js';
 import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
 import { installAccessLogging } from './access-logging.js';
@@ -11,8 +10,10 @@ import { consoleRoutes, isConsolePath } from './console.js';
 import { arrive, decorateRequestAuth, installAuthentication } from './authenticate.js';
 import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
 import { metaRoutes } from './meta.js';
+import { nextRequestId, requestIdOf } from './request-id.js';
 import { SHARED_SCHEMAS } from '../schemas.js';
 import type { FastifyTypebox } from './types.js';
+import type { UpstreamHealth } from '../gateway/upstreams.js';
 import { API_VERSIONS, deprecationHeaders } from './versions.js';
 
 /** Log fields that could carry a key, a password or a session; pino replaces them. */
@@ -26,23 +27,14 @@ export const REDACTED_LOG_PATHS = [
   'req.url',
 ];
 
-const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-// Request ids need to be unique, not secret: a random per-process part and a counter, so the hot
-// path does not draw from the CSPRNG on every request.
-const processPart = randomBase62(8);
-let requestCounter = 0;
-function nextRequestId(): string {
-  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
-  return `req_${processPart}${requestCounter.toString(36)}`;
-}
-
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Tests pass one with their own clock; the default keeps its counters in this process. */
   signInThrottle?: SignInThrottle;
   /** Where the built console is; tests point it at a folder of their own. */
   consoleDir?: string;
+  /** The gateway's upstreams and their state, for /health, when a gateway runs in this process. */
+  upstreams?: () => UpstreamHealth[] | undefined;
 }
 
 /** Builds the HTTP application over a running keygate. */
@@ -55,11 +47,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     childLoggerFactory: (logger) => logger,
     bodyLimit: kg.config.bodyLimit,
     trustProxy: kg.config.trustProxy,
-    // A caller's request id is kept when it is harmless, so traces join across services.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : nextRequestId();
-    },
+    genReqId: requestIdOf,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors,
@@ -151,7 +139,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
   consolePage = await consoleRoutes(app, options.consoleDir);
 
   // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.
-  await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox));
+  await app.register(async (scoped) => metaRoutes(scoped as FastifyTypebox, options.upstreams));
   for (const version of API_VERSIONS) {
     await app.register(
       // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.

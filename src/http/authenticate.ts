@@ -37,6 +37,8 @@ export interface RequestAuth {
   arrivedMono: number;
   /** The response body, kept only while the token logs responses. */
   responseBody: unknown;
+  /** The route pattern the request matched, when it is not Fastify's own (the gateway's table). */
+  route?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -111,8 +113,8 @@ export function arrive(request: FastifyRequest, allowQueryKeys: boolean, routed 
   return request.auth;
 }
 
-/** The query string of a URL the router refused, read leniently. */
-function looseQuery(url: string): Record<string, string[]> {
+/** The query string of a URL, read leniently (a URL the router refused, an upgrade request). */
+export function looseQuery(url: string): Record<string, string[]> {
   const at = url.indexOf('?');
   const out: Record<string, string[]> = {};
   if (at < 0) return out;

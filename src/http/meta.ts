@@ -5,14 +5,15 @@ import { CHANGELOG, changelogAtom } from './changelog.js';
 import { errorResponses, Nullable } from '../schemas.js';
 import { sendError } from './errors.js';
 import type { FastifyTypebox } from './types.js';
+import type { UpstreamHealth } from '../gateway/upstreams.js';
 
 const open = { auth: 'none' as const };
 
 /** Unversioned endpoints: health, the version list, the changelog and the OpenAPI documents. */
-export function metaRoutes(app: FastifyTypebox): void {
+export function metaRoutes(app: FastifyTypebox, upstreams: () => UpstreamHealth[] | undefined = () => undefined): void {
   const kg = app.keygate;
 
-  // Answers whether the server and its database are up.
+  // Answers whether the server and its database are up, and how the gateway's upstreams last answered.
   app.get(
     '/health',
     {
@@ -20,7 +21,26 @@ export function metaRoutes(app: FastifyTypebox): void {
       schema: {
         tags: ['meta'],
         summary: 'Health check',
-        response: { 200: Type.Object({ status: Type.Literal('ok'), database: Type.String() }), ...errorResponses },
+        description:
+          "`upstreams` is present when this process runs the gateway: each upstream's state as its last forwarded request or probe found it. An upstream that is down does not make keygate unhealthy.",
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            database: Type.String(),
+            upstreams: Type.Optional(
+              Type.Array(
+                Type.Object({
+                  name: Type.String(),
+                  url: Type.String(),
+                  state: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('unknown')]),
+                  checkedAt: Nullable(Type.String({ format: 'date-time' })),
+                  error: Nullable(Type.String()),
+                }),
+              ),
+            ),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -29,7 +49,8 @@ export function metaRoutes(app: FastifyTypebox): void {
       } catch {
         return sendError(reply, request, 'UNAVAILABLE', 'The database does not answer.');
       }
-      return { status: 'ok' as const, database: kg.dialect };
+      const gateway = upstreams();
+      return { status: 'ok' as const, database: kg.dialect, ...(gateway ? { upstreams: gateway } : {}) };
     },
   );
 
