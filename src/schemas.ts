@@ -190,7 +190,9 @@ export const ResourceBulkItem = Type.Object(
           "The parent's external id, among the types allowed as this type's parents (items earlier in the batch included).",
       }),
     ),
-    parentId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 80, description: "The parent's keygate id." }))),
+    parentId: Type.Optional(
+      Nullable(Type.String({ minLength: 1, maxLength: 80, description: "The parent's keygate id." })),
+    ),
   },
   { additionalProperties: false },
 );
@@ -655,7 +657,8 @@ export const ResourceListQuery = Type.Object(
     }),
     externalId: Type.Optional({
       ...ExternalId,
-      description: 'Find instead: the resources you can read with this external id (of every type, unless type is given).',
+      description:
+        'Find instead: the resources you can read with this external id (of every type, unless type is given).',
     }),
     type: Type.Optional({ ...ResourceTypeName, description: 'With externalId: only resources of this type.' }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),

@@ -124,8 +124,7 @@ export class ResourceService {
         await this.recordCreate(p, row, origin, tx.audit);
       });
     } catch (err) {
-      if (isUniqueViolation(err))
-        fail('CONFLICT', `A ${row.type} with this externalId exists already.`, 'externalId');
+      if (isUniqueViolation(err)) fail('CONFLICT', `A ${row.type} with this externalId exists already.`, 'externalId');
       throw err;
     }
     return row;
@@ -223,7 +222,8 @@ export class ResourceService {
           }
           // Another process may have deleted it since it was read.
           const before =
-            (await tx.resources.findById(plan.id)) ?? fail('NOT_FOUND', OUT_OF_REACH, itemField(plan.index, 'externalId'));
+            (await tx.resources.findById(plan.id)) ??
+            fail('NOT_FOUND', OUT_OF_REACH, itemField(plan.index, 'externalId'));
           const after = { ...before, name: plan.name, parent_id: plan.parentId };
           await tx.resources.update(plan.id, { name: after.name, parent_id: after.parent_id }, now);
           tx.changes.push({ kind: 'resource', id: plan.id });

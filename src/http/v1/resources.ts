@@ -90,7 +90,10 @@ export function resourceRoutes(app: FastifyTypebox): void {
       const limit = request.query.limit ?? 100;
       if (externalId !== undefined) {
         if (q !== undefined) fail('VALIDATION_FAILED', 'Give q or externalId, not both.', 'q');
-        return { items: (await kg.resources.findByExternalId(p, externalId, type)).map(resourceJson), nextCursor: null };
+        return {
+          items: (await kg.resources.findByExternalId(p, externalId, type)).map(resourceJson),
+          nextCursor: null,
+        };
       }
       if (type !== undefined) fail('VALIDATION_FAILED', 'type is only used with externalId.', 'type');
       if (q === undefined) return page(await kg.resources.entryPoints(p, limit, cursor), limit, resourceJson);
