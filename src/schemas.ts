@@ -57,6 +57,9 @@ export const Resource = Type.Object(
     type: Type.String(),
     name: Type.String(),
     parentId: Nullable(Type.String()),
+    externalId: Nullable(Type.String(), {
+      description: "The platform's own id for the resource (unique per type), when it mirrors it into keygate.",
+    }),
     createdAt: Time,
     updatedAt: Time,
     path: Type.Optional(
@@ -157,14 +160,59 @@ export const UserPatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+/** A platform's own id for a resource: any text without control characters. */
+export const ExternalId = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$',
+  description: "The platform's own id for the resource (a UUID, a number …), unique per type.",
+});
+const ResourceTypeName = Type.String({ minLength: 1, maxLength: 64 });
+
 export const ResourceCreate = Type.Object(
   {
-    type: Type.String({ minLength: 1, maxLength: 64 }),
+    type: ResourceTypeName,
     name: Name,
     parentId: Type.Optional(Nullable(Type.String({ maxLength: 80 }))),
+    externalId: Type.Optional(Nullable(ExternalId)),
   },
   { additionalProperties: false },
 );
+
+export const ResourceBulkItem = Type.Object(
+  {
+    externalId: ExternalId,
+    type: ResourceTypeName,
+    name: Name,
+    parentExternalId: Type.Optional(
+      Nullable(ExternalId, {
+        description:
+          "The parent's external id, among the types allowed as this type's parents (items earlier in the batch included).",
+      }),
+    ),
+    parentId: Type.Optional(
+      Nullable(Type.String({ minLength: 1, maxLength: 80, description: "The parent's keygate id." })),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ResourceBulkUpsert = Type.Object(
+  { items: Type.Array(ResourceBulkItem, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+export type ResourceBulkInput = Static<typeof ResourceBulkItem>;
+
+export const ResourceBulkResult = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      externalId: Type.String(),
+      type: Type.String(),
+      id: Type.String({ description: "The resource's keygate id." }),
+      status: OneOf(['created', 'updated', 'unchanged']),
+    }),
+  ),
+});
 
 export const ResourceRename = Type.Object({ name: Name }, { additionalProperties: false });
 
@@ -607,6 +655,12 @@ export const ResourceListQuery = Type.Object(
       description:
         'Search instead: every resource you can read (not only where you start) whose name contains this, ignoring case, by name. Each carries its path.',
     }),
+    externalId: Type.Optional({
+      ...ExternalId,
+      description:
+        'Find instead: the resources you can read with this external id (of every type, unless type is given).',
+    }),
+    type: Type.Optional({ ...ResourceTypeName, description: 'With externalId: only resources of this type.' }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
     // Longer than an id: with q, the cursor holds the last name too.
     cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'The nextCursor of the previous page.' })),

@@ -9,6 +9,17 @@ export interface ChangelogEntry {
 
 export const CHANGELOG: ChangelogEntry[] = [
   {
+    id: '2026-11-25-external-ids',
+    date: '2026-11-25T00:00:00Z',
+    version: 'v1.0',
+    title: 'External ids; upsert resources in bulk',
+    body:
+      "Resources carry externalId: the platform's own id (unique per type, null when none); POST /resources accepts it. " +
+      'POST /api/v1.0/resources/bulk with {"items": [{"externalId", "type", "name", "parentExternalId" or "parentId"}]} (1 to 1000) ' +
+      'creates, renames or moves them by (type, externalId) in one transaction and answers {"items": [{"externalId", "type", "id", "status"}]} in the order given. ' +
+      'GET /api/v1.0/resources?externalId=X (&type=T) finds the resources within your reach that carry it. Additive: other answers are unchanged.',
+  },
+  {
     id: '2026-11-25-bulk-deactivate',
     date: '2026-11-25T00:00:00Z',
     version: 'v1.0',

@@ -25,6 +25,7 @@ export function resourceJson(r: ResourceRow) {
     type: r.type,
     name: r.name,
     parentId: r.parent_id,
+    externalId: r.external_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

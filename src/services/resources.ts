@@ -2,11 +2,20 @@ import { readNameCursor } from '../domain/cursor.js';
 import { KeygateError, fail } from '../domain/errors.js';
 import type { Ancestry } from '../domain/policy.js';
 import { validate } from '../domain/validate.js';
-import { MemberParams, MemberRole, ResourceCreate, ResourceListQuery, ResourceRename } from '../schemas.js';
+import {
+  MemberParams,
+  MemberRole,
+  ResourceBulkUpsert,
+  ResourceCreate,
+  ResourceListQuery,
+  ResourceRename,
+  type ResourceBulkInput,
+} from '../schemas.js';
 import { newId } from '../domain/ids.js';
 import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
 import type { Stores } from '../store/index.js';
 import type { ResourceRow } from '../store/resources.js';
+import { isUniqueViolation } from '../store/transaction.js';
 import type { Access } from './access.js';
 import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
 import { actingUser, isSystemAdmin, type Principal } from './principal.js';
@@ -33,6 +42,28 @@ export interface PathStep {
   name: string;
 }
 
+/** What bulkUpsert did with one item. */
+export interface BulkUpsertOutcome {
+  externalId: string;
+  type: string;
+  id: string;
+  status: 'created' | 'updated' | 'unchanged';
+}
+
+/** One item of a bulk upsert once it is resolved and authorized: what to write. */
+interface BulkPlan {
+  index: number;
+  item: ResourceBulkInput;
+  id: string;
+  name: string;
+  parentId: string | null;
+  status: BulkUpsertOutcome['status'];
+}
+
+const OUT_OF_REACH = 'There is no such resource, or it is outside your reach.';
+/** The field of a bulk item at fault, as the refusal names it. */
+const itemField = (index: number, field: string) => `items[${index}].${field}`;
+
 /** The resource tree and who holds which role where. */
 export class ResourceService {
   constructor(
@@ -47,7 +78,7 @@ export class ResourceService {
   /** Creates a resource under a parent the caller may write to (roots: administrators only). */
   async create(
     p: Principal,
-    input: { type: string; name: string; parentId?: string | null | undefined },
+    input: { type: string; name: string; parentId?: string | null | undefined; externalId?: string | null | undefined },
     origin: Origin,
   ): Promise<ResourceRow> {
     validate(ResourceCreate, input);
@@ -84,24 +115,226 @@ export class ResourceService {
       parent_id: input.parentId || null,
       created_at: now,
       updated_at: now,
+      external_id: input.externalId ?? null,
     };
-    await this.stores.transaction(async (tx) => {
-      await tx.resources.insert(row);
-      tx.changes.push({ kind: 'resource', id: row.id });
-      await this.audit.record(
-        p,
-        {
-          action: 'resource.create',
-          targetType: 'resource',
-          targetId: row.id,
-          resourceId: row.id,
-          details: { after: resourceSnapshot(row) },
-          origin,
-        },
-        tx.audit,
-      );
-    });
+    try {
+      await this.stores.transaction(async (tx) => {
+        await tx.resources.insert(row);
+        tx.changes.push({ kind: 'resource', id: row.id });
+        await this.recordCreate(p, row, origin, tx.audit);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) fail('CONFLICT', `A ${row.type} with this externalId exists already.`, 'externalId');
+      throw err;
+    }
     return row;
+  }
+
+  private recordCreate(p: Principal, row: ResourceRow, origin: Origin, audit: Stores['audit']) {
+    return this.audit.record(
+      p,
+      {
+        action: 'resource.create',
+        targetType: 'resource',
+        targetId: row.id,
+        resourceId: row.id,
+        details: { after: resourceSnapshot(row) },
+        origin,
+      },
+      audit,
+    );
+  }
+
+  /**
+   * The keygate id a reference names, for the gateway's route targets; no authorization (the
+   * caller checks the reach of what it gets). A keygate id of an existing resource (of `type`, when
+   * given) names that resource; otherwise the reference is an external id: the resource of `type`
+   * with it, or, without a type, the one resource carrying it (null when several types share it).
+   */
+  async resolveRef(ref: string, type?: string): Promise<string | null> {
+    if (ref === '') return null;
+    const byId = await this.stores.resources.findById(ref);
+    if (byId !== undefined && (type === undefined || byId.type === type)) return byId.id;
+    if (ref.length > 256) return null;
+    const found = await this.stores.resources.findByExternalId(ref, type === undefined ? undefined : [type]);
+    return found.length === 1 ? found[0]!.id : null;
+  }
+
+  /** The resources carrying an external id (of `type`, when given) that the caller may read; others are not hinted at. */
+  async findByExternalId(p: Principal, externalId: string, type?: string): Promise<ResourceRow[]> {
+    const rows = await this.stores.resources.findByExternalId(externalId, type === undefined ? undefined : [type]);
+    const out: ResourceRow[] = [];
+    for (const row of rows) if ((await this.readableAncestry(p, row.id)) !== null) out.push(row);
+    return out;
+  }
+
+  /**
+   * Creates or updates resources by (type, externalId), in one transaction: all or none. Each item
+   * is authorized as create() authorizes it (resources:write at its parent; roots for system
+   * administrators only); an existing one is renamed when its name differs, and moved when its
+   * parent differs, if the caller may write at both parents and the move makes no cycle. A parent
+   * named by external id is looked for among the types the model allows as parents, earlier items
+   * of the batch included. Outcomes come in input order.
+   */
+  async bulkUpsert(p: Principal, items: readonly ResourceBulkInput[], origin: Origin): Promise<BulkUpsertOutcome[]> {
+    validate(ResourceBulkUpsert, { items });
+    const positions = new Map<string, number>();
+    for (const [i, item] of items.entries()) {
+      if (!Object.hasOwn(this.model.resourceTypes, item.type))
+        fail('UNKNOWN_RESOURCE_TYPE', `Unknown resource type ${item.type}.`, itemField(i, 'type'));
+      if (item.parentId != null && item.parentExternalId != null)
+        fail('VALIDATION_FAILED', 'Give parentId or parentExternalId, not both.', itemField(i, 'parentExternalId'));
+      const key = typedKey(item.type, item.externalId);
+      const earlier = positions.get(key);
+      if (earlier !== undefined)
+        fail('CONFLICT', `items[${earlier}] has the same type and externalId.`, itemField(i, 'externalId'));
+      positions.set(key, i);
+    }
+
+    const existing = new Map<string, ResourceRow>();
+    for (const row of await this.stores.resources.findByExternalIds([...new Set(items.map((x) => x.externalId))]))
+      if (row.external_id !== null) existing.set(typedKey(row.type, row.external_id), row);
+    const tree = new PlannedTree(this.access);
+    const plans: BulkPlan[] = [];
+    for (const [index, item] of items.entries()) {
+      plans.push(await this.planItem(p, index, item, existing.get(typedKey(item.type, item.externalId)), plans, tree));
+    }
+
+    const now = this.clock().toISOString();
+    try {
+      await this.stores.transaction(async (tx) => {
+        for (const plan of plans) {
+          if (plan.status === 'unchanged') continue;
+          if (plan.status === 'created') {
+            const row: ResourceRow = {
+              id: plan.id,
+              type: plan.item.type,
+              name: plan.name,
+              parent_id: plan.parentId,
+              created_at: now,
+              updated_at: now,
+              external_id: plan.item.externalId,
+            };
+            await tx.resources.insert(row);
+            tx.changes.push({ kind: 'resource', id: row.id });
+            await this.recordCreate(p, row, origin, tx.audit);
+            continue;
+          }
+          // Another process may have deleted it since it was read.
+          const before =
+            (await tx.resources.findById(plan.id)) ??
+            fail('NOT_FOUND', OUT_OF_REACH, itemField(plan.index, 'externalId'));
+          const after = { ...before, name: plan.name, parent_id: plan.parentId };
+          await tx.resources.update(plan.id, { name: after.name, parent_id: after.parent_id }, now);
+          tx.changes.push({ kind: 'resource', id: plan.id });
+          await this.audit.record(
+            p,
+            {
+              action: 'resource.update',
+              targetType: 'resource',
+              targetId: plan.id,
+              resourceId: plan.id,
+              details: { changes: fieldChanges(resourceSnapshot(before), resourceSnapshot(after)) },
+              origin,
+            },
+            tx.audit,
+          );
+        }
+      });
+    } catch (err) {
+      if (isUniqueViolation(err))
+        fail('CONFLICT', 'Another request wrote resources with these external ids meanwhile; send the batch again.');
+      throw err;
+    }
+    return plans.map((x) => ({ externalId: x.item.externalId, type: x.item.type, id: x.id, status: x.status }));
+  }
+
+  /** Resolves and authorizes one bulk item against the tree as the earlier items leave it. */
+  private async planItem(
+    p: Principal,
+    index: number,
+    item: ResourceBulkInput,
+    current: ResourceRow | undefined,
+    earlier: readonly BulkPlan[],
+    tree: PlannedTree,
+  ): Promise<BulkPlan> {
+    const parentField = itemField(index, item.parentExternalId != null ? 'parentExternalId' : 'parentId');
+    // An existing resource outside the caller's reach is refused as a missing one would be.
+    if (current !== undefined && this.access.permissionsAt(p, await tree.ancestry(current.id)).size === 0)
+      fail('NOT_FOUND', OUT_OF_REACH, itemField(index, 'externalId'));
+
+    const parent = await this.bulkParent(p, index, item, earlier, tree);
+    await this.requireWriteAt(p, parent?.id ?? null, tree, parentField);
+    if (!mayPlace(this.model, item.type, parent?.type ?? null))
+      fail(
+        'INVALID_PARENT',
+        parent === null ? `A ${item.type} needs a parent.` : `A ${item.type} cannot be placed under a ${parent.type}.`,
+        parentField,
+      );
+    const parentId = parent?.id ?? null;
+    const name = item.name.trim();
+    if (current === undefined) {
+      const id = newId('res');
+      tree.place(id, parentId);
+      return { index, item, id, name, parentId, status: 'created' };
+    }
+    if (current.parent_id !== parentId) {
+      await this.requireWriteAt(p, current.parent_id, tree, parentField);
+      if (parentId !== null && (await tree.ancestry(parentId)).includes(current.id))
+        fail('INVALID_PARENT', `A ${item.type} cannot be placed under itself or under what it holds.`, parentField);
+      tree.place(current.id, parentId);
+    }
+    const changed = current.parent_id !== parentId || current.name !== name;
+    return { index, item, id: current.id, name, parentId, status: changed ? 'updated' : 'unchanged' };
+  }
+
+  /** The parent a bulk item names (null: none), found within the caller's reach. */
+  private async bulkParent(
+    p: Principal,
+    index: number,
+    item: ResourceBulkInput,
+    earlier: readonly BulkPlan[],
+    tree: PlannedTree,
+  ): Promise<{ id: string; type: string } | null> {
+    if (item.parentId != null) {
+      const field = itemField(index, 'parentId');
+      const row = (await this.stores.resources.findById(item.parentId)) ?? fail('NOT_FOUND', OUT_OF_REACH, field);
+      if (this.access.permissionsAt(p, await tree.ancestry(row.id)).size === 0) fail('NOT_FOUND', OUT_OF_REACH, field);
+      return { id: row.id, type: row.type };
+    }
+    const ref = item.parentExternalId;
+    if (ref == null) return null;
+    const field = itemField(index, 'parentExternalId');
+    const types = this.model.resourceTypes[item.type]!.parents.filter((t): t is string => t !== null);
+    const found = new Map<string, string>();
+    for (const plan of earlier)
+      if (plan.item.externalId === ref && types.includes(plan.item.type)) found.set(plan.item.type, plan.id);
+    for (const row of await this.stores.resources.findByExternalId(ref, types)) {
+      if (found.has(row.type)) continue;
+      if (this.access.permissionsAt(p, await tree.ancestry(row.id)).size > 0) found.set(row.type, row.id);
+    }
+    if (found.size === 0) fail('NOT_FOUND', OUT_OF_REACH, field);
+    if (found.size > 1)
+      fail(
+        'VALIDATION_FAILED',
+        `parentExternalId names a ${[...found.keys()].join(' and a ')}; give parentId instead.`,
+        field,
+      );
+    const [type, id] = [...found][0]!;
+    return { id, type };
+  }
+
+  /** Requires resources:write at a parent as the tree will be (null: a root, for system administrators only). */
+  private async requireWriteAt(p: Principal, parentId: string | null, tree: PlannedTree, field: string): Promise<void> {
+    if (parentId === null) {
+      if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null))
+        fail('FORBIDDEN', 'Only administrators place resources at the top.', field);
+      return;
+    }
+    const held = this.access.permissionsAt(p, await tree.ancestry(parentId));
+    if (held.size === 0) fail('NOT_FOUND', OUT_OF_REACH, field);
+    if (!held.has('resources:write'))
+      fail('INSUFFICIENT_PERMISSIONS', 'This needs the resources:write permission on the parent.', field);
   }
 
   /** A resource the caller may read. */
@@ -437,5 +670,49 @@ export class ResourceService {
 
 /** A resource as the audit trail shows it before and after a change. */
 function resourceSnapshot(row: ResourceRow): Record<string, unknown> {
-  return { type: row.type, name: row.name, parentId: row.parent_id };
+  return { type: row.type, name: row.name, parentId: row.parent_id, externalId: row.external_id };
+}
+
+/** A resource's identity among external ids: its type and its external id. */
+function typedKey(type: string, externalId: string): string {
+  return `${type}\u0000${externalId}`;
+}
+
+/**
+ * The tree as a bulk upsert leaves it so far: committed ancestries (from the access cache) with
+ * the batch's new and moved resources laid over them, so each item is authorized where it will be.
+ */
+class PlannedTree {
+  /** Parent by id, for resources the batch creates or moves. */
+  private readonly placed = new Map<string, string | null>();
+
+  constructor(private readonly access: Access) {}
+
+  place(id: string, parentId: string | null): void {
+    this.placed.set(id, parentId);
+  }
+
+  /** Ids from the resource up to its root; NOT_FOUND when it does not exist. */
+  async ancestry(id: string): Promise<string[]> {
+    const out: string[] = [];
+    let next: string | null = id;
+    while (next !== null) {
+      if (this.placed.has(next)) {
+        out.push(next);
+        next = this.placed.get(next) ?? null;
+        continue;
+      }
+      const committed = await this.access.ancestryOf(next);
+      next = null;
+      for (const step of committed) {
+        // A moved ancestor: the rest of the way up is where the batch puts it.
+        if (this.placed.has(step)) {
+          next = step;
+          break;
+        }
+        out.push(step);
+      }
+    }
+    return out;
+  }
 }

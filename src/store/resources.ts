@@ -18,6 +18,25 @@ export class ResourceStore {
     return this.db.selectFrom('resources').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** Resources carrying this external id (of one of `types`, when given), by type. */
+  findByExternalId(externalId: string, types?: readonly string[]): Promise<ResourceRow[]> {
+    if (types !== undefined && types.length === 0) return Promise.resolve([]);
+    let q = this.db.selectFrom('resources').selectAll().where('external_id', '=', externalId).orderBy('type');
+    if (types !== undefined) q = q.where('type', 'in', types);
+    return q.execute();
+  }
+
+  /** Resources carrying any of these external ids, whatever their type. */
+  async findByExternalIds(externalIds: readonly string[]): Promise<ResourceRow[]> {
+    const out: ResourceRow[] = [];
+    // In slices, so no dialect's limit on bound parameters is reached.
+    for (let i = 0; i < externalIds.length; i += 500) {
+      const slice = externalIds.slice(i, i + 500);
+      out.push(...(await this.db.selectFrom('resources').selectAll().where('external_id', 'in', slice).execute()));
+    }
+    return out;
+  }
+
   /** Direct children of a resource (or the roots, for `null`), by name. */
   children(parentId: string | null, limit: number, cursor?: string): Promise<ResourceRow[]> {
     let q = this.db.selectFrom('resources').selectAll().orderBy('id').limit(limit);
@@ -65,6 +84,15 @@ export class ResourceStore {
 
   async rename(id: string, name: string, now: string): Promise<void> {
     await this.db.updateTable('resources').set({ name, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /** Renames and/or moves a resource. */
+  async update(id: string, fields: { name: string; parent_id: string | null }, now: string): Promise<void> {
+    await this.db
+      .updateTable('resources')
+      .set({ name: fields.name, parent_id: fields.parent_id, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Deletes a childless resource; its memberships and tokens go with it (foreign keys cascade). */

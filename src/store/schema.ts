@@ -20,6 +20,8 @@ export interface ResourcesTable {
   parent_id: string | null;
   created_at: string;
   updated_at: string;
+  /** The platform's own id for the resource (unique per type), when it mirrors it into keygate. */
+  external_id: string | null;
 }
 
 export interface MembershipsTable {

@@ -16,6 +16,12 @@ export function isMissingReference(err: unknown): boolean {
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
+/** Whether a write failed on a unique index (PostgreSQL 23505, SQLite's unique constraint): another process wrote the same key first. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 /** Runs a service's unit of work: a write that refers to a row deleted meanwhile is the caller's 404, not a crash. */
 export async function unitOfWork<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   try {

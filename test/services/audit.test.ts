@@ -146,7 +146,7 @@ forEachDialect(
       account = a.body.id;
       const c = await onlyNew('resource.create');
       from(c, { type: 'user', id: admin.id });
-      assert.deepEqual(c.d.after, { type: 'account', name: 'Acme', parentId: null });
+      assert.deepEqual(c.d.after, { type: 'account', name: 'Acme', parentId: null, externalId: null });
       folder = (await req('POST', '/resources', admin, { type: 'folder', name: 'Plans', parentId: account })).body.id;
       await onlyNew('resource.create');
 
@@ -255,7 +255,7 @@ forEachDialect(
       await onlyNew('token.create');
       assert.equal((await req('DELETE', `/resources/${spare}`, admin)).status, 204);
       const rd = await onlyNew('resource.delete');
-      assert.deepEqual(rd.d.before, { type: 'account', name: 'Spare', parentId: null });
+      assert.deepEqual(rd.d.before, { type: 'account', name: 'Spare', parentId: null, externalId: null });
       assert.equal(rd.d.tokensDeleted, 1);
       assert.deepEqual(rd.d.tokenIds, [t.body.id]);
     });

@@ -5,6 +5,8 @@ import {
   MemberParams,
   MemberRole,
   PageQuery,
+  ResourceBulkResult,
+  ResourceBulkUpsert,
   ResourceCreate,
   ResourceListQuery,
   ResourceRename,
@@ -13,6 +15,7 @@ import {
 } from '../../schemas.js';
 import type { FastifyTypebox } from '../types.js';
 import { requestContext } from '../request-context.js';
+import { fail } from '../../domain/errors.js';
 import { nameCursor } from '../../domain/cursor.js';
 import { page, resourceJson, resourceWithPathJson } from '../views.js';
 
@@ -44,24 +47,55 @@ export function resourceRoutes(app: FastifyTypebox): void {
         .send(resourceJson(await kg.resources.create(principalOf(request), request.body, requestContext(request)))),
   );
 
-  // Lists where the caller can start (every root for administrators, else the resources it holds a role on), or with q searches its whole reach by name.
+  // Creates or updates many resources by their external ids (a platform mirroring its own), all or none.
+  app.post(
+    '/resources/bulk',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create or update resources by external id, all or none',
+        description:
+          'Upserts 1 to 1000 resources by (type, externalId) in one transaction. Each item is authorized as POST /resources is: resources:write on its parent ' +
+          '(parentId, or parentExternalId among the types allowed as parents, earlier items included); top-level ones for system administrators only. ' +
+          'An existing resource is renamed when its name differs, and moved when its parent differs (needs resources:write on both parents). ' +
+          'Any refusal refuses the whole batch and names the item, e.g. items[3].parentExternalId. Answers each keygate id in the order given.',
+        body: ResourceBulkUpsert,
+        response: { 200: ResourceBulkResult, ...errorResponses },
+      },
+    },
+    async (request) => ({
+      items: await kg.resources.bulkUpsert(principalOf(request), request.body.items, requestContext(request)),
+    }),
+  );
+
+  // Lists where the caller can start (every root for administrators, else the resources it holds a role on), or with q searches its whole reach by name, or with externalId finds by external id.
   app.get(
     '/resources',
     {
       config,
       schema: {
         tags,
-        summary: 'List the resources the caller can start from, or search them all by name',
+        summary: 'List the resources the caller can start from, search them all by name, or find one by external id',
         description:
-          'Without q: where you start, by id. With q: every resource you can read whose name contains q (ignoring case), by name, each with its path; the same limit and cursor page through it.',
+          'Without q: where you start, by id. With q: every resource you can read whose name contains q (ignoring case), by name, each with its path; the same limit and cursor page through it. ' +
+          'With externalId (and optionally type): the resources you can read that carry it; none when there are none within your reach.',
         querystring: ResourceListQuery,
         response: { 200: ResourcePage, ...errorResponses },
       },
     },
     async (request) => {
       const p = principalOf(request);
-      const { q, cursor } = request.query;
+      const { q, cursor, externalId, type } = request.query;
       const limit = request.query.limit ?? 100;
+      if (externalId !== undefined) {
+        if (q !== undefined) fail('VALIDATION_FAILED', 'Give q or externalId, not both.', 'q');
+        return {
+          items: (await kg.resources.findByExternalId(p, externalId, type)).map(resourceJson),
+          nextCursor: null,
+        };
+      }
+      if (type !== undefined) fail('VALIDATION_FAILED', 'type is only used with externalId.', 'type');
       if (q === undefined) return page(await kg.resources.entryPoints(p, limit, cursor), limit, resourceJson);
       const rows = await kg.resources.search(p, q, limit, cursor);
       const paths = await kg.resources.paths(p, rows);
