@@ -115,7 +115,7 @@ export function buildProgram(io: Io): Command {
     });
   gateway
     .command('routes')
-    .description("Print the route table the gateway derives from an OpenAPI document, and exit")
+    .description('Print the route table the gateway derives from an OpenAPI document, and exit')
     .requiredOption('--openapi <file-or-url>', "the upstream's OpenAPI 3.0/3.1 document")
     .option('--json', 'print the table as JSON')
     .action(async (opts: { openapi: string; json?: boolean }) => {

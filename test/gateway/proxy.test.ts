@@ -111,7 +111,7 @@ forEachDialect(
         ],
         null,
       );
-      for (const item of made.items) ids[item.externalId] = item.id;
+      for (const item of made) ids[item.externalId] = item.id;
       const manager = await userWithSession(app, kg, 'user');
       await kg.resources.setRole(asAdmin, ids['f-1']!, manager.id, 'manager', null);
       const asManager = await asUser(kg, manager.id);
@@ -292,9 +292,10 @@ forEachDialect(
           },
         );
         req.on('error', reject);
-        const chunk = Buffer.alloc(1024 * 1024);
-        for (let i = 0; i < size / chunk.length; i++) {
-          chunk.fill(i % 251);
+        const mib = 1024 * 1024;
+        for (let i = 0; i < size / mib; i++) {
+          // A new buffer each time: write() keeps a reference until the bytes are sent.
+          const chunk = Buffer.alloc(mib, i % 251);
           hash.update(chunk);
           req.write(chunk);
         }
