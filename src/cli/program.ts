@@ -45,7 +45,9 @@ export function buildProgram(io: Io): Command {
     .name('keygate')
     .description('Self-hosted, resource-scoped API tokens.')
     .showHelpAfterError()
-    // Before any subcommand is added: they copy these settings when created.
+    // Before any subcommand is added: they copy these settings when created. Positional options
+    // let `gateway routes --openapi F` mean the subcommand's --openapi, not the gateway's own.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.replace(/\n$/, '')),

@@ -201,10 +201,14 @@ forEachDialect(
       );
       await expect(get(`${B}/not-in-the-table`, { 'x-api-key': keys.manager! }), 404, 'ROUTE_NOT_FOUND');
       await expect(get(`${B}/building/b-1/../b-2`, { 'x-api-key': keys.manager! }), 404, 'ROUTE_NOT_FOUND');
-      await expect(get(`${B}/search`, { 'x-api-key': keys.manager! }), 400, 'VALIDATION_FAILED');
+      await expect(get(`${B}/search?folderId=a&folderId=b`, { 'x-api-key': keys.manager! }), 400, 'VALIDATION_FAILED');
       await expect(get(`${B}/search?folderId=f-2`, { 'x-api-key': keys.manager! }), 404, 'NOT_FOUND');
       assert.equal(upstream.received.length, before, 'no refused request reached the upstream');
       assert.equal((await get(`${B}/search?folderId=f-1`, { 'x-api-key': keys.manager! })).status, 200);
+      // Without the optional filter, the request is judged at the token's own resource.
+      assert.equal((await get(`${B}/search`, { 'x-api-key': keys.manager! })).status, 200);
+      const judged = verifyIdentity(GATEWAY_SECRET, upstream.received.at(-1)!.headers, 'GET', `${B}/search`);
+      assert.equal(judged?.resourceId, ids['f-1']);
     });
 
     it('refuses a deactivated key at once', async () => {
