@@ -404,14 +404,9 @@ forEachDialect('resources by external id over HTTP', (env) => {
     }
 
     it('a body over the size limit, a body that is not JSON', async () => {
-      const huge = Array.from({ length: 1000 }, (_, i) => ({
-        ...item(i),
-        name: 'n'.repeat(200),
-        externalId: `${i}`.padEnd(256, 'x'),
-      }));
-      const tooBig = await bulk({ cookie: admin.cookie }, [...huge, ...huge]);
-      assert.ok(tooBig.status === 413 || tooBig.status === 400, String(tooBig.status));
-      assert.ok(tooBig.body.error.code);
+      // Over the server's body limit (1 MiB by default): refused before it is parsed.
+      const tooBig = await bulk({ cookie: admin.cookie }, [{ ...item(0), name: 'n'.repeat(2 * 1024 * 1024) }]);
+      assertError(tooBig, 413, 'PAYLOAD_TOO_LARGE');
       const garbled = await call(env().app, 'POST', '/api/v1.0/resources/bulk', {
         cookie: admin.cookie,
         headers: { 'content-type': 'application/json' },
