@@ -306,6 +306,7 @@ export class ResourceService {
     if (ref == null) return null;
     const field = itemField(index, 'parentExternalId');
     const types = this.model.resourceTypes[item.type]!.parents.filter((t): t is string => t !== null);
+    if (types.length === 0) fail('INVALID_PARENT', `A ${item.type} has no parent.`, field);
     const found = new Map<string, string>();
     for (const plan of earlier)
       if (plan.item.externalId === ref && types.includes(plan.item.type)) found.set(plan.item.type, plan.id);
