@@ -698,7 +698,7 @@ class PlannedTree {
   /** A committed resource (as it was before the batch). */
   row(id: string): Promise<ResourceRow | undefined> {
     const known = this.rows.get(id);
-    if (known) return known;
+    if (known !== undefined) return known;
     const found = this.store.findById(id);
     this.rows.set(id, found);
     return found;
@@ -708,7 +708,7 @@ class PlannedTree {
   withExternalId(externalId: string, types: readonly string[]): Promise<ResourceRow[]> {
     const key = `${types.join(',')}\u0000${externalId}`;
     const known = this.byExternalId.get(key);
-    if (known) return known;
+    if (known !== undefined) return known;
     const found = this.store.findByExternalId(externalId, types);
     this.byExternalId.set(key, found);
     return found;
