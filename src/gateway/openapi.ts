@@ -66,7 +66,8 @@ export async function loadOpenApi(source: string): Promise<unknown> {
   }
   let doc: unknown;
   try {
-    doc = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+    const body = text.replace(/^\uFEFF/, '');
+    doc = body.trimStart().startsWith('{') ? JSON.parse(body) : parseYaml(body);
   } catch (e) {
     throw new Error(`The OpenAPI document ${shown} is neither valid JSON nor valid YAML: ${errorText(e)}`);
   }

@@ -74,9 +74,8 @@ interface TrieNode {
 
 const node = (): TrieNode => ({ statics: null, param: null, leaves: null });
 
-/** Percent-decodes one segment; null for a bad escape. Fast path: nothing to decode. */
+/** Percent-decodes one segment; null for a bad escape. */
 function decodeSegment(raw: string): string | null {
-  if (!raw.includes('%')) return raw;
   try {
     return decodeURIComponent(raw);
   } catch {
@@ -133,18 +132,24 @@ export class RouteTable {
    */
   match(method: string, path: string): RouteMatch | null {
     if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) return null;
-    const raw = path.slice(1).split('/');
-    const decoded: string[] = new Array(raw.length);
-    const last = raw.length - 1;
+    // Decoded in place: this runs on every request, so one array.
+    const segments = path.slice(1).split('/');
+    const last = segments.length - 1;
     for (let i = 0; i <= last; i++) {
-      const segment = raw[i]!;
-      if (segment === '' && i < last) return null;
-      const value = decodeSegment(segment);
-      if (value === null || value === '.' || value === '..') return null;
-      decoded[i] = value;
+      const segment = segments[i]!;
+      if (segment === '') {
+        if (i < last) return null;
+        continue;
+      }
+      if (segment.charCodeAt(0) === 46 /* . */ && (segment === '.' || segment === '..')) return null;
+      if (segment.includes('%')) {
+        const value = decodeSegment(segment);
+        if (value === null || value === '.' || value === '..') return null;
+        segments[i] = value;
+      }
     }
     const values: string[] = [];
-    const leaf = this.walk(this.root, decoded, 0, method, values);
+    const leaf = this.walk(this.root, segments, 0, method, values);
     if (!leaf) return null;
     const params: Record<string, string> = {};
     for (let i = 0; i < leaf.paramNames.length; i++) params[leaf.paramNames[i]!] = values[i]!;

@@ -14,7 +14,7 @@ import {
 import { newId } from '../domain/ids.js';
 import { levelCovering, levelPermissions, mayPlace, type AccessModel } from '../domain/model.js';
 import type { Stores } from '../store/index.js';
-import type { ResourceRow } from '../store/resources.js';
+import type { ResourceRow, ResourceStore } from '../store/resources.js';
 import { isUniqueViolation } from '../store/transaction.js';
 import type { Access } from './access.js';
 import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
@@ -153,11 +153,11 @@ export class ResourceService {
    */
   async resolveRef(ref: string, type?: string): Promise<string | null> {
     if (ref === '') return null;
-    const byId = await this.stores.resources.findById(ref);
+    const rows = await this.stores.resources.findByIdOrExternalId(ref, type === undefined ? undefined : [type]);
+    const byId = rows.find((r) => r.id === ref);
     if (byId !== undefined && (type === undefined || byId.type === type)) return byId.id;
-    if (ref.length > 256) return null;
-    const found = await this.stores.resources.findByExternalId(ref, type === undefined ? undefined : [type]);
-    return found.length === 1 ? found[0]!.id : null;
+    const found = new Set(rows.filter((r) => r.external_id === ref && r.id !== ref).map((r) => r.id));
+    return found.size === 1 ? [...found][0]! : null;
   }
 
   /** The resources carrying an external id (of `type`, when given) that the caller may read; others are not hinted at. */
@@ -194,7 +194,7 @@ export class ResourceService {
     const existing = new Map<string, ResourceRow>();
     for (const row of await this.stores.resources.findByExternalIds([...new Set(items.map((x) => x.externalId))]))
       if (row.external_id !== null) existing.set(typedKey(row.type, row.external_id), row);
-    const tree = new PlannedTree(this.access);
+    const tree = new PlannedTree(this.access, this.stores.resources);
     const plans: BulkPlan[] = [];
     for (const [index, item] of items.entries()) {
       plans.push(await this.planItem(p, index, item, existing.get(typedKey(item.type, item.externalId)), plans, tree));
@@ -298,7 +298,7 @@ export class ResourceService {
   ): Promise<{ id: string; type: string } | null> {
     if (item.parentId != null) {
       const field = itemField(index, 'parentId');
-      const row = (await this.stores.resources.findById(item.parentId)) ?? fail('NOT_FOUND', OUT_OF_REACH, field);
+      const row = (await tree.row(item.parentId)) ?? fail('NOT_FOUND', OUT_OF_REACH, field);
       if (this.access.permissionsAt(p, await tree.ancestry(row.id)).size === 0) fail('NOT_FOUND', OUT_OF_REACH, field);
       return { id: row.id, type: row.type };
     }
@@ -306,10 +306,11 @@ export class ResourceService {
     if (ref == null) return null;
     const field = itemField(index, 'parentExternalId');
     const types = this.model.resourceTypes[item.type]!.parents.filter((t): t is string => t !== null);
+    if (types.length === 0) fail('INVALID_PARENT', `A ${item.type} has no parent.`, field);
     const found = new Map<string, string>();
     for (const plan of earlier)
       if (plan.item.externalId === ref && types.includes(plan.item.type)) found.set(plan.item.type, plan.id);
-    for (const row of await this.stores.resources.findByExternalId(ref, types)) {
+    for (const row of await tree.withExternalId(ref, types)) {
       if (found.has(row.type)) continue;
       if (this.access.permissionsAt(p, await tree.ancestry(row.id)).size > 0) found.set(row.type, row.id);
     }
@@ -685,8 +686,33 @@ function typedKey(type: string, externalId: string): string {
 class PlannedTree {
   /** Parent by id, for resources the batch creates or moves. */
   private readonly placed = new Map<string, string | null>();
+  // A batch names the same few parents over and over: each is read once.
+  private readonly rows = new Map<string, Promise<ResourceRow | undefined>>();
+  private readonly byExternalId = new Map<string, Promise<ResourceRow[]>>();
 
-  constructor(private readonly access: Access) {}
+  constructor(
+    private readonly access: Access,
+    private readonly store: ResourceStore,
+  ) {}
+
+  /** A committed resource (as it was before the batch). */
+  row(id: string): Promise<ResourceRow | undefined> {
+    const known = this.rows.get(id);
+    if (known !== undefined) return known;
+    const found = this.store.findById(id);
+    this.rows.set(id, found);
+    return found;
+  }
+
+  /** Committed resources of one of `types` carrying an external id. */
+  withExternalId(externalId: string, types: readonly string[]): Promise<ResourceRow[]> {
+    const key = `${types.join(',')}\u0000${externalId}`;
+    const known = this.byExternalId.get(key);
+    if (known !== undefined) return known;
+    const found = this.store.findByExternalId(externalId, types);
+    this.byExternalId.set(key, found);
+    return found;
+  }
 
   place(id: string, parentId: string | null): void {
     this.placed.set(id, parentId);

@@ -26,6 +26,16 @@ export class ResourceStore {
     return q.execute();
   }
 
+  /**
+   * In one round trip: the resource whose keygate id is `ref`, and those carrying `ref` as their
+   * external id (of one of `types`, when given). Both halves use an index.
+   */
+  findByIdOrExternalId(ref: string, types?: readonly string[]): Promise<ResourceRow[]> {
+    let byExternalId = this.db.selectFrom('resources').selectAll().where('external_id', '=', ref);
+    if (types !== undefined) byExternalId = byExternalId.where('type', 'in', types.length > 0 ? types : ['']);
+    return this.db.selectFrom('resources').selectAll().where('id', '=', ref).unionAll(byExternalId).execute();
+  }
+
   /** Resources carrying any of these external ids, whatever their type. */
   async findByExternalIds(externalIds: readonly string[]): Promise<ResourceRow[]> {
     const out: ResourceRow[] = [];

@@ -520,6 +520,11 @@ describe('loadOpenApi', () => {
     assert.equal(((await loadOpenApi(BUILDINGS_31)) as { openapi: string }).openapi, '3.1.0');
   });
 
+  it('reads a JSON file that starts with a byte-order mark', async () => {
+    await writeFile(join(dir, 'bom.json'), '\uFEFF{"openapi": "3.0.3", "paths": {}}');
+    assert.deepEqual(await loadOpenApi(join(dir, 'bom.json')), { openapi: '3.0.3', paths: {} });
+  });
+
   it('reads from an http URL', async () => {
     assert.deepEqual(await loadOpenApi(`${origin}/openapi.yaml`), {
       openapi: '3.1.0',

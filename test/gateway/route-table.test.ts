@@ -142,6 +142,7 @@ describe('RouteTable.match', () => {
     );
     const path = fc.oneof(
       fc.string(),
+      fc.string({ unit: 'binary' }).map((s) => `/${s}`),
       fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`),
     );
     const method = fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', '*', ''), fc.string());
