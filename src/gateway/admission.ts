@@ -94,14 +94,22 @@ export function identityOf(admission: Admission, requestId: string): Identity {
  * that act on it, and list endpoints whose optional filter (`?folderId=`) was left out — the
  * upstream then filters by the identity's scope. A path parameter is always there.
  */
-export function targetValue(route: GatewayRoute, params: Record<string, string>, query: unknown, body: unknown): string | null {
+export function targetValue(
+  route: GatewayRoute,
+  params: Record<string, string>,
+  query: unknown,
+  body: unknown,
+): string | null {
   const t = route.target;
   if (t.in === 'token') return null;
   const from = t.in === 'path' ? params : t.in === 'query' ? query : body;
   const value =
-    from !== null && typeof from === 'object' && Object.hasOwn(from, t.name) ? (from as Record<string, unknown>)[t.name] : undefined;
+    from !== null && typeof from === 'object' && Object.hasOwn(from, t.name)
+      ? (from as Record<string, unknown>)[t.name]
+      : undefined;
   if (value === undefined || value === null) return null;
-  if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value))) return String(value);
+  if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value)))
+    return String(value);
   const where = t.in === 'path' ? 'path parameter' : t.in === 'query' ? 'query parameter' : 'body field';
   return fail('VALIDATION_FAILED', `The ${where} ${t.name} must name one resource.`, t.name);
 }

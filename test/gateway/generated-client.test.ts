@@ -27,7 +27,8 @@ function fakeMadaster(secret: () => string) {
     };
     // Public operations come without an identity; everything else must carry a signed one.
     if (req.url === '/api/v3.0/ping') return json(200, { status: 'ok' });
-    if (!verifyIdentity(secret(), req.headers, req.method ?? '', req.url ?? '')) return json(401, { message: 'unsigned' });
+    if (!verifyIdentity(secret(), req.headers, req.method ?? '', req.url ?? ''))
+      return json(401, { message: 'unsigned' });
     const url = new URL(req.url ?? '/', 'http://upstream');
     const one = /^\/api\/v3\.0\/building\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && one) {
@@ -35,7 +36,10 @@ function fakeMadaster(secret: () => string) {
       return b ? json(200, b) : json(404, { message: 'no such building' });
     }
     if (req.method === 'GET' && url.pathname === '/api/v3.0/building')
-      return json(200, [...buildings.values()].filter((b) => b.folderId === url.searchParams.get('folderId')));
+      return json(
+        200,
+        [...buildings.values()].filter((b) => b.folderId === url.searchParams.get('folderId')),
+      );
     if (req.method === 'POST' && url.pathname === '/api/v3.0/building') {
       const input = JSON.parse(body.toString('utf8')) as { folderId: string; name: string };
       const created = { id: randomUUID(), folderId: input.folderId, name: input.name };
@@ -94,7 +98,9 @@ for (const dialect of DIALECTS) {
       const inside = await kg.resources.resolveRef(folder.inside, 'folder');
       // The document's tags became API groups a token can be limited to.
       assert.ok('buildings' in kg.config.model.apiGroups);
-      key = (await kg.tokens.create(admin, inside, { name: 'script', level: 'manager', apiGroups: ['buildings'] }, null)).key;
+      key = (
+        await kg.tokens.create(admin, inside, { name: 'script', level: 'manager', apiGroups: ['buildings'] }, null)
+      ).key;
       noteSecret(key);
     });
     after(async () => {
@@ -115,7 +121,11 @@ for (const dialect of DIALECTS) {
       const id = created.data!.id;
       // Registered from the 201: the next call reaches it by the upstream's own id.
       const read = await client.GET('/building/{buildingId}', { params: { path: { buildingId: id } } });
-      assert.equal(read.response.status, 200, `${JSON.stringify(read.error)} ${JSON.stringify(Object.fromEntries(read.response.headers))}`);
+      assert.equal(
+        read.response.status,
+        200,
+        `${JSON.stringify(read.error)} ${JSON.stringify(Object.fromEntries(read.response.headers))}`,
+      );
       assert.equal(read.data?.name, 'Het Hoofdkantoor');
       const listed = await client.GET('/building', { params: { query: { folderId: folder.inside } } });
       assert.deepEqual(
