@@ -37,12 +37,15 @@ const settings = {
   nginx: process.env.BENCH_NGINX ?? '/usr/sbin/nginx',
   keepTmp: /^(1|true|yes)$/i.test(process.env.BENCH_KEEP_TMP ?? ''),
   /** Extra node flags for the gateway process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
+  /** The upstream's core; by default the proxies' (the issue's set-up). Another core isolates the proxy's own cost when profiling. */
+  upstreamCpu: Math.round(envNumber('BENCH_UPSTREAM_CPU', loadSettings().serverCpu, 0)),
   gatewayNodeArgs: (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
 };
 
 const TARGETS = {
   direct: 'upstream, direct',
   nginx: 'nginx map check + proxy_pass',
+  nodeProxy: 'bare Node proxy (no key check)',
   gateway: 'keygate gateway, valid key',
 } as const;
 type TargetId = keyof typeof TARGETS;
@@ -276,12 +279,7 @@ function runErrors(r: WrkResult): number {
 
 /** How much other processes (or the hypervisor) took of either core, in % of a core. */
 function disturbance(r: Pick<RunRecord, 'cpu' | 'loadCpu'>): number {
-  return Math.max(
-    r.cpu?.otherPct ?? 0,
-    r.cpu?.stealPct ?? 0,
-    r.loadCpu?.otherPct ?? 0,
-    r.loadCpu?.stealPct ?? 0,
-  );
+  return Math.max(r.cpu?.otherPct ?? 0, r.cpu?.stealPct ?? 0, r.loadCpu?.otherPct ?? 0, r.loadCpu?.stealPct ?? 0);
 }
 
 async function main(): Promise<void> {
@@ -320,7 +318,7 @@ async function main(): Promise<void> {
     const upstreamPort = await freePort();
     const upstream = spawnPinned({
       name: 'upstream',
-      cpu: settings.serverCpu,
+      cpu: settings.upstreamCpu,
       command: process.execPath,
       args: ['--import', 'tsx', 'bench/gateway-upstream.ts'],
       cwd: ROOT,
@@ -387,7 +385,16 @@ async function main(): Promise<void> {
       name: 'nginx',
       cpu: settings.serverCpu,
       command: settings.nginx,
-      args: ['-p', `${nginxDir}/`, '-e', join(nginxDir, 'error.log'), '-c', nginxConfFile, '-g', 'daemon off; worker_processes 1;'],
+      args: [
+        '-p',
+        `${nginxDir}/`,
+        '-e',
+        join(nginxDir, 'error.log'),
+        '-c',
+        nginxConfFile,
+        '-g',
+        'daemon off; worker_processes 1;',
+      ],
     });
     const nginxUrl = `http://127.0.0.1:${nginxPort}`;
     await waitForStatus(`${nginxUrl}/hello`, { 'X-API-Key': key }, 200, nginx, 30_000);
@@ -398,6 +405,24 @@ async function main(): Promise<void> {
       return [nginx.child.pid!, ...nginxWorkers];
     };
     log(`  nginx (map check, keepalive 64, 1 worker: pids ${nginxPids().join(', ')}) at ${nginxUrl}`);
+    const nodeProxyPort = await freePort();
+    const nodeProxy = spawnPinned({
+      name: 'bare Node proxy',
+      cpu: settings.serverCpu,
+      command: process.execPath,
+      args: ['--import', 'tsx', 'bench/gateway-upstream.ts', 'proxy'],
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: String(nodeProxyPort),
+        HOST: '127.0.0.1',
+        UPSTREAM_URL: upstreamUrl,
+      },
+    });
+    const nodeProxyUrl = `http://127.0.0.1:${nodeProxyPort}`;
+    await waitForHttp(`${nodeProxyUrl}/health`, nodeProxy, 60_000);
+    log(`  bare Node proxy (node:http + undici Pool, no key check; the floor under the gateway) at ${nodeProxyUrl}`);
     log('');
 
     // ---- the answers each target must give ----
@@ -409,6 +434,7 @@ async function main(): Promise<void> {
       ['nginx, valid key', `${nginxUrl}/hello`, withKey, 200],
       ['nginx, no key', `${nginxUrl}/hello`, {}, 403],
       ['nginx, wrong key', `${nginxUrl}/hello`, wrongKey, 403],
+      ['bare Node proxy', `${nodeProxyUrl}/hello`, withKey, 200],
       ['gateway, valid key', `${gatewayUrl}/hello`, withKey, 200],
       ['gateway, no key', `${gatewayUrl}/hello`, {}, 401],
       ['gateway, wrong key', `${gatewayUrl}/hello`, wrongKey, 401],
@@ -421,6 +447,54 @@ async function main(): Promise<void> {
     if (badProbe) throw new Error(`${badProbe.name} answered ${badProbe.status}, not ${badProbe.expected}`);
     log('');
 
+    // ---- the upload ----
+    // Before the load, so its peak is the upload's and not what 300,000 requests left on the heap.
+    if (settings.uploadMiB > 0) {
+      const bytes = settings.uploadMiB * 1024 * 1024;
+      const pid = gateway.child.pid!;
+      log(`uploading ${fmtInt(settings.uploadMiB)} MiB (application/octet-stream, streamed) through the gateway…`);
+      // Resets VmHWM (Linux ≥ 4.0), so the peak read afterwards is the upload's, not start-up's.
+      let hwmReset = true;
+      try {
+        writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      } catch {
+        hwmReset = false;
+      }
+      const rssBefore = statusKb(pid, 'VmRSS');
+      let rssMax = rssBefore;
+      const sampler = setInterval(() => {
+        rssMax = Math.max(rssMax, statusKb(pid, 'VmRSS') || 0);
+      }, 20);
+      const up = await upload(`${gatewayUrl}/upload`, key, bytes).finally(() => clearInterval(sampler));
+      const hwm = statusKb(pid, 'VmHWM');
+      let received = Number.NaN;
+      try {
+        received = (JSON.parse(up.answer) as { bytes: number }).bytes;
+      } catch {
+        // Reported as NaN below, with the status.
+      }
+      const peakKb = hwmReset ? Math.max(hwm, rssMax) : rssMax;
+      uploadReport = {
+        bytesSent: up.sent,
+        bytesReceivedByUpstream: received,
+        status: up.status,
+        seconds: up.ms / 1000,
+        mibPerSecond: up.sent / 1024 / 1024 / (up.ms / 1000),
+        rssBeforeMb: rssBefore / 1024,
+        rssPeakSampledMb: rssMax / 1024,
+        vmHwmMb: hwmReset ? hwm / 1024 : null,
+        peakMb: peakKb / 1024,
+      };
+      log(
+        `  status ${up.status}; sent ${fmtInt(up.sent)} bytes, upstream received ${fmtInt(received)} bytes ${received === up.sent ? '(equal)' : '(DIFFERENT)'}`,
+      );
+      log(
+        `  ${(up.ms / 1000).toFixed(1)} s, ${(up.sent / 1024 / 1024 / (up.ms / 1000)).toFixed(0)} MiB/s; gateway RSS ${(rssBefore / 1024).toFixed(0)} MB before, ` +
+          `peak ${(rssMax / 1024).toFixed(0)} MB sampled every 20 ms` +
+          (hwmReset ? `, VmHWM ${(hwm / 1024).toFixed(0)} MB` : ' (VmHWM could not be reset; sampled peak only)'),
+      );
+      log('');
+    }
     // ---- load ----
     // All three get the same request, key header included, so only the path through differs.
     const script = join(tmp, 'hello.lua');
@@ -429,6 +503,12 @@ async function main(): Promise<void> {
     const targets: Target[] = [
       { id: 'direct', url: `${upstreamUrl}/hello`, pids: () => [upstreamPid], servers: [upstream] },
       { id: 'nginx', url: `${nginxUrl}/hello`, pids: () => [...nginxPids(), upstreamPid], servers: [nginx, upstream] },
+      {
+        id: 'nodeProxy',
+        url: `${nodeProxyUrl}/hello`,
+        pids: () => [nodeProxy.child.pid!, upstreamPid],
+        servers: [nodeProxy, upstream],
+      },
       {
         id: 'gateway',
         url: `${gatewayUrl}/hello`,
@@ -489,54 +569,6 @@ async function main(): Promise<void> {
     }
     gatewayRss.afterLoadMb = statusKb(gateway.child.pid!, 'VmRSS') / 1024;
     log('');
-
-    // ---- the upload ----
-    if (settings.uploadMiB > 0) {
-      const bytes = settings.uploadMiB * 1024 * 1024;
-      const pid = gateway.child.pid!;
-      log(`uploading ${fmtInt(settings.uploadMiB)} MiB (application/octet-stream, streamed) through the gateway…`);
-      // Resets VmHWM (Linux ≥ 4.0), so the peak read afterwards is the upload's, not start-up's.
-      let hwmReset = true;
-      try {
-        writeFileSync(`/proc/${pid}/clear_refs`, '5');
-      } catch {
-        hwmReset = false;
-      }
-      const rssBefore = statusKb(pid, 'VmRSS');
-      let rssMax = rssBefore;
-      const sampler = setInterval(() => {
-        rssMax = Math.max(rssMax, statusKb(pid, 'VmRSS') || 0);
-      }, 20);
-      const up = await upload(`${gatewayUrl}/upload`, key, bytes).finally(() => clearInterval(sampler));
-      const hwm = statusKb(pid, 'VmHWM');
-      let received = Number.NaN;
-      try {
-        received = (JSON.parse(up.answer) as { bytes: number }).bytes;
-      } catch {
-        // Reported as NaN below, with the status.
-      }
-      const peakKb = hwmReset ? Math.max(hwm, rssMax) : rssMax;
-      uploadReport = {
-        bytesSent: up.sent,
-        bytesReceivedByUpstream: received,
-        status: up.status,
-        seconds: up.ms / 1000,
-        mibPerSecond: up.sent / 1024 / 1024 / (up.ms / 1000),
-        rssBeforeMb: rssBefore / 1024,
-        rssPeakSampledMb: rssMax / 1024,
-        vmHwmMb: hwmReset ? hwm / 1024 : null,
-        peakMb: peakKb / 1024,
-      };
-      log(
-        `  status ${up.status}; sent ${fmtInt(up.sent)} bytes, upstream received ${fmtInt(received)} bytes ${received === up.sent ? '(equal)' : '(DIFFERENT)'}`,
-      );
-      log(
-        `  ${(up.ms / 1000).toFixed(1)} s, ${(up.sent / 1024 / 1024 / (up.ms / 1000)).toFixed(0)} MiB/s; gateway RSS ${(rssBefore / 1024).toFixed(0)} MB before, ` +
-          `peak ${(rssMax / 1024).toFixed(0)} MB sampled every 20 ms` +
-          (hwmReset ? `, VmHWM ${(hwm / 1024).toFixed(0)} MB` : ' (VmHWM could not be reset; sampled peak only)'),
-      );
-      log('');
-    }
   } finally {
     await killAll();
     if (!settings.keepTmp) rmSync(tmp, { recursive: true, force: true });
@@ -586,7 +618,11 @@ async function main(): Promise<void> {
         p50Ms: med(id, c, (r) => r.p50Ms),
         p99Ms: med(id, c, (r) => r.p99Ms),
         errors: errorsAt(id, c),
-        cpu: { oursPct: cpuOf((s) => s.serverPct), otherPct: cpuOf((s) => s.otherPct), idlePct: cpuOf((s) => s.idlePct) },
+        cpu: {
+          oursPct: cpuOf((s) => s.serverPct),
+          otherPct: cpuOf((s) => s.otherPct),
+          idlePct: cpuOf((s) => s.idlePct),
+        },
       };
       medians[id]![String(c)] = row;
       const pct = (v: number): string => (Number.isFinite(v) ? `${Math.round(v)}%` : '—');
@@ -659,6 +695,18 @@ async function main(): Promise<void> {
     return `@${c} ${Number.isFinite(r) ? r.toFixed(2) : '—'} (per cpu ${Number.isFinite(rc) ? rc.toFixed(2) : '—'})`;
   });
   log(`  reference: nginx / direct req/s ${nginxRef.join(', ')} (the issue saw ≈ 0.41 on this machine)`);
+  const refLine = (a: TargetId, b: TargetId): string =>
+    settings.connections
+      .map((c) => {
+        const r = median(ratios(a, b, c));
+        const rc = median(ratios(a, b, c, true));
+        return `@${c} ${Number.isFinite(r) ? r.toFixed(2) : '—'} (per cpu ${Number.isFinite(rc) ? rc.toFixed(2) : '—'})`;
+      })
+      .join(', ');
+  log(
+    `  reference: bare Node proxy / nginx req/s ${refLine('nodeProxy', 'nginx')} (the most a Node proxy reaches here)`,
+  );
+  log(`  reference: gateway / bare Node proxy req/s ${refLine('gateway', 'nodeProxy')} (what keygate's work costs)`);
   log(`  ${padEnd('target', 36)}  ${pad('value', 9)}  ${pad('needs', 9)}  result`);
   for (const ch of checks) {
     const value = Number.isFinite(ch.value)
@@ -671,13 +719,15 @@ async function main(): Promise<void> {
   }
   if (gatewayRss)
     log(
-      `  gateway RSS: ${gatewayRss.beforeLoadMb.toFixed(0)} MB after start, ${gatewayRss.afterLoadMb.toFixed(0)} MB after the wrk runs`,
+      `  gateway RSS: ${gatewayRss.beforeLoadMb.toFixed(0)} MB before the wrk runs, ${gatewayRss.afterLoadMb.toFixed(0)} MB after them`,
     );
   const maxOf = (pick: (r: RunRecord) => number | undefined): number =>
     runs.reduce((m, r) => Math.max(m, pick(r) ?? 0), 0);
   log(
     `  noise: other processes took up to ${maxOf((r) => r.cpu?.otherPct)}% of cpu ${settings.serverCpu} and ${maxOf((r) => r.loadCpu?.otherPct)}% of cpu ${settings.loadCpu} in a kept run` +
-      (maxOf(disturbance) > settings.maxOtherPct ? ' — the machine was busy; trust the per-cpu ratios more, or rerun' : ''),
+      (maxOf(disturbance) > settings.maxOtherPct
+        ? ' — the machine was busy; trust the per-cpu ratios more, or rerun'
+        : ''),
   );
   if (stale) log(`  warning: ${stale}`);
 
