@@ -102,14 +102,17 @@ export function targetValue(
 ): string | null {
   const t = route.target;
   if (t.in === 'token') return null;
+  const where = t.in === 'path' ? 'path parameter' : t.in === 'query' ? 'query parameter' : 'body field';
   const from = t.in === 'path' ? params : t.in === 'query' ? query : body;
-  const value =
-    from !== null && typeof from === 'object' && Object.hasOwn(from, t.name)
-      ? (from as Record<string, unknown>)[t.name]
-      : undefined;
+  if (from === null || typeof from !== 'object') return null;
+  // Names are matched ignoring case, and two spellings are refused: many upstreams (ASP.NET's
+  // binders, for one) read `folderid` as `folderId`, and must not act on one the gateway did not judge.
+  const lower = t.name.toLowerCase();
+  const names = Object.keys(from).filter((k) => k.toLowerCase() === lower);
+  if (names.length > 1) fail('VALIDATION_FAILED', `The ${where} ${t.name} is given more than once.`, t.name);
+  const value = names.length === 1 ? (from as Record<string, unknown>)[names[0]!] : undefined;
   if (value === undefined || value === null) return null;
   if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value)))
     return String(value);
-  const where = t.in === 'path' ? 'path parameter' : t.in === 'query' ? 'query parameter' : 'body field';
   return fail('VALIDATION_FAILED', `The ${where} ${t.name} must name one resource.`, t.name);
 }

@@ -39,11 +39,40 @@ export function parseBody(kind: ReadableKind, raw: Buffer): unknown {
     return out;
   }
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     return fail('MALFORMED_BODY', 'The request body is not valid JSON.');
   }
+  // Parsers disagree on a repeated name (JSON.parse keeps the last, others the first): the gateway
+  // could judge one folder while the upstream acts on another, so the body is refused instead.
+  const repeated = value !== null && typeof value === 'object' && !Array.isArray(value) ? repeatedRootName(text) : null;
+  if (repeated !== null) fail('MALFORMED_BODY', `The JSON body names ${repeated} more than once.`, repeated);
+  return value;
+}
+
+/** The first name that appears twice at the root of a valid JSON object's text, or null. */
+export function repeatedRootName(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      if (text[j] !== ':') continue;
+      const name = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(name)) return name;
+      seen.add(name);
+    }
+  }
+  return null;
 }
 
 /** The body as it goes upstream without the consumed fields; null when nothing was removed (send the original bytes). */

@@ -27,6 +27,7 @@ export class Upstream {
   readonly basePath: string;
   readonly pool: Pool;
   private state: UpstreamHealth;
+  private lastUp = 0;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -50,8 +51,10 @@ export class Upstream {
     return { ...this.state };
   }
 
-  /** Notes how the last exchange with the upstream went. */
+  /** Notes how the last exchange with the upstream went (on every request: cheap unless the state changes). */
   learn(error: string | null): void {
+    if (error === null && this.state.state === 'up' && this.lastUp + 1000 > Date.now()) return;
+    if (error === null) this.lastUp = Date.now();
     this.state = {
       ...this.state,
       state: error === null ? 'up' : 'down',

@@ -197,3 +197,16 @@ describe('gateway settings', () => {
       );
   });
 });
+
+describe('repeated JSON names', () => {
+  it('are found at the root only, escapes decoded, strings skipped', async () => {
+    const { repeatedRootName } = await import('../../src/gateway/body.js');
+    assert.equal(repeatedRootName('{"a":1,"b":{"a":2},"c":"\\"a\\":"}'), null);
+    assert.equal(repeatedRootName('{"a":1, "a" :2}'), 'a');
+    assert.equal(repeatedRootName('{"a":1,"\\u0061":2}'), 'a');
+    assert.equal(repeatedRootName('{"x":[{"a":1},{"a":2}]}'), null);
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => repeatedRootName(JSON.stringify(obj)) === null),
+    );
+  });
+});

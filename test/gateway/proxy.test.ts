@@ -203,6 +203,29 @@ forEachDialect(
       await expect(get(`${B}/building/b-1/../b-2`, { 'x-api-key': keys.manager! }), 404, 'ROUTE_NOT_FOUND');
       await expect(get(`${B}/search?folderId=a&folderId=b`, { 'x-api-key': keys.manager! }), 400, 'VALIDATION_FAILED');
       await expect(get(`${B}/search?folderId=f-2`, { 'x-api-key': keys.manager! }), 404, 'NOT_FOUND');
+      // Where parsers disagree, the gateway refuses rather than judge one value and forward another.
+      const json = { 'x-api-key': keys.manager!, 'content-type': 'application/json' };
+      await expect(
+        send(gw.port, 'POST', `${B}/building`, json, '{"folderId":"f-2","folderId":"f-1","name":"x"}'),
+        400,
+        'MALFORMED_BODY',
+      );
+      await expect(
+        send(gw.port, 'POST', `${B}/building`, json, '{"folderId":"f-1","folderid":"f-2","name":"x"}'),
+        400,
+        'VALIDATION_FAILED',
+      );
+      await expect(
+        send(gw.port, 'POST', `${B}/building`, json, '{"folder\\u0049d":"f-2","name":"x"}'),
+        404,
+        'NOT_FOUND',
+      );
+      await expect(get(`${B}/search?folderid=f-2`, { 'x-api-key': keys.manager! }), 404, 'NOT_FOUND');
+      await expect(
+        get(`${B}/search?folderId=f-1&FOLDERID=f-2`, { 'x-api-key': keys.manager! }),
+        400,
+        'VALIDATION_FAILED',
+      );
       assert.equal(upstream.received.length, before, 'no refused request reached the upstream');
       assert.equal((await get(`${B}/search?folderId=f-1`, { 'x-api-key': keys.manager! })).status, 200);
       // Without the optional filter, the request is judged at the token's own resource.

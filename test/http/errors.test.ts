@@ -29,6 +29,12 @@ const UNREACHABLE: Partial<Record<ErrorCode, string>> = {
   INTERNAL: 'reaching it is a bug: the property test below asserts no input gets a 500',
 };
 
+/** Codes only the gateway's own app answers; the named suite reaches each over a real socket. */
+const GATEWAY_ONLY: Partial<Record<ErrorCode, string>> = {
+  UPSTREAM_UNAVAILABLE: 'test/gateway/proxy.test.ts: "answers 502 UPSTREAM_UNAVAILABLE when nothing listens"',
+  UPSTREAM_TIMEOUT: 'test/gateway/proxy.test.ts: "answers 504 UPSTREAM_TIMEOUT when the upstream never answers"',
+};
+
 /** Asserts the envelope, the registry's status for the code, and the field when one is named. */
 function expectError(reply: Reply, code: ErrorCode, field?: string): void {
   const status = ERROR_CODES[code].status;
@@ -776,7 +782,7 @@ describe('the error registry', () => {
   // Runs after every suite above (each dialect): a new code in the registry needs a test here.
   it('has a test reaching every code, except those listed as unreachable with a reason', () => {
     assert.ok(seen.size > 0, 'the suites above ran');
-    const missing = Object.keys(ERROR_CODES).filter((c) => !seen.has(c) && !(c in UNREACHABLE));
+    const missing = Object.keys(ERROR_CODES).filter((c) => !seen.has(c) && !(c in UNREACHABLE) && !(c in GATEWAY_ONLY));
     assert.deepEqual(missing, [], `registry codes no test reaches: ${missing.join(', ')}`);
     for (const c of Object.keys(UNREACHABLE))
       assert.ok(!seen.has(c), `${c} is listed unreachable but a test reached it`);
