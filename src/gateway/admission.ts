@@ -1,21 +1,11 @@
 import type { CredentialResult } from '../domain/credentials.js';
 import { fail } from '../domain/errors.js';
-import type { RequestAuth } from '../http/authenticate.js';
+import { KEY_REFUSALS, type RequestAuth } from '../http/authenticate.js';
 import type { Keygate } from '../keygate.js';
 import type { KeyVerdict } from '../services/access.js';
 import type { Identity } from './identity.js';
 import type { TargetResolver } from './targets.js';
 import type { GatewayRoute } from './types.js';
-
-/** A key refusal's registry code, as the core answers it. */
-const KEY_REFUSALS = {
-  MALFORMED: 'KEY_MALFORMED',
-  NOT_FOUND: 'KEY_INVALID',
-  EXPIRED: 'KEY_EXPIRED',
-  DISABLED: 'KEY_DISABLED',
-  OWNER_DISABLED: 'KEY_DISABLED',
-  API_GROUP_NOT_ALLOWED: 'API_GROUP_NOT_ALLOWED',
-} as const;
 
 const OUT_OF_REACH = 'There is no such resource, or it is outside your reach.';
 
@@ -60,9 +50,10 @@ export async function admit(kg: Keygate, targets: TargetResolver, p: Presented, 
     apiGroup: route.apiGroup,
   });
   notes.outcome = verdict.code;
-  if (verdict.code === 'MALFORMED' || verdict.code === 'NOT_FOUND') return fail(KEY_REFUSALS[verdict.code]);
+  if (verdict.code === 'MALFORMED' || verdict.code === 'NOT_FOUND') return fail(KEY_REFUSALS[verdict.code]!);
   notes.token = verdict.token;
-  if (verdict.code in KEY_REFUSALS) fail(KEY_REFUSALS[verdict.code as keyof typeof KEY_REFUSALS]);
+  const refusal = KEY_REFUSALS[verdict.code];
+  if (refusal) fail(refusal);
   if (ref !== null && resourceId === null) fail('NOT_FOUND', OUT_OF_REACH);
   if (
     verdict.code === 'OUT_OF_SCOPE' ||

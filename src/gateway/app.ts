@@ -1,4 +1,4 @@
-import { pipeline, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { extractCredential } from '../domain/credentials.js';
 import { fail, KeygateError } from '../domain/errors.js';
@@ -75,7 +75,11 @@ export async function buildGatewayApp(
   const trusted = proxyTrust(config.trustedProxies);
   const pick = upstreamPicker(upstreams);
   const targets = new TargetResolver((ref, type) => kg.resources.resolveRef(ref, type));
-  kg.feed.subscribe((changes) => targets.drop(changes));
+  const unsubscribe = kg.feed.subscribe((changes) => targets.drop(changes));
+  app.addHook('onClose', (_app, done) => {
+    unsubscribe();
+    done();
+  });
   const captureLimit = kg.config.accessLog.captureLimit;
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -96,7 +100,10 @@ export async function buildGatewayApp(
     }
     if (created === null || typeof created !== 'object') return;
     const field = (name: string | undefined) => {
-      const v = name === undefined ? undefined : (created as Record<string, unknown>)[name];
+      const v =
+        name !== undefined && Object.hasOwn(created as object, name)
+          ? (created as Record<string, unknown>)[name]
+          : undefined;
       return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
     };
     const externalId = field(spec.idField);
@@ -232,8 +239,10 @@ export async function buildGatewayApp(
         res.statusCode < 300 &&
         readableKind(String(res.headers['content-type'] ?? '')) === 'json';
       if (registers) {
-        const answer = Buffer.from(await res.body.arrayBuffer());
-        if (answer.length <= REGISTER_LIMIT) await register(request, route, admission, answer);
+        const answer = await readUpTo(res.body, REGISTER_LIMIT);
+        // Too long to be a created resource's description: it passes through, unread and unregistered.
+        if (!Buffer.isBuffer(answer)) return reply.send(answer);
+        await register(request, route, admission, answer);
         if (request.auth.token?.row.logging === 'request+response') request.auth.responseBody = answer;
         return reply.send(answer);
       }
@@ -245,6 +254,25 @@ export async function buildGatewayApp(
 
   installUpgrades(app, kg, { pick, targets, secret: options.secret, trusted });
   return app;
+}
+
+/** A whole answer when it is at most `limit` bytes; else a stream of all of it (what was read, then the rest). */
+async function readUpTo(body: Readable, limit: number): Promise<Buffer | Readable> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    chunks.push(next.value as Buffer);
+    size += (next.value as Buffer).length;
+    if (size > limit)
+      return Readable.from(
+        (async function* () {
+          yield* chunks;
+          for (let more = await iterator.next(); !more.done; more = await iterator.next()) yield more.value as Buffer;
+        })(),
+      );
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /**

@@ -48,7 +48,8 @@ declare module 'fastify' {
   }
 }
 
-const KEY_REFUSALS: Record<string, ErrorCode> = {
+/** The registry code a refused key is answered with, per decision; the gateway answers the same. */
+export const KEY_REFUSALS: Record<string, ErrorCode> = {
   MALFORMED: 'KEY_MALFORMED',
   NOT_FOUND: 'KEY_INVALID',
   EXPIRED: 'KEY_EXPIRED',

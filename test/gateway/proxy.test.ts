@@ -64,6 +64,14 @@ const ROUTES: GatewayRoute[] = [
     target: { in: 'path', name: 'buildingId', type: 'building' },
   },
   { method: 'GET', path: `${B}/ping`, target: { in: 'token' }, public: true },
+  {
+    method: 'POST',
+    path: `${B}/big`,
+    apiGroup: 'buildings',
+    permission: 'resources:write',
+    target: { in: 'token' },
+    register: { type: 'building', idField: 'id' },
+  },
 ];
 
 /** Every place a key could hide in what the upstream received. */
@@ -86,6 +94,11 @@ forEachDialect(
           const input = JSON.parse(body.toString('utf8')) as { folderId: string; name: string };
           res.writeHead(201, { 'content-type': 'application/json', 'x-secret-hop': 'x', connection: 'x-secret-hop' });
           res.end(JSON.stringify({ id: `b-${input.name.toLowerCase()}`, folderId: input.folderId, name: input.name }));
+          return;
+        }
+        if (req.url === `${B}/big`) {
+          res.writeHead(201, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: 'b-big', padding: 'x'.repeat(2 * 1024 * 1024) }));
           return;
         }
         if (req.url?.endsWith('/file')) {
@@ -296,6 +309,14 @@ forEachDialect(
       );
       assert.equal(outside.status, 404);
       assert.equal(await kg.resources.resolveRef('b-sneaky', 'building'), null);
+    });
+
+    it('passes an answer too long to register whole, and registers nothing', async () => {
+      const res = await send(gw.port, 'POST', `${B}/big`, { 'x-api-key': keys.manager! });
+      assert.equal(res.status, 201);
+      assert.equal(res.body.id, 'b-big');
+      assert.equal(res.body.padding.length, 2 * 1024 * 1024);
+      assert.equal(await env().kg.resources.resolveRef('b-big', 'building'), null);
     });
 
     it('streams a large upload through unchanged', async () => {
