@@ -65,6 +65,13 @@ const ROUTES: GatewayRoute[] = [
   },
   { method: 'GET', path: `${B}/ping`, target: { in: 'token' }, public: true },
   {
+    method: 'GET',
+    path: `${B}/building/{buildingId}/file`,
+    apiGroup: 'buildings',
+    permission: 'resources:read',
+    target: { in: 'path', name: 'buildingId', type: 'building' },
+  },
+  {
     method: 'POST',
     path: `${B}/big`,
     apiGroup: 'buildings',
@@ -94,6 +101,21 @@ forEachDialect(
           const input = JSON.parse(body.toString('utf8')) as { folderId: string; name: string };
           res.writeHead(201, { 'content-type': 'application/json', 'x-secret-hop': 'x', connection: 'x-secret-hop' });
           res.end(JSON.stringify({ id: `b-${input.name.toLowerCase()}`, folderId: input.folderId, name: input.name }));
+          return;
+        }
+        if (req.url === `${B}/building/b-1/file` && req.method === 'GET') {
+          // 16 MiB in 1 MiB chunks, without a length: the gateway must pass it on as it comes.
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          let sent = 0;
+          const more = () => {
+            while (sent < 16) {
+              const room = res.write(Buffer.alloc(1024 * 1024, sent));
+              sent++;
+              if (!room) return void res.once('drain', more);
+            }
+            res.end();
+          };
+          more();
           return;
         }
         if (req.url === `${B}/big`) {
@@ -309,6 +331,39 @@ forEachDialect(
       );
       assert.equal(outside.status, 404);
       assert.equal(await kg.resources.resolveRef('b-sneaky', 'building'), null);
+    });
+
+    it('streams a large answer back, chunked as it comes', async () => {
+      const { size, hash, chunked } = await new Promise<{ size: number; hash: string; chunked: boolean }>(
+        (resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: '127.0.0.1',
+              port: gw.port,
+              path: `${B}/building/b-1/file`,
+              headers: { 'x-api-key': keys.manager! },
+            },
+            (res) => {
+              const h = createHash('sha256');
+              let n = 0;
+              res.on('data', (c: Buffer) => {
+                n += c.length;
+                h.update(c);
+              });
+              res.on('end', () =>
+                resolve({ size: n, hash: h.digest('hex'), chunked: res.headers['transfer-encoding'] === 'chunked' }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        },
+      );
+      const expected = createHash('sha256');
+      for (let i = 0; i < 16; i++) expected.update(Buffer.alloc(1024 * 1024, i));
+      assert.equal(size, 16 * 1024 * 1024);
+      assert.equal(hash, expected.digest('hex'));
+      assert.ok(chunked);
     });
 
     it('passes an answer too long to register whole, and registers nothing', async () => {
