@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { extractCredential, type CredentialResult, type CredentialSource } from '../domain/credentials.js';
 import { fail, type ErrorCode } from '../domain/errors.js';
+import { KEY_REFUSALS } from '../domain/key-refusals.js';
 import type { Keygate } from '../keygate.js';
 import type { KeyVerdict } from '../services/access.js';
 import type { CachedToken } from '../services/access-cache.js';
@@ -48,15 +49,8 @@ declare module 'fastify' {
   }
 }
 
-/** The registry code a refused key is answered with, per decision; the gateway answers the same. */
-export const KEY_REFUSALS: Record<string, ErrorCode> = {
-  MALFORMED: 'KEY_MALFORMED',
-  NOT_FOUND: 'KEY_INVALID',
-  EXPIRED: 'KEY_EXPIRED',
-  DISABLED: 'KEY_DISABLED',
-  OWNER_DISABLED: 'KEY_DISABLED',
-  API_GROUP_NOT_ALLOWED: 'API_GROUP_NOT_ALLOWED',
-};
+/** The registry code a refused key is answered with, per decision; the gateway and the SDK answer the same. */
+export { KEY_REFUSALS };
 
 /** The authenticated caller; routes that require one call this. */
 export function principalOf(request: FastifyRequest): Principal {
