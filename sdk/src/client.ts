@@ -21,6 +21,8 @@ export interface ClientOptions {
   retryDelayMs?: number;
   /** The fetch to use (default `globalThis.fetch`). */
   fetch?: typeof fetch;
+  /** Headers sent with every request (a User-Agent, say). */
+  headers?: Record<string, string>;
 }
 
 /** Methods that may be sent twice without doing twice: only these are retried after a network error. */
@@ -135,6 +137,7 @@ export function createClient(options: ClientOptions): KeygateClient {
   const client = createFetchClient<paths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     fetch: resilientFetch(options),
+    ...(options.headers ? { headers: options.headers } : {}),
   });
   if (options.key !== undefined) client.use(apiKeyMiddleware(options.key));
   client.use(throwOnError);

@@ -40,9 +40,7 @@ export function errorFromEnvelope(status: number, body: unknown): KeygateError {
   const init: ErrorInit = {
     code: code ?? (status === 503 ? 'UNAVAILABLE' : 'INTERNAL'),
     message:
-      typeof error?.message === 'string'
-        ? error.message
-        : `keygate answered ${status} without an error envelope.`,
+      typeof error?.message === 'string' ? error.message : `keygate answered ${status} without an error envelope.`,
     status,
     requestId: typeof error?.requestId === 'string' ? error.requestId : undefined,
     field: typeof error?.field === 'string' ? error.field : undefined,

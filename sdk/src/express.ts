@@ -6,7 +6,6 @@ export type { KeygateOptions };
 
 declare global {
   // Express's documented way to type what middleware adds to a request.
-  // biome-ignore lint/style/noNamespace: declaration merging with Express's own namespace
   namespace Express {
     interface Request {
       /** keygate's decision about the request's key, set by the `keygate()` middleware when it let the request in. */

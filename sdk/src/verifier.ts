@@ -103,7 +103,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     customKeys = { allowed: true, minLength: 16 },
   } = options;
   const root = baseUrl.replace(/\/+$/, '');
-  const client = createClient({ baseUrl: root, key: verifierKey, timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const client = createClient({
+    baseUrl: root,
+    key: verifierKey,
+    timeoutMs,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
   const cache = new LRUCache<string, Entry>({ max: maxEntries, ttl: ttlMs, ttlAutopurge: false });
   const inflight = new Map<string, Promise<VerifyAnswer>>();
   const stats: VerifierStats = { hits: 0, misses: 0, invalidations: 0, connected: false };
@@ -160,14 +165,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
     stats.invalidations++;
     switch (change.kind) {
       case 'token':
-        return drop((e) => e.tokenId === change.id);
+        drop((e) => e.tokenId === change.id);
+        break;
       // A new key may now exist, so every "no such key" answer goes too.
       case 'keys':
-        return drop((e) => e.tokenId === change.tokenId || e.tokenId === undefined);
+        drop((e) => e.tokenId === change.tokenId || e.tokenId === undefined);
+        break;
       case 'user':
-        return drop((e) => e.userIds.includes(change.id));
+        drop((e) => e.userIds.includes(change.id));
+        break;
       case 'membership':
-        return drop((e) => e.userIds.includes(change.userId));
+        drop((e) => e.userIds.includes(change.userId));
+        break;
       default:
         // A resource (its place in the tree, hence every scope below it), or a kind this SDK does not know yet.
         cache.clear();

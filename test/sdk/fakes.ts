@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 /** A loopback HTTP server for one test file; `url` is its root. */
 export async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer(handler);
+  const server = createServer((req, res) => {
+    Promise.resolve(handler(req, res)).catch(() => res.destroy());
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

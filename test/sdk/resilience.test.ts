@@ -38,7 +38,9 @@ describe('SDK typed errors', () => {
   });
 
   it('keeps the field, and reads an unknown code or a body that is no envelope as a plain KeygateError', () => {
-    const field = errorFromEnvelope(400, { error: { code: 'VALIDATION_FAILED', message: 'm', requestId: 'r', field: 'name' } });
+    const field = errorFromEnvelope(400, {
+      error: { code: 'VALIDATION_FAILED', message: 'm', requestId: 'r', field: 'name' },
+    });
     assert.equal(field.field, 'name');
     const unknown = errorFromEnvelope(418, { error: { code: 'TEAPOT', message: 'short and stout', requestId: 'r' } });
     assert.equal(unknown.constructor, KeygateError);
