@@ -17,6 +17,7 @@ import { UserService, type PasswordHashing } from './services/users.js';
 import { VerifyService } from './services/verify.js';
 import { Notifications } from './services/notifications.js';
 import { WebhookService } from './services/webhooks.js';
+import { EventStream } from './services/event-stream.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -45,6 +46,8 @@ export interface Keygate {
   /** Token events for webhooks: the outbox, its delivery worker and the expiry scanner. */
   notifications: Notifications;
   webhooks: WebhookService;
+  /** Live change events for SDK caches (GET /events), each verifier hearing only what it may learn. */
+  events: EventStream;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -125,6 +128,8 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   accessLog.onBatch((rows) => notifications.onAccessBatch(rows));
   if (options.notifications === 'background') notifications.start();
   const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
+  // Subscribed after the cache, so it reads what a batch changed after the cache has dropped it.
+  const events = new EventStream(feed, stores, cache, access, onBackgroundError);
   return {
     config,
     dialect: opened.dialect,
@@ -144,8 +149,10 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     retention,
     notifications,
     webhooks,
+    events,
     ping: () => ping(opened.db),
     async close() {
+      events.close();
       await retention.stop();
       // Its last batch is counted into usage before the database closes.
       await accessLog.close();

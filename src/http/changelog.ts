@@ -9,6 +9,15 @@ export interface ChangelogEntry {
 
 export const CHANGELOG: ChangelogEntry[] = [
   {
+    id: '2026-11-26-events',
+    date: '2026-11-26T00:00:00Z',
+    version: 'v1.0',
+    title: 'Live change events for verify caches',
+    body:
+      'GET /api/v1.0/events (a token with keys:verify) streams Server-Sent Events: ready, then {"changes": [...]} per committed batch ' +
+      '(token, keys, user, resource and membership ids within your reach, never keys); Last-Event-ID replays missed events, or answers reset.',
+  },
+  {
     id: '2026-11-25-external-ids',
     date: '2026-11-25T00:00:00Z',
     version: 'v1.0',

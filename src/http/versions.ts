@@ -9,6 +9,7 @@ import { tokenRoutes } from './v1/tokens.js';
 import { userRoutes } from './v1/users.js';
 import { verifyRoutes } from './v1/verify.js';
 import { webhookRoutes } from './v1/webhooks.js';
+import { eventRoutes } from './v1/events.js';
 
 /**
  * The API versions this server offers. Adding v2.0 is one more entry with its own route set;
@@ -44,6 +45,7 @@ export const API_VERSIONS: ApiVersion[] = [
       logRoutes(app);
       webhookRoutes(app);
       modelRoutes(app);
+      eventRoutes(app);
     },
   },
 ];

@@ -54,11 +54,27 @@ export class VerifyService {
       : this.answerJson(caller, verdict);
   }
 
-  /** Checks the caller and the question, then asks Access about the key. */
-  private judge(caller: Principal, q: VerifyQuestion): KeyVerdict | Promise<KeyVerdict> {
+  /** Refuses a caller that is not a verifier: a token holding keys:verify at its own resource. */
+  requireVerifier(caller: Principal): void {
     if (caller.kind !== 'token' || !this.access.permissionsAt(caller, caller.home).has('keys:verify')) {
       fail('INSUFFICIENT_PERMISSIONS', 'Verifying keys needs a token with the keys:verify permission.');
     }
+  }
+
+  /**
+   * The verifier a key stands for now (through the verify API group), or null when it no longer
+   * is one: the event stream asks again before every batch, so a deactivated verifier stops hearing.
+   */
+  async verifierNow(key: string): Promise<Principal | null> {
+    const verdict = await this.access.evaluateKey(key, { apiGroup: 'verify' });
+    if (verdict.code !== 'VALID') return null;
+    const caller = verdict.principal;
+    return caller.kind === 'token' && this.access.permissionsAt(caller, caller.home).has('keys:verify') ? caller : null;
+  }
+
+  /** Checks the caller and the question, then asks Access about the key. */
+  private judge(caller: Principal, q: VerifyQuestion): KeyVerdict | Promise<KeyVerdict> {
+    this.requireVerifier(caller);
     const { key, resourceId, permission, apiGroup } = q;
     if (permission !== undefined && !Object.hasOwn(this.model.permissions, permission))
       fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');

@@ -1180,12 +1180,25 @@ async function inject(
   app: TestEnv['app'],
   req: FuzzRequest,
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const res = await app.inject({
+  const options = {
     method: req.method as 'GET',
     url: req.url,
     headers: req.headers,
     ...(req.payload !== undefined && req.method !== 'GET' && req.method !== 'HEAD' ? { payload: req.payload } : {}),
-  });
+  };
+  // The event stream never ends on its own: its headers are checked, and the stream let go.
+  if (req.template.endsWith('/events')) {
+    const res = await app.inject({ ...options, payloadAsStream: true });
+    const stream = res.stream();
+    if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+      stream.destroy();
+      return { status: res.statusCode, headers: res.headers, body: '' };
+    }
+    let body = '';
+    for await (const chunk of stream) body += String(chunk);
+    return { status: res.statusCode, headers: res.headers, body };
+  }
+  const res = await app.inject(options);
   return { status: res.statusCode, headers: res.headers, body: res.body };
 }
 
