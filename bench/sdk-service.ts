@@ -12,10 +12,9 @@ const app = Fastify({ logger: false });
 const hello = { hello: 'world' };
 if (process.env.MODE === 'protected') {
   const verifier = createVerifier({ baseUrl: process.env.KEYGATE_URL!, key: process.env.VERIFIER_KEY! });
-  app.addHook('preHandler', keygate(verifier));
+  app.get('/hello', { preHandler: keygate(verifier) }, async () => hello);
   app.addHook('onClose', async () => verifier.close());
-}
-app.get('/hello', async () => hello);
+} else app.get('/hello', async () => hello);
 app.get('/health', async () => ({ ok: true }));
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
 const stop = () => void app.close().then(() => process.exit(0));

@@ -135,15 +135,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const verify = async (key: string, question: VerifyQuestion = {}): Promise<VerifyAnswer> => {
-    if (classifyKey(key, keyPrefix, customKeys) === 'malformed') return MALFORMED;
-    const id = await sha256Hex(
-      JSON.stringify([key, question.resourceId ?? null, question.permission ?? null, question.apiGroup ?? null]),
-    );
+    // NUL cannot occur in a key (generated or chosen), so the parts cannot run into each other.
+    const { resourceId, permission, apiGroup } = question;
+    const text =
+      resourceId === undefined && permission === undefined && apiGroup === undefined
+        ? key
+        : `${key}\u0000${resourceId ?? ''}\u0000${permission ?? ''}\u0000${apiGroup ?? ''}`;
+    const hashed = sha256Hex(text);
+    const id = typeof hashed === 'string' ? hashed : await hashed;
+    // The cache first: a malformed key is never cached, so a hit needs no format check.
     const hit = cache.get(id);
     if (hit) {
       stats.hits++;
       return hit.answer;
     }
+    if (classifyKey(key, keyPrefix, customKeys) === 'malformed') return MALFORMED;
     stats.misses++;
     let pending = inflight.get(id);
     if (!pending) {
