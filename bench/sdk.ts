@@ -88,9 +88,10 @@ async function main(): Promise<void> {
         body: body ? JSON.stringify(body) : undefined,
       });
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status}`);
-      return res.json() as Promise<any>;
+      return res.json() as Promise<Record<string, never>>;
     };
-    const resourceId = (await api('GET', '/tokens?limit=1')).items[0].resourceId as string;
+    const listed = (await api('GET', '/tokens?limit=1')) as unknown as { items: { resourceId: string }[] };
+    const resourceId = listed.items[0]!.resourceId;
     const lags: number[] = [];
     for (let r = 0; r < settings.propagationRounds; r++) {
       const created = await api('POST', `/resources/${resourceId}/tokens`, {
@@ -150,7 +151,9 @@ async function main(): Promise<void> {
             script,
           });
           if (result.non2xx > 0) throw new Error(`${mode}: ${result.non2xx} non-2xx answers`);
-          (results[mode]![c] ??= []).push(result.rps);
+          const runs = results[mode]![c] ?? [];
+          runs.push(result.rps);
+          results[mode]![c] = runs;
         }
       await s.proc.stop();
     }
