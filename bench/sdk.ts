@@ -88,16 +88,16 @@ async function main(): Promise<void> {
         body: body ? JSON.stringify(body) : undefined,
       });
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status}`);
-      return res.json() as Promise<Record<string, never>>;
+      return (await res.json()) as unknown;
     };
-    const listed = (await api('GET', '/tokens?limit=1')) as unknown as { items: { resourceId: string }[] };
+    const listed = (await api('GET', '/tokens?limit=1')) as { items: { resourceId: string }[] };
     const resourceId = listed.items[0]!.resourceId;
     const lags: number[] = [];
     for (let r = 0; r < settings.propagationRounds; r++) {
-      const created = await api('POST', `/resources/${resourceId}/tokens`, {
+      const created = (await api('POST', `/resources/${resourceId}/tokens`, {
         name: `propagation ${r}`,
         level: 'reader',
-      });
+      })) as { id: string; key: string };
       if (!(await verifier.verify(created.key)).valid) throw new Error('a new token was not valid');
       await api('PATCH', `/tokens/${created.id}`, { active: false });
       const acknowledged = performance.now();
