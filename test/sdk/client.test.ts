@@ -136,6 +136,11 @@ forEachDialect('SDK client against a live keygate', (env) => {
       'GET /api/v1.0/tokens/{id}/key': () => client.GET('/api/v1.0/tokens/{id}/key', p(ids.token)),
       'GET /api/v1.0/tokens/{id}/usage': () => client.GET('/api/v1.0/tokens/{id}/usage', p(ids.token)),
       'POST /api/v1.0/verify': () => client.POST('/api/v1.0/verify', { body: { key: 'kg_not_a_key' } }),
+      // A stream that never ends by itself: opened (or refused), then let go.
+      'GET /api/v1.0/events': async () => {
+        const { data } = await client.GET('/api/v1.0/events', { parseAs: 'stream' });
+        await data?.cancel();
+      },
       'GET /api/v1.0/logs/access/stats': () => client.GET('/api/v1.0/logs/access/stats'),
       'GET /api/v1.0/logs/access': () => client.GET('/api/v1.0/logs/access'),
       'GET /api/v1.0/logs/access/export': () => client.GET('/api/v1.0/logs/access/export', { parseAs: 'text' }),
