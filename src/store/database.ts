@@ -61,6 +61,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     // An idle connection the server drops (a restart, a failover) is reported on the pool; without
     // a listener Node treats that as an uncaught error and exits. The pool replaces the connection.
     pool.on('error', (err) => options.onIdleError?.(err));
+    // A connection dropped while checked out (pg_terminate_backend, a restart mid-query) fails its
+    // query, and the client also emits 'error': with no listener that would end the process. The
+    // failed query is answered as UNAVAILABLE; the pool discards the client when it is released.
+    pool.on('connect', (client) => client.on('error', (err) => options.onIdleError?.(err)));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

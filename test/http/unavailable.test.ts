@@ -59,3 +59,33 @@ forEachDialect('a lost database connection', (env, dialect) => {
     assert.ok(seen.has(200), 'the pool reconnects');
   });
 });
+
+forEachDialect('a connection lost while checked out', (env, dialect) => {
+  if (dialect !== 'postgres') return; // SQLite is in-process: there is no connection to lose.
+  it("fails that transaction and nothing else: the client's error event does not end the process", async () => {
+    const { kg } = env();
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      await assert.rejects(
+        kg.stores.db.transaction().execute(async (trx) => {
+          const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx);
+          const killer = new pg.Client({ connectionString: process.env.KEYGATE_TEST_POSTGRES_URL });
+          await killer.connect();
+          try {
+            await killer.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+          } finally {
+            await killer.end();
+          }
+          // The checked-out connection is gone: this fails, and its client emits 'error' too.
+          await sql`SELECT 1`.execute(trx);
+        }),
+      );
+      await kg.ping();
+      assert.deepEqual(uncaught, [], 'no error escaped');
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+    }
+  });
+});
