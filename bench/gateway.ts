@@ -19,7 +19,16 @@ import { fileURLToPath } from 'node:url';
 import { generateKey } from '../src/domain/keys.js';
 import { cpuShare, cpuSnapshot, type CpuShare, type CpuSnapshot } from './cpu.js';
 import { KEYGATE_ENTRY, keygateEnv, keygateUnavailable, seedKeygate, staleBuildWarning } from './keygate.js';
-import { freePort, installExitHooks, isStopping, killAll, spawnPinned, waitForHttp, type Pinned } from './proc.js';
+import {
+  freePort,
+  installExitHooks,
+  killAll,
+  spawnPinned,
+  waitForHttp,
+  type Pinned,
+  runBenchmark,
+  redactKeys,
+} from './proc.js';
 import { envNumber, loadSettings } from './settings.js';
 import { luaScript, runWrk, type WrkResult } from './wrk.js';
 
@@ -84,7 +93,6 @@ const log = (line: string): void => {
 };
 
 /** Keys never reach the terminal or the results file. */
-const redact = (text: string): string => text.replace(/kg_[0-9A-Za-z_-]{8,}/g, 'kg_…');
 
 function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -169,7 +177,7 @@ async function fetchOnce(url: string, headers: Record<string, string>): Promise<
   try {
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(5_000) });
     const text = await res.text();
-    return { status: res.status, body: redact(text.length > 200 ? `${text.slice(0, 200)}…` : text) };
+    return { status: res.status, body: redactKeys(text.length > 200 ? `${text.slice(0, 200)}…` : text) };
   } catch (err) {
     return { status: 0, body: (err as Error).message };
   }
@@ -187,13 +195,13 @@ async function waitForStatus(
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null)
-      throw new Error(`${proc.name} exited before it was ready\n${redact(proc.output())}`);
+      throw new Error(`${proc.name} exited before it was ready\n${redactKeys(proc.output())}`);
     const r = await fetchOnce(url, headers);
     if (r.status === status) return;
     last = r.status === 0 ? r.body : `HTTP ${r.status} ${r.body}`;
     await sleep(100);
   }
-  throw new Error(`${proc.name} not ready at ${url} within ${timeoutMs} ms (${last})\n${redact(proc.output())}`);
+  throw new Error(`${proc.name} not ready at ${url} within ${timeoutMs} ms (${last})\n${redactKeys(proc.output())}`);
 }
 
 /** nginx.conf for the comparison: the key check is one static map lookup, the upstream pool keeps 64 connections alive. */
@@ -518,7 +526,7 @@ async function main(): Promise<void> {
     ];
     const ended = (t: Target): Error | null => {
       const s = t.servers.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
-      return s ? new Error(`${s.name} ended during the run\n${redact(s.output())}`) : null;
+      return s ? new Error(`${s.name} ended during the run\n${redactKeys(s.output())}`) : null;
     };
     gatewayRss = { beforeLoadMb: statusKb(gateway.child.pid!, 'VmRSS') / 1024, afterLoadMb: Number.NaN };
 
@@ -766,11 +774,4 @@ async function main(): Promise<void> {
   log(`results written to ${file.slice(ROOT.length + 1)}`);
 }
 
-main().catch(async (err: unknown) => {
-  if (isStopping()) return; // a signal: the exit hook is cleaning up and exits
-  process.stderr.write(
-    `benchmark failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
-  );
-  await killAll();
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -27,7 +27,16 @@ import {
   seedPopulation,
   tokenIdOf,
 } from './logging-seed.js';
-import { freePort, installExitHooks, isStopping, killAll, type Pinned, spawnPinned, waitForHttp } from './proc.js';
+import {
+  freePort,
+  installExitHooks,
+  killAll,
+  type Pinned,
+  spawnPinned,
+  waitForHttp,
+  runBenchmark,
+  redactKeys,
+} from './proc.js';
 import { luaScript, runWrk, type WrkResult } from './wrk.js';
 import { envNumber, loadSettings } from './settings.js';
 
@@ -64,7 +73,6 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 /** Keys never reach the terminal or the results file. */
-const redact = (text: string): string => text.replace(/kg_[0-9A-Za-z]{8,}/g, 'kg_…');
 const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
 const fmtMs = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '—');
 const pad = (s: string, w: number): string => s.padStart(w);
@@ -220,7 +228,7 @@ async function partOverhead(
     const r = await timedGet(`${server.baseUrl}${ME}`, key);
     probes[id] = `${r.status}`;
     log(
-      `  probe ${padEnd(targets[id].label, 36)} → ${r.status} ${redact(r.text.slice(0, 120))}${r.text.length > 120 ? '…' : ''}`,
+      `  probe ${padEnd(targets[id].label, 36)} → ${r.status} ${redactKeys(r.text.slice(0, 120))}${r.text.length > 120 ? '…' : ''}`,
     );
     if (r.status !== 200) throw new Error(`GET /me answered ${r.status} for the ${id} token`);
   }
@@ -383,13 +391,13 @@ async function partPages(
   const base = `${server.baseUrl}${LOGS}`;
   const probe = await timedGet(`${base}?${scenarios[0]!.firsts[0]}`, systemKey);
   log(
-    `  probe GET ${LOGS}?${scenarios[0]!.firsts[0]} → ${probe.status} (${fmtMs(probe.ms)} ms) ${redact(probe.text.slice(0, 160))}…`,
+    `  probe GET ${LOGS}?${scenarios[0]!.firsts[0]} → ${probe.status} (${fmtMs(probe.ms)} ms) ${redactKeys(probe.text.slice(0, 160))}…`,
   );
   if (probe.status !== 200) {
     const problem =
       probe.status === 404 && probe.text.includes('ROUTE_NOT_FOUND')
         ? `${LOGS} answers 404 ROUTE_NOT_FOUND: the read API is not in this build`
-        : `${LOGS} answered ${probe.status}: ${redact(probe.text.slice(0, 300))}`;
+        : `${LOGS} answered ${probe.status}: ${redactKeys(probe.text.slice(0, 300))}`;
     return { stats: [], walkMs: 0, problem };
   }
 
@@ -544,7 +552,7 @@ async function partExport(server: Server, systemKey: string, expected: number): 
       problem =
         res.status === 404 && text.includes('ROUTE_NOT_FOUND')
           ? `${EXPORT} answers 404 ROUTE_NOT_FOUND: the export is not in this build`
-          : `${EXPORT} answered ${res.status}: ${redact(text.slice(0, 300))}`;
+          : `${EXPORT} answered ${res.status}: ${redactKeys(text.slice(0, 300))}`;
     } else {
       let lastDraw = 0;
       for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -819,11 +827,4 @@ async function main(): Promise<void> {
   log(`results written to ${file.slice(ROOT.length + 1)}`);
 }
 
-main().catch(async (err: unknown) => {
-  if (isStopping()) return;
-  process.stderr.write(
-    `benchmark failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
-  );
-  await killAll();
-  process.exitCode = 1;
-});
+runBenchmark(main);

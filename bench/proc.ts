@@ -170,3 +170,23 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Text with anything shaped like a keygate key shortened to `kg_…`, for messages a benchmark prints. */
+export function redactKeys(text: string): string {
+  return text.replace(/kg_[0-9A-Za-z_-]{8,}/g, 'kg_…');
+}
+
+/**
+ * Runs a benchmark's main function: a failure is printed (keys redacted), every child process is
+ * stopped and the exit code set; a stop by signal is left to the exit hook, which is cleaning up.
+ */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch(async (err: unknown) => {
+    if (isStopping()) return;
+    process.stderr.write(
+      `benchmark failed: ${redactKeys(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
+    );
+    await killAll();
+    process.exitCode = 1;
+  });
+}

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVerifier } from '../sdk/src/index.js';
 import { keygateUnavailable, startKeygate } from './keygate.js';
-import { freePort, installExitHooks, killAll, spawnPinned, waitForHttp } from './proc.js';
+import { freePort, installExitHooks, killAll, spawnPinned, waitForHttp, runBenchmark } from './proc.js';
 import { envNumber, loadSettings } from './settings.js';
 import { runWrk, luaScript } from './wrk.js';
 
@@ -171,8 +171,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch(async (err: unknown) => {
-  process.stderr.write(`benchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  await killAll();
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -11,7 +11,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
 import { keygateUnavailable, staleBuildWarning, startKeygate, type KeygateTarget } from './keygate.js';
-import { freePort, installExitHooks, isStopping, killAll, spawnPinned, waitForHttp, type Pinned } from './proc.js';
+import {
+  freePort,
+  installExitHooks,
+  killAll,
+  spawnPinned,
+  waitForHttp,
+  type Pinned,
+  runBenchmark,
+  redactKeys,
+} from './proc.js';
 import { luaScript, runWrk, type LuaRequest, type WrkResult } from './wrk.js';
 import { envNumber, loadSettings } from './settings.js';
 
@@ -80,7 +89,6 @@ const log = (line: string): void => {
 };
 
 /** Keys never reach the terminal or the results file. */
-const redact = (text: string): string => text.replace(/kg_[0-9A-Za-z]{8,}/g, 'kg_…');
 
 function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -159,7 +167,7 @@ async function probe(t: Target): Promise<string | undefined> {
       signal: AbortSignal.timeout(5_000),
     });
     const text = await res.text();
-    const shown = redact(text.length > 300 ? `${text.slice(0, 300)}…` : text);
+    const shown = redactKeys(text.length > 300 ? `${text.slice(0, 300)}…` : text);
     log(`  probe ${padEnd(t.label, 34)} → ${res.status} ${shown}`);
     if (res.status < 200 || res.status >= 300) return `probe answered ${res.status}: ${shown}`;
     if ((t.id === 'verify' || t.id === 'verifyOnly' || t.id === 'floor2') && /"valid"\s*:\s*false/.test(text))
@@ -312,7 +320,7 @@ async function main(): Promise<void> {
         });
       } catch (err) {
         keygateSkipped = `keygate failed to start: ${(err as Error).message.split('\n')[0]}`;
-        log(`  ${redact((err as Error).message)}`);
+        log(`  ${redactKeys((err as Error).message)}`);
         log(`  keygate: skipped — ${keygateSkipped}`);
       }
     }
@@ -573,7 +581,7 @@ async function main(): Promise<void> {
       id: t.id,
       label: t.label,
       path: new URL(t.url).pathname,
-      broken: t.broken ? redact(t.broken) : null,
+      broken: t.broken ? redactKeys(t.broken) : null,
     })),
     runs: attempts.map((r) => ({
       target: r.target,
@@ -592,11 +600,4 @@ async function main(): Promise<void> {
   log(`results written to ${file.slice(ROOT.length + 1)}`);
 }
 
-main().catch(async (err: unknown) => {
-  if (isStopping()) return; // a signal: the exit hook is cleaning up and exits
-  process.stderr.write(
-    `benchmark failed: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
-  );
-  await killAll();
-  process.exitCode = 1;
-});
+runBenchmark(main);
