@@ -15,7 +15,7 @@ import { forwardRequestHeaders, forwardResponseHeaders, proxyTrust, stripQueryKe
 import { identityHeaders } from './identity.js';
 import { TargetResolver } from './targets.js';
 import type { GatewayRoute, RouteMatch } from './types.js';
-import { isTimeout, upstreamErrorCode, upstreamPicker, type Upstream } from './upstreams.js';
+import { ambiguousPath, isTimeout, upstreamErrorCode, upstreamPicker, type Upstream } from './upstreams.js';
 import { installUpgrades } from './websocket.js';
 
 /** Methods the gateway forwards. */
@@ -28,12 +28,6 @@ export interface GatewayOptions {
   logger?: FastifyServerOptions['logger'];
   /** Signs the identity headers. */
   secret: string;
-}
-
-/** A path the gateway refuses to interpret: empty or dot segments, which upstreams resolve differently. */
-function ambiguousPath(path: string): boolean {
-  if (path.charCodeAt(0) !== 47 /* / */) return true;
-  return /\/\/|\/\.\.?(\/|$)|\/%2e(%2e)?(\/|$)/i.test(path);
 }
 
 /** Whether a request carries a body (a length above zero, or a chunked one). */

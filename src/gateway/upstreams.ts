@@ -89,6 +89,15 @@ export function isTimeout(code: string): boolean {
 }
 
 /**
+ * A path the gateway refuses to interpret, for plain requests and upgrades alike: not starting
+ * with `/`, empty segments or dot segments (also percent-encoded), which upstreams resolve differently.
+ */
+export function ambiguousPath(path: string): boolean {
+  if (path.charCodeAt(0) !== 47 /* / */) return true;
+  return /\/\/|\/\.\.?(\/|$)|\/%2e(%2e)?(\/|$)/i.test(path);
+}
+
+/**
  * Chooses the upstream for a request: an upstream bound to the request's host first, then the
  * longest matching path prefix; an upstream with neither takes what no other does.
  */

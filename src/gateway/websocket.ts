@@ -12,7 +12,7 @@ import { admit, identityOf, type AuthNotes } from './admission.js';
 import { forwardRequestHeaders, stripQueryKeys } from './headers.js';
 import { identityHeaders } from './identity.js';
 import type { TargetResolver } from './targets.js';
-import type { Upstream } from './upstreams.js';
+import { ambiguousPath, type Upstream } from './upstreams.js';
 
 export interface UpgradeDeps {
   pick: (host: string | undefined, path: string) => Upstream | null;
@@ -54,8 +54,7 @@ export function installUpgrades(app: FastifyInstance, kg: Keygate, deps: Upgrade
       const at = url.indexOf('?');
       const path = at < 0 ? url : url.slice(0, at);
       const query = looseQuery(url);
-      const upstream =
-        path.startsWith('/') && !/\/\/|\/\.\.?(\/|$)/.test(path) ? deps.pick(req.headers.host, path) : null;
+      const upstream = ambiguousPath(path) ? null : deps.pick(req.headers.host, path);
       const match = upstream?.table.match('GET', path) ?? null;
       if (!upstream || !match) return refuse(socket, 'ROUTE_NOT_FOUND', requestId);
       const credential = extractCredential(
