@@ -158,6 +158,8 @@ if (browserPresent()) {
         await page.getByRole('button', { name: w.actionSelect }).click();
         await page.getByRole('option', { name: w.disabledAction, exact: true }).click();
         await list.getByText(w.created, { exact: true }).first().waitFor({ state: 'detached' });
+        // The old rows going does not mean the filtered ones are there yet: wait for one before reading.
+        await list.getByText(w.disabledAction, { exact: true }).first().waitFor();
         const shown = await list.locator('.audit-action').allInnerTexts();
         assert.ok(shown.length >= 1);
         assert.deepEqual(new Set(shown), new Set([w.disabledAction]));
