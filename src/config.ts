@@ -44,6 +44,22 @@ export interface Config {
   webhooks: WebhookConfig;
   /** The reverse proxy, when an upstream is configured. */
   gateway: GatewayConfig | undefined;
+  /** Redis, for the change channel and shared limits across instances; unset keeps both in PostgreSQL / in process. */
+  redisUrl: string | undefined;
+  /** What shared limits do while Redis cannot be reached: `open` falls back to this process's own counters, `closed` refuses (503). */
+  redisDown: 'open' | 'closed';
+  /** Many instances: how caches hear of other instances' changes. */
+  cluster: ClusterConfig;
+}
+
+/** How this instance hears of changes committed by others. */
+export interface ClusterConfig {
+  /** `postgres` (LISTEN/NOTIFY) by default on PostgreSQL, `redis` when a Redis URL is set, `none` on SQLite. */
+  channel: 'postgres' | 'redis' | 'none';
+  /** The cache TTL while the channel is lost: the longest a stale answer can be served then. */
+  fallbackTtlMs: number;
+  /** How often the channel is checked end to end (a lost connection is also noticed at once). */
+  heartbeatMs: number;
 }
 
 /** Where and how long requests that present a key are recorded. */
@@ -133,6 +149,11 @@ const SETTINGS = [
   'KEYGATE_GATEWAY_CONNECT_TIMEOUT_MS',
   'KEYGATE_GATEWAY_RESPONSE_TIMEOUT_MS',
   'KEYGATE_GATEWAY_BODY_LIMIT',
+  'KEYGATE_REDIS_URL',
+  'KEYGATE_REDIS_DOWN',
+  'KEYGATE_CHANNEL',
+  'KEYGATE_CHANNEL_FALLBACK_TTL_MS',
+  'KEYGATE_CHANNEL_HEARTBEAT_MS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -288,7 +309,27 @@ export function loadConfig(env: Env = process.env): Config {
       `must be whole numbers of days separated by commas, such as 7,1, not ${JSON.stringify(noticeDays)}`,
     );
 
+  const redisUrl = raw('KEYGATE_REDIS_URL');
+  // Not quoted: the URL may hold a password.
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
+    wrong('KEYGATE_REDIS_URL', 'must be a redis:// or rediss:// URL');
+  const redisDown = raw('KEYGATE_REDIS_DOWN') ?? 'open';
+  if (redisDown !== 'open' && redisDown !== 'closed')
+    wrong('KEYGATE_REDIS_DOWN', `must be open or closed, not ${JSON.stringify(redisDown)}`);
+  const channel = raw('KEYGATE_CHANNEL') ?? (redisUrl ? 'redis' : databaseUrl ? 'postgres' : 'none');
+  if (channel !== 'postgres' && channel !== 'redis' && channel !== 'none')
+    wrong('KEYGATE_CHANNEL', `must be postgres, redis or none, not ${JSON.stringify(channel)}`);
+  if (channel === 'postgres' && !databaseUrl) wrong('KEYGATE_CHANNEL', 'postgres needs KEYGATE_DATABASE_URL');
+  if (channel === 'redis' && !redisUrl) wrong('KEYGATE_CHANNEL', 'redis needs KEYGATE_REDIS_URL');
+
   return {
+    redisUrl,
+    redisDown: redisDown as Config['redisDown'],
+    cluster: {
+      channel: channel as ClusterConfig['channel'],
+      fallbackTtlMs: int('KEYGATE_CHANNEL_FALLBACK_TTL_MS', 1_000, 50, 60_000),
+      heartbeatMs: int('KEYGATE_CHANNEL_HEARTBEAT_MS', 1_000, 50, 60_000),
+    },
     gateway: gatewayConfig(file.gateway as GatewaySectionInput | undefined, raw, int, wrong),
     port: int('PORT', 8080, 0, 65_535),
     host: raw('HOST') ?? '0.0.0.0',

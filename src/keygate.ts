@@ -18,6 +18,10 @@ import { VerifyService } from './services/verify.js';
 import { Notifications } from './services/notifications.js';
 import { WebhookService } from './services/webhooks.js';
 import { EventStream } from './services/event-stream.js';
+import { openRedis, type Redis } from './cluster/redis.js';
+import { Limiters } from './cluster/limiter.js';
+import { ClusterLink } from './cluster/link.js';
+import { Metrics } from './ops/metrics.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -48,6 +52,13 @@ export interface Keygate {
   webhooks: WebhookService;
   /** Live change events for SDK caches (GET /events), each verifier hearing only what it may learn. */
   events: EventStream;
+  /** Redis, when KEYGATE_REDIS_URL is set: the change channel and shared limits use it. */
+  redis: Redis | null;
+  /** Makes rate limits and throttles, counted in Redis when there is one, in process otherwise. */
+  limiters: Limiters;
+  /** This instance's link to the others: the change channel and its state. */
+  cluster: ClusterLink;
+  metrics: Metrics;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -112,6 +123,13 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     clock,
   );
   const onBackgroundError = options.onBackgroundError ?? (() => {});
+  const metrics = new Metrics();
+  const redis = config.redisUrl ? openRedis(config.redisUrl, onBackgroundError) : null;
+  const limiters = new Limiters(redis, config.redisDown, (err, decision) => {
+    metrics.limitStoreErrors.inc({ decision });
+    onBackgroundError(new Error(`shared limit store failed (${decision}): ${err.message}`));
+  });
+  const cluster = new ClusterLink(config.cluster);
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
@@ -150,8 +168,13 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     notifications,
     webhooks,
     events,
+    redis,
+    limiters,
+    cluster,
+    metrics,
     ping: () => ping(opened.db),
     async close() {
+      await cluster.close();
       events.close();
       await retention.stop();
       // Its last batch is counted into usage before the database closes.
@@ -159,6 +182,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
       // After the access log: its last batch may still queue new-address events.
       await notifications.stop();
       await opened.close();
+      redis?.disconnect();
     },
   };
 }

@@ -1,0 +1,61 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every Prometheus metric keygate exports, on a registry of its own (not prom-client's global
+ * one: tests run many keygates in one process). Services count into these; what is cheap to read
+ * at scrape time (queue depths, pool usage, cache counters) is read by `collect` callbacks
+ * instead of being counted on the hot path. Labels never carry a key, a token id or an address.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Key decisions by where they were made and their outcome (`OK` or the refusal's error code). */
+  readonly decisions = new Counter({
+    name: 'keygate_decisions_total',
+    help: 'Key decisions, by where they were made (api, verify, gateway) and outcome (OK or the error code).',
+    labelNames: ['source', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  /** Requests refused by a limit: a token's rate limit, its credits, or the refused-key and sign-in throttles. */
+  readonly limited = new Counter({
+    name: 'keygate_limited_total',
+    help: 'Requests refused by a limit, by kind (rate, credits, refused_keys, sign_in).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** Calls to the shared limit store (Redis) that failed, and what was decided instead. */
+  readonly limitStoreErrors = new Counter({
+    name: 'keygate_limit_store_errors_total',
+    help: 'Shared limit store (Redis) calls that failed, by the decision taken (open: local counters; closed: refused).',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
+
+  /** Whether the change channel is connected (1) or lost (0, caches on the fallback TTL). */
+  readonly channelConnected = new Gauge({
+    name: 'keygate_channel_connected',
+    help: 'Whether the cross-instance change channel is connected (1) or lost (0: caches use the fallback TTL).',
+    registers: [this.registry],
+  });
+
+  readonly channelLosses = new Counter({
+    name: 'keygate_channel_losses_total',
+    help: 'Times the cross-instance change channel was lost (caches are dropped when it comes back).',
+    registers: [this.registry],
+  });
+
+  /** From commit on another instance to the change being applied here. */
+  readonly propagation = new Histogram({
+    name: 'keygate_change_propagation_seconds',
+    help: "Time from a change's commit on another instance to its caches being dropped here.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  /** The text Prometheus scrapes. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
