@@ -129,7 +129,17 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     metrics.limitStoreErrors.inc({ decision });
     onBackgroundError(new Error(`shared limit store failed (${decision}): ${err.message}`));
   });
-  const cluster = new ClusterLink(config.cluster);
+  const cluster = new ClusterLink(config.cluster, {
+    feed,
+    cache,
+    metrics,
+    ttlMs: config.cacheTtlMs,
+    databaseUrl: config.databaseUrl,
+    schema: options.pgSchema ?? config.databaseSchema,
+    redisUrl: config.redisUrl,
+    redis,
+    onError: onBackgroundError,
+  });
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
@@ -148,6 +158,8 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
   // Subscribed after the cache, so it reads what a batch changed after the cache has dropped it.
   const events = new EventStream(feed, stores, cache, access, onBackgroundError);
+  // Last, so that every copy-keeper above already listens when the first 'restored' arrives.
+  await cluster.start();
   return {
     config,
     dialect: opened.dialect,

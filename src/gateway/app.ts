@@ -70,8 +70,11 @@ export async function buildGatewayApp(
   const pick = upstreamPicker(upstreams);
   const targets = new TargetResolver((ref, type) => kg.resources.resolveRef(ref, type));
   const unsubscribe = kg.feed.subscribe((changes) => targets.drop(changes));
+  // Back from a lost channel, what changed meanwhile is unknown.
+  const unsubscribeChannel = kg.feed.onChannel((state) => state === 'restored' && targets.clear());
   app.addHook('onClose', (_app, done) => {
     unsubscribe();
+    unsubscribeChannel();
     done();
   });
   const captureLimit = kg.config.accessLog.captureLimit;

@@ -106,7 +106,7 @@ export class AccessCache {
   constructor(
     private readonly stores: Stores,
     private readonly model: AccessModel,
-    private readonly ttlMs: number,
+    private ttlMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -280,6 +280,28 @@ export class AccessCache {
           break;
       }
     }
+  }
+
+  /**
+   * Changes how long entries are used before being read again, effective at once for entries
+   * already held (their age is measured, not their expiry stored): the cluster link shortens it
+   * while changes from other instances may go unheard.
+   */
+  setTtl(ms: number): void {
+    this.ttlMs = ms;
+  }
+
+  /** Forgets everything (the change channel came back: what changed while it was lost is unknown). */
+  clear(): void {
+    this.epoch++;
+    this.keyGeneration++;
+    this.treeVersion++;
+    this.keys.clear();
+    this.keysByToken.clear();
+    this.tokens.clear();
+    this.users.clear();
+    this.parents.clear();
+    this.ancestries.clear();
   }
 
   /** For tools and tests that change a token's row behind the services' back. */

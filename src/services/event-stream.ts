@@ -54,8 +54,11 @@ const LAST_EVENT_ID = /^([0-9A-Za-z]{1,64}):(0|[1-9][0-9]{0,15})$/;
  * more than POST /verify would tell it.
  */
 export class EventStream {
-  /** Random per process start: a client resuming from another process's stream is told to reset. */
-  readonly streamId = randomBase62(12);
+  /**
+   * Random per process start, and new again whenever the change channel comes back: a client
+   * resuming from another stream is told to reset, since what it missed cannot be replayed.
+   */
+  streamId = randomBase62(12);
   /** Interval of the keep-alive comment each connection writes; tests shorten it. */
   heartbeatMs = 15_000;
   private seq = 0;
@@ -63,6 +66,8 @@ export class EventStream {
   private readonly subscriptions = new Set<Subscription>();
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** While the cross-instance channel is lost: this stream could not tell of other instances' changes. */
+  private paused = false;
 
   constructor(
     feed: ChangeFeed,
@@ -71,7 +76,33 @@ export class EventStream {
     private readonly access: Access,
     private readonly onError: (err: unknown) => void = () => {},
   ) {
-    this.unsubscribe = feed.subscribe((changes) => this.publish(changes));
+    const stopChanges = feed.subscribe((changes) => this.publish(changes));
+    const stopChannel = feed.onChannel((state) => this.channel(state));
+    this.unsubscribe = () => {
+      stopChanges();
+      stopChannel();
+    };
+  }
+
+  /** Whether subscribers may connect: not while closing, nor while other instances' changes may go unheard. */
+  get live(): boolean {
+    return !this.closed && !this.paused;
+  }
+
+  /**
+   * A stream that cannot hear other instances must not look live: subscribers are ended (SDKs
+   * then shorten their cache TTL and reconnect) and refused until the channel is back; then the
+   * stream starts anew, so resuming clients reset rather than trust a replay with a gap in it.
+   */
+  private channel(state: 'lost' | 'restored'): void {
+    if (state === 'lost') {
+      this.paused = true;
+      for (const s of [...this.subscriptions]) s.close();
+      return;
+    }
+    this.paused = false;
+    this.streamId = randomBase62(12);
+    this.buffer.length = 0;
   }
 
   /** The id of the newest batch, as `<stream>:<seq>`. */
@@ -93,7 +124,7 @@ export class EventStream {
    */
   subscribe(listener: StreamListener): () => void {
     const sub = new Subscription(this, listener);
-    if (this.closed) {
+    if (!this.live) {
       sub.close();
       return () => {};
     }

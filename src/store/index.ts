@@ -12,6 +12,8 @@ import { UserStore } from './users.js';
 /** Where committed changes go: the change feed, and the audit records for whoever reacts to them (webhooks). */
 export interface ChangeSink {
   publish(changes: readonly Change[]): void;
+  /** Runs inside the transaction just before it commits, when it changed something (the PostgreSQL channel's NOTIFY). */
+  beforeCommit?: ((trx: Kysely<Database>, changes: readonly Change[]) => Promise<void>) | undefined;
   /** Audit records that are now durable, in the order they were written. */
   audited?(rows: readonly AuditRow[]): void;
 }
@@ -50,7 +52,11 @@ export function createStores(db: Kysely<Database>, sink: ChangeSink = NOWHERE): 
     async transaction(fn) {
       const changes: Change[] = [];
       const audited: AuditRow[] = [];
-      const result = await unitOfWork(db, (trx) => fn(bound(trx, changes, audited)));
+      const result = await unitOfWork(db, async (trx) => {
+        const value = await fn(bound(trx, changes, audited));
+        if (changes.length > 0 && sink.beforeCommit) await sink.beforeCommit(trx, changes);
+        return value;
+      });
       // Only here has the transaction committed; were it to roll back, the unit of work threw.
       sink.publish(changes);
       if (audited.length > 0) sink.audited?.(audited);

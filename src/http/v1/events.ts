@@ -1,3 +1,4 @@
+import { fail } from '../../domain/errors.js';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Type } from 'typebox';
 import type { StreamEvent } from '../../services/event-stream.js';
@@ -25,7 +26,9 @@ const EVENTS_SCHEMA = {
     '(or, with Last-Event-ID `<stream>:<seq>`, the missed `changes` events, or `event: reset` when they cannot be replayed: drop the whole cache). ' +
     'Each committed batch is an `event: changes` with `data: {"changes": [...]}`: {"kind":"token","id"}, {"kind":"keys","tokenId"}, ' +
     '{"kind":"user","id"}, {"kind":"resource","id"} or {"kind":"membership","userId","resourceId"} — ids only, never keys — ' +
-    'leaving out what the caller may not learn about. A `: ping` comment every 15 seconds keeps proxies from closing the connection.',
+    'leaving out what the caller may not learn about. A `: ping` comment every 15 seconds keeps proxies from closing the connection. ' +
+    'When this instance loses the change channel to the other instances, the stream ends and new connections get 503 UNAVAILABLE ' +
+    'until it is back (keep cached answers short meanwhile); the first stream after that starts anew, so a resuming client is told to reset.',
   querystring: EventsQuery,
   response: {
     200: {
@@ -56,6 +59,10 @@ export function eventRoutes(app: FastifyTypebox): void {
   app.get('/events', { config: { apiGroup: 'verify' }, schema: EVENTS_SCHEMA }, async (request, reply) => {
     const caller = principalOf(request);
     kg.verify.requireVerifier(caller);
+    // An instance that cannot hear the others would stream an incomplete picture; the SDK keeps
+    // its cache short and retries instead.
+    if (!kg.events.live)
+      fail('UNAVAILABLE', 'Change events are paused: this instance has lost the channel to the other instances.');
     const credential = request.auth.credential;
     // A verifier is always a token, so a key was presented; it is kept only to ask again per batch.
     const key = credential.kind === 'key' ? credential.key : null;
