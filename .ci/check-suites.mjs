@@ -2,7 +2,7 @@
 // Reads the TAP file the test run wrote and fails unless every suite ran where it should: nothing
 // failed, skipped, cancelled or todo; every suite that ran on SQLite ran on PostgreSQL too (suites
 // that are SQLite-only by design say "[sqlite only]"); and every browser test file reported a
-// [chromium] suite. A suite that silently did not run is as bad as one that failed.
+// [chromium] suite, and both many-instance [cluster] suites ran. A suite that silently did not run is as bad as one that failed.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const [tapPath, browserDir = 'test/browser'] = process.argv.slice(2);
@@ -48,11 +48,15 @@ if (chromium.length < browserFiles.length) {
   problems.push(`${browserFiles.length} browser test files but only ${chromium.length} [chromium] suites ran`);
 }
 
+// The many-instance suites start real processes over PostgreSQL, once with LISTEN/NOTIFY and once with Redis.
+const cluster = [...names].filter((n) => n.endsWith(' [cluster]'));
+if (cluster.length < 2) problems.push(`${cluster.length} many-instance [cluster] suites ran; expected PostgreSQL and Redis`);
+
 if (problems.length > 0) {
   for (const p of problems) console.error(`ci: ${p}`);
   process.exit(1);
 }
 console.log(
   `ci: ${total.slice(8)} tests; ${sqlite.length} suites on both SQLite and PostgreSQL, ` +
-    `${chromium.length} in Chromium; nothing skipped`,
+    `${chromium.length} in Chromium, ${cluster.length} with three processes; nothing skipped`,
 );

@@ -95,10 +95,14 @@ export async function seedKeygate(
   env: NodeJS.ProcessEnv,
   tokenCount: number,
   sampleCount: number,
-): Promise<{ callerKey: string; verifierKey: string; sampleKeys: string[] }> {
+): Promise<{ callerKey: string; verifierKey: string; sampleKeys: string[]; sampleIds: string[] }> {
   const config = loadConfig(env);
   const ring = new KeyRing(config);
-  const { db, close } = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const { db, close } = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    pgSchema: config.databaseSchema,
+  });
   try {
     await migrateToLatest(db);
     const now = new Date().toISOString();
@@ -180,6 +184,7 @@ export async function seedKeygate(
     });
 
     const sampleKeys: string[] = [];
+    const sampleIds: string[] = [];
     for (let start = 0; start < tokenCount; start += BATCH) {
       const tokens: Insertable<TokensTable>[] = [];
       const keys: Insertable<TokenKeysTable>[] = [];
@@ -188,14 +193,17 @@ export async function seedKeygate(
         const id = newId('tok');
         tokens.push(tokenRow(id, key, `bench ${i}`, 'reader'));
         keys.push({ key_hash: ring.hash(key), token_id: id, expires_at: null, created_at: now });
-        if (sampleKeys.length < sampleCount) sampleKeys.push(key);
+        if (sampleKeys.length < sampleCount) {
+          sampleKeys.push(key);
+          sampleIds.push(id);
+        }
       }
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('tokens').values(tokens).execute();
         await trx.insertInto('token_keys').values(keys).execute();
       });
     }
-    return { callerKey, verifierKey, sampleKeys };
+    return { callerKey, verifierKey, sampleKeys, sampleIds };
   } finally {
     await close();
   }

@@ -84,7 +84,8 @@ export interface Pinned {
 
 export interface PinnedOptions {
   name: string;
-  cpu: number;
+  /** A core, or a taskset list such as '0-1' for a process the scheduler may move. */
+  cpu: number | string;
   command: string;
   args: string[];
   cwd?: string;

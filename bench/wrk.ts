@@ -62,7 +62,8 @@ export interface WrkRun {
   url: string;
   connections: number;
   durationS: number;
-  cpu: number;
+  /** wrk's core; a taskset list ('0-1') leaves it to the scheduler, and no load share is sampled. */
+  cpu: number | string;
   /** Path of a Lua script, when the requests are not a plain GET of `url`. */
   script?: string | undefined;
 }
@@ -83,11 +84,12 @@ export async function runWrk(run: WrkRun): Promise<{ result: WrkResult; loadCpu:
     args,
     keepStdout: true,
   });
-  const before = cpuSnapshot(run.cpu, wrk.child.pid);
+  const cpu = run.cpu;
+  const before = typeof cpu === 'number' ? cpuSnapshot(cpu, wrk.child.pid) : null;
   let loadCpu: CpuShare | null = null;
   const sampler = setTimeout(
     () => {
-      loadCpu = cpuShare(before, cpuSnapshot(run.cpu, wrk.child.pid));
+      if (before && typeof cpu === 'number') loadCpu = cpuShare(before, cpuSnapshot(cpu, wrk.child.pid));
     },
     Math.max(100, run.durationS * 1_000 - 250),
   );

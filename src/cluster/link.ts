@@ -3,7 +3,7 @@ import { randomBase62 } from '../domain/keys.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { AccessCache } from '../services/access-cache.js';
 import type { ChangeFeed } from '../services/change-feed.js';
-import type { Channel } from './channel.js';
+import type { Channel, ChannelEvents } from './channel.js';
 import { decodeMessage, encodeMessages } from './message.js';
 import { notifyInTransaction, PgChannel, pgChannelName } from './pg-channel.js';
 import { RedisChannel, redisChannelName } from './redis-channel.js';
@@ -29,8 +29,8 @@ export interface ClusterLinkDeps {
   /** The shared Redis connection, used to publish. */
   redis: Redis | null;
   onError: (err: unknown) => void;
-  /** Only for tests and benchmarks: hears every message applied from another instance. */
-  onApplied?: (at: number) => void;
+  /** Only for tests: replaces the PostgreSQL or Redis channel. */
+  openChannel?: (events: ChannelEvents) => Channel;
 }
 
 /**
@@ -78,7 +78,9 @@ export class ClusterLink {
     if (config.channel === 'postgres') {
       const name = pgChannelName(deps.schema);
       const applicationName = deps.schema ? `keygate:listen:${deps.schema}` : 'keygate:listen';
-      this.channel = new PgChannel({ ...options, url: deps.databaseUrl!, channel: name, applicationName }, events);
+      this.channel =
+        deps.openChannel?.(events) ??
+        new PgChannel({ ...options, url: deps.databaseUrl!, channel: name, applicationName }, events);
       deps.feed.beforeCommit = (trx, changes) =>
         notifyInTransaction(trx, name, encodeMessages(this.origin, Date.now(), changes));
       this.stops.push(() => {
@@ -86,7 +88,8 @@ export class ClusterLink {
       });
     } else {
       const name = redisChannelName(deps.schema);
-      this.channel = new RedisChannel({ ...options, url: deps.redisUrl!, channel: name }, events);
+      this.channel =
+        deps.openChannel?.(events) ?? new RedisChannel({ ...options, url: deps.redisUrl!, channel: name }, events);
       this.stops.push(
         deps.feed.onLocal((changes) => this.publishToRedis(name, encodeMessages(this.origin, Date.now(), changes))),
       );
@@ -127,7 +130,6 @@ export class ClusterLink {
     this.deps.feed.publish(message.changes, 'remote');
     const lag = Math.max(0, Date.now() - message.at);
     this.deps.metrics.propagation.observe(lag / 1000);
-    this.deps.onApplied?.(message.at);
   }
 
   private up(): void {

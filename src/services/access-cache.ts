@@ -291,6 +291,11 @@ export class AccessCache {
     this.ttlMs = ms;
   }
 
+  /** How long entries are used now before being read again. */
+  get ttl(): number {
+    return this.ttlMs;
+  }
+
   /** Forgets everything (the change channel came back: what changed while it was lost is unknown). */
   clear(): void {
     this.epoch++;
