@@ -51,6 +51,8 @@ export class ClusterLink {
   private everConnected = false;
   private channel: Channel | null = null;
   private readonly stops: (() => void)[] = [];
+  /** Publishes to Redis still under way, waited for on close (a CLI command's change must get out before it exits). */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(
     private readonly config: ClusterConfig,
@@ -69,6 +71,8 @@ export class ClusterLink {
     const { config, deps } = this;
     if (config.channel === 'none') return;
     deps.cache.setTtl(Math.min(config.fallbackTtlMs, deps.ttlMs));
+    // Until the channel is first up, nothing may look as fresh as it would with it (the SDK event stream included).
+    deps.feed.channel('lost');
     const events = {
       message: (text: string) => this.heard(text),
       up: () => this.up(),
@@ -117,7 +121,10 @@ export class ClusterLink {
         }
       }
     };
-    send().catch((err: Error) => this.deps.onError(new Error(`change channel: publish failed: ${err.message}`)));
+    const sent = send()
+      .catch((err: Error) => this.deps.onError(new Error(`change channel: publish failed: ${err.message}`)))
+      .finally(() => this.sending.delete(sent));
+    this.sending.add(sent);
   }
 
   private heard(text: string): void {
@@ -160,6 +167,7 @@ export class ClusterLink {
 
   async close(): Promise<void> {
     for (const stop of this.stops.splice(0)) stop();
+    await Promise.all(this.sending);
     await this.channel?.close();
   }
 }

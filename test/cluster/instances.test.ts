@@ -149,6 +149,21 @@ function clusterSuite(channel: 'postgres' | 'redis'): void {
       await refusedEverywhere("disabled owner's token", t.key);
     });
 
+    it('a token whose owner lost their role is refused by the others', async () => {
+      const email = `member-${randomBase62(6).toLowerCase()}@example.com`;
+      const user = await admin('POST', '/users', { email, password: ADMIN.password });
+      assert.equal(user.status, 201, JSON.stringify(user.body));
+      const member = `/resources/${account}/members/${user.body.id}`;
+      assert.ok([200, 201].includes((await admin('PUT', member, { role: 'manager' })).status));
+      const owner = await signIn(a.base, email, ADMIN.password);
+      const t = await token({}, account, owner);
+      const path = `/resources/${account}`;
+      await warm(t.key, path);
+      const removed = await admin('DELETE', member);
+      assert.ok([200, 204].includes(removed.status), JSON.stringify(removed.body));
+      await refusedEverywhere('token of an owner without a role', t.key, path);
+    });
+
     it('a token on a deleted resource is refused by the others', async () => {
       const folder = await admin('POST', '/resources', { type: 'folder', name: 'Doomed', parentId: account });
       assert.equal(folder.status, 201, JSON.stringify(folder.body));

@@ -58,13 +58,14 @@ describe('the cluster link: the cache TTL, resets and remote changes [sqlite onl
     await link.start();
     assert.equal(link.status().connected, false);
     assert.equal(env.kg.cache.ttl, 1_000);
+    assert.equal(env.kg.events.live, false, 'the SDK event stream waits for the channel');
   });
 
   it('once connected, the normal TTL applies and every copy-keeper hears "restored"', () => {
     channel.events.up();
     assert.deepEqual(link.status(), { channel: 'redis', connected: true });
     assert.equal(env.kg.cache.ttl, 30_000);
-    assert.deepEqual(states, ['restored']);
+    assert.deepEqual(states, ['lost', 'restored']);
     assert.equal(env.kg.events.live, true);
   });
 
@@ -99,7 +100,7 @@ describe('the cluster link: the cache TTL, resets and remote changes [sqlite onl
     assert.equal(link.status().connected, false);
     assert.equal(env.kg.cache.ttl, 1_000);
     assert.equal(env.kg.events.live, false);
-    assert.deepEqual(states, ['restored', 'lost']);
+    assert.deepEqual(states, ['lost', 'restored', 'lost']);
     assert.match(await env.kg.metrics.scrape(), /keygate_channel_losses_total 1/);
     assert.match(await env.kg.metrics.scrape(), /keygate_channel_connected 0/);
   });
