@@ -87,4 +87,21 @@ forEachDialect('an SDK cache dropped by the live event stream, not by its TTL', 
     await until(() => verifier.stats.invalidations > before);
     assert.equal((await verifier.verify(key)).code, 'VALID');
   });
+
+  it('while the server cannot hear other instances the stream ends (the SDK shortens its cache); back, it resets', {
+    timeout: 20_000,
+  }, async () => {
+    const { kg } = env();
+    assert.ok(verifier.stats.connected);
+    // What the cluster link tells the feed when its channel to the other instances is lost.
+    kg.feed.channel('lost');
+    await until(() => !verifier.stats.connected);
+    assert.equal(kg.events.live, false);
+    // Reconnecting is refused (503) until the channel is back; then the stream starts anew: reset.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(verifier.stats.connected, false, 'refused while the channel is lost');
+    const before = verifier.stats.invalidations;
+    kg.feed.channel('restored');
+    await until(() => verifier.stats.connected && verifier.stats.invalidations > before);
+  });
 });
