@@ -9,6 +9,11 @@ export interface IpAllowlist {
   readonly ranges: readonly Range[];
 }
 
+/** Whether text is an address in its usual notation: four decimal parts for IPv4 (not inet_aton's 1.2.3 or 0x7f.1), or IPv6. */
+function isStrictAddress(text: string): boolean {
+  return text.includes(':') ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
 /**
  * Parses one entry: an IPv4 or IPv6 address (a single host) or a CIDR range. An IPv4-mapped IPv6
  * entry (::ffff:10.0.0.0/104) is kept as the IPv4 range it stands for. Null when it is neither.
@@ -18,10 +23,12 @@ export function parseAllowlistEntry(entry: string): Range | null {
   try {
     let range: Range;
     if (text.includes('/')) {
+      if (!isStrictAddress(text.slice(0, text.indexOf('/'))) || !/^\/\d{1,3}$/.test(text.slice(text.indexOf('/'))))
+        return null;
       // parseCIDR accepts host bits set (10.0.0.1/8); that is still the range it names.
       range = ipaddr.parseCIDR(text);
     } else {
-      if (!ipaddr.isValid(text)) return null;
+      if (!isStrictAddress(text)) return null;
       const address = ipaddr.parse(text);
       range = [address, address.kind() === 'ipv4' ? 32 : 128];
     }
@@ -54,7 +61,7 @@ export function parseClientAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | nu
   const trimmed = text.trim();
   // A zone index (fe80::1%eth0) names an interface, not another address.
   const bare = trimmed.includes('%') ? trimmed.slice(0, trimmed.indexOf('%')) : trimmed;
-  if (!ipaddr.isValid(bare)) return null;
+  if (!isStrictAddress(bare)) return null;
   try {
     return ipaddr.process(bare);
   } catch {

@@ -17,6 +17,7 @@ import { TargetResolver } from './targets.js';
 import type { GatewayRoute, RouteMatch } from './types.js';
 import { ambiguousPath, isTimeout, upstreamErrorCode, upstreamPicker, type Upstream } from './upstreams.js';
 import { installUpgrades } from './websocket.js';
+import { TokenLimits } from '../services/token-limits.js';
 
 /** Methods the gateway forwards. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -180,6 +181,18 @@ export async function buildGatewayApp(
             request.auth,
           );
 
+      // The token's own limits, once its key is admitted (a refused key never counts); the fields go to the client only.
+      let limitHeaders: Record<string, string> = {};
+      if (admission && kg.limits.applies(admission.verdict.token)) {
+        const report = await kg.limits.check(admission.verdict.token, { ip: request.ip });
+        limitHeaders = report.headers;
+        reply.headers(limitHeaders);
+        if (report.refusal) {
+          request.auth.outcome = report.refusal;
+          throw TokenLimits.error(report);
+        }
+      }
+
       const sources = credential.kind === 'key' ? credential.sources : [];
       const consumed = sources.flatMap((s) => (s === 'json:API_Key' ? ['API_Key'] : s === 'form:key' ? ['key'] : []));
       const rewritten = raw === undefined || kind === null ? null : withoutFields(kind, raw, body, consumed);
@@ -225,7 +238,7 @@ export async function buildGatewayApp(
         request.log.warn({ requestId: request.id, upstream: upstream.config.name, code }, 'gateway: upstream failed');
         fail(isTimeout(code) ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE');
       }
-      reply.code(res.statusCode).headers(forwardResponseHeaders(res.headers));
+      reply.code(res.statusCode).headers(forwardResponseHeaders(res.headers)).headers(limitHeaders);
       const registers =
         admission !== null &&
         route.register !== undefined &&
