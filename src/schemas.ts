@@ -412,8 +412,7 @@ export const VerifyRequest = Type.Object(
       Type.Integer({
         minimum: 0,
         maximum: 1_000_000,
-        description:
-          'Credits this use takes from a token with credits (default 1; 0 only checks that some are left).',
+        description: 'Credits this use takes from a token with credits (default 1; 0 only checks that some are left).',
       }),
     ),
   },
@@ -469,9 +468,7 @@ export const VerifyResponse = Type.Object(
         { description: "The token's rate limit after this use (also in the RateLimit header fields)." },
       ),
     ),
-    credits: Type.Optional(
-      Type.Object({ remaining: Type.Integer() }, { description: 'Credits left after this use.' }),
-    ),
+    credits: Type.Optional(Type.Object({ remaining: Type.Integer() }, { description: 'Credits left after this use.' })),
   },
   { $id: 'VerifyResponse' },
 );

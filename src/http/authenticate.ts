@@ -219,7 +219,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
           .then(settled, done);
       accept(request, verdict);
       const limited = limit(request, reply);
-      if (limited) return void limited.then(settled, done);
+      if (limited instanceof Promise) return void limited.then(settled, done);
       settled();
     } catch (err) {
       done(err as Error);

@@ -150,7 +150,11 @@ export class TokenLimits {
     const id = `${rate.limit}:${durationSec}`;
     let limiter = this.limiters.get(id);
     if (limiter === undefined) {
-      limiter = this.shared.create({ keyPrefix: `kg_rate_${rate.limit}_${durationSec}`, points: rate.limit, durationSec });
+      limiter = this.shared.create({
+        keyPrefix: `kg_rate_${rate.limit}_${durationSec}`,
+        points: rate.limit,
+        durationSec,
+      });
       this.limiters.set(id, limiter);
     }
     return limiter;

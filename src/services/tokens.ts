@@ -60,7 +60,11 @@ export function limitColumns(
     } else {
       const windowMs =
         parseWindow(r.window) ??
-        fail('VALIDATION_FAILED', 'rateLimit.window must be whole seconds from 1s to 1d, such as 1m.', 'rateLimit.window');
+        fail(
+          'VALIDATION_FAILED',
+          'rateLimit.window must be whole seconds from 1s to 1d, such as 1m.',
+          'rateLimit.window',
+        );
       set.rate_limit = r.limit;
       set.rate_window_ms = windowMs;
       set.rate_per = r.per ?? 'token';

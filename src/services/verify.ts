@@ -75,11 +75,20 @@ export class VerifyService {
 
   /** Whether the answer is about a token the verifier sees that has limits: answered fresh, never cached. */
   private isLimited(caller: Principal, verdict: KeyVerdict): verdict is Judged {
-    return verdict.code !== 'MALFORMED' && 'token' in verdict && this.limits.applies(verdict.token) && this.sees(caller, verdict);
+    return (
+      verdict.code !== 'MALFORMED' &&
+      'token' in verdict &&
+      this.limits.applies(verdict.token) &&
+      this.sees(caller, verdict)
+    );
   }
 
   /** The answer about a token with limits: a valid key is checked against them (and counted); never cacheable. */
-  private async limitedAnswer(verdict: Judged, q: VerifyQuestion, headers: Record<string, string>): Promise<VerifyAnswer> {
+  private async limitedAnswer(
+    verdict: Judged,
+    q: VerifyQuestion,
+    headers: Record<string, string>,
+  ): Promise<VerifyAnswer> {
     const answer: VerifyAnswer = { ...shape(verdict), cacheable: false };
     if (verdict.code !== 'VALID') return answer;
     const report = await this.limits.check(verdict.token, { ip: q.ip, cost: q.cost });

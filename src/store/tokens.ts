@@ -124,11 +124,7 @@ export class TokenStore {
 
   /** The credits a token has now (its refill not applied), read from the database, never a cache. */
   async creditsRemaining(id: string): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('tokens')
-      .select('credits_remaining')
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('tokens').select('credits_remaining').where('id', '=', id).executeTakeFirst();
     return row?.credits_remaining === null || row === undefined ? null : Number(row.credits_remaining);
   }
 

@@ -24,7 +24,8 @@ for (const dialect of DIALECTS) {
     before(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'keygate-cli-limits-'));
       env = { KEYGATE_DATA_DIR: dataDir, KEYGATE_LOG_LEVEL: 'warn' };
-      if (dialect.url && schema) Object.assign(env, { KEYGATE_DATABASE_URL: dialect.url, KEYGATE_DATABASE_SCHEMA: schema });
+      if (dialect.url && schema)
+        Object.assign(env, { KEYGATE_DATABASE_URL: dialect.url, KEYGATE_DATABASE_SCHEMA: schema });
       const created = await run(['admin', 'create', '--email', 'ops@example.com'], {
         env: { ...env, KEYGATE_ADMIN_PASSWORD: 'a long enough password' },
         out: () => {},

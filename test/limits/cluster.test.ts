@@ -35,7 +35,9 @@ async function redisLost(kg: TestEnv['kg']): Promise<void> {
 }
 
 for (const dialect of DIALECTS) {
-  describe(`token limits across instances [${dialect.name}]`, { skip: !REDIS_PRESENT && 'redis-server is not installed' }, () => {
+  describe(`token limits across instances [${dialect.name}]`, {
+    skip: !REDIS_PRESENT && 'redis-server is not installed',
+  }, () => {
     let redis: TestRedis;
     let open: Awaited<ReturnType<typeof createTestCluster>>;
     let closed: Awaited<ReturnType<typeof createTestCluster>>;
@@ -44,13 +46,16 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       redis = await startTestRedis();
-      open = await createTestCluster(dialect.url, 2, { env: { KEYGATE_REDIS_URL: redis.url, KEYGATE_REDIS_DOWN: 'open' } });
+      open = await createTestCluster(dialect.url, 2, {
+        env: { KEYGATE_REDIS_URL: redis.url, KEYGATE_REDIS_DOWN: 'open' },
+      });
       closed = await createTestCluster(dialect.url, 1, {
         env: { KEYGATE_REDIS_URL: redis.url, KEYGATE_REDIS_DOWN: 'closed' },
       });
       openSide = await setUp(open.instances[0]!.kg);
       closedSide = await setUp(closed.instances[0]!.kg);
-      for (const { kg } of [...open.instances, ...closed.instances]) if (kg.redis!.status !== 'ready') await once(kg.redis!, 'ready');
+      for (const { kg } of [...open.instances, ...closed.instances])
+        if (kg.redis!.status !== 'ready') await once(kg.redis!, 'ready');
     });
     after(async () => {
       await open?.dispose();
@@ -86,20 +91,34 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < 3; i++) codes.push((await verifyOn(0, openKey)).body.code);
       assert.deepEqual(codes, ['VALID', 'VALID', 'RATE_LIMITED']);
       assert.equal((await verifyOn(1, openKey)).body.code, 'VALID', 'the other instance has its own count');
-      assert.match(await open.instances[0]!.kg.metrics.scrape(), /keygate_limit_store_errors_total\{decision="open"\} [1-9]/);
+      assert.match(
+        await open.instances[0]!.kg.metrics.scrape(),
+        /keygate_limit_store_errors_total\{decision="open"\} [1-9]/,
+      );
 
       // Closed: refused, in the envelope, on /verify and on the API alike.
       const { app } = closed.instances[0]!;
-      assertError(await call(app, 'POST', VERIFY, { key: closedSide.verifierKey, body: { key: closedKey } }), 503, 'UNAVAILABLE');
+      assertError(
+        await call(app, 'POST', VERIFY, { key: closedSide.verifierKey, body: { key: closedKey } }),
+        503,
+        'UNAVAILABLE',
+      );
       assertError(await call(app, 'GET', '/api/v1.0/me', { key: closedKey }), 503, 'UNAVAILABLE');
       // Tokens without a rate limit do not need Redis.
       const plain = await closedSide.mint({});
-      assert.equal((await call(app, 'POST', VERIFY, { key: closedSide.verifierKey, body: { key: plain } })).body.code, 'VALID');
+      assert.equal(
+        (await call(app, 'POST', VERIFY, { key: closedSide.verifierKey, body: { key: plain } })).body.code,
+        'VALID',
+      );
 
       // Redis back: the shared count resumes (empty), and both answer again.
       await redis.start();
-      for (const { kg } of [...open.instances, ...closed.instances]) if (kg.redis!.status !== 'ready') await once(kg.redis!, 'ready');
-      assert.equal((await call(app, 'POST', VERIFY, { key: closedSide.verifierKey, body: { key: closedKey } })).body.code, 'VALID');
+      for (const { kg } of [...open.instances, ...closed.instances])
+        if (kg.redis!.status !== 'ready') await once(kg.redis!, 'ready');
+      assert.equal(
+        (await call(app, 'POST', VERIFY, { key: closedSide.verifierKey, body: { key: closedKey } })).body.code,
+        'VALID',
+      );
     });
   });
 }

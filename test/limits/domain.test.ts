@@ -60,7 +60,7 @@ describe('IP allowlists', () => {
     fc.assert(
       fc.property(ipv4, ipv4, fc.integer({ min: 0, max: 32 }), (address, base, bits) => {
         const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-        const expected = ((toInt(address) & mask) >>> 0) === ((toInt(base) & mask) >>> 0);
+        const expected = (toInt(address) & mask) >>> 0 === (toInt(base) & mask) >>> 0;
         assert.equal(allows([`${base}/${bits}`], address), expected);
         assert.equal(allows([`${base}/${bits}`], `::ffff:${address}`), expected, 'the mapped form agrees');
       }),
@@ -68,7 +68,9 @@ describe('IP allowlists', () => {
   });
 
   it('property: every address is in its own /32 (or /128) and in the list that holds it among others', () => {
-    const ipv6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((g) => g.map((n) => n.toString(16)).join(':'));
+    const ipv6 = fc
+      .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+      .map((g) => g.map((n) => n.toString(16)).join(':'));
     fc.assert(
       fc.property(fc.oneof(ipv4, ipv6), fc.array(ipv4, { maxLength: 5 }), (address, others) => {
         const own = address.includes(':') ? `${address}/128` : `${address}/32`;
@@ -91,7 +93,11 @@ describe('rate limit rules and header fields', () => {
     assert.equal(formatWindow(60_000), '1m');
     assert.equal(formatWindow(90_000), '90s');
     assert.equal(formatWindow(7_200_000), '2h');
-    fc.assert(fc.property(fc.integer({ min: 1, max: 86_400 }), (s) => assert.equal(parseWindow(formatWindow(s * 1000)), s * 1000)));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 86_400 }), (s) =>
+        assert.equal(parseWindow(formatWindow(s * 1000)), s * 1000),
+      ),
+    );
   });
 
   it("a token's own limit wins, null falls back to its level's default (then the default), unlimited is none", () => {
@@ -108,10 +114,13 @@ describe('rate limit rules and header fields', () => {
   });
 
   it('formats RateLimit-Policy and RateLimit as structured fields, Retry-After only when refused', () => {
-    assert.deepEqual(rateLimitHeaders('token', { limit: 100, windowMs: 60_000, remaining: 42, resetMs: 16_001 }, false), {
-      'ratelimit-policy': '"token";q=100;w=60',
-      ratelimit: '"token";r=42;t=17',
-    });
+    assert.deepEqual(
+      rateLimitHeaders('token', { limit: 100, windowMs: 60_000, remaining: 42, resetMs: 16_001 }, false),
+      {
+        'ratelimit-policy': '"token";q=100;w=60',
+        ratelimit: '"token";r=42;t=17',
+      },
+    );
     assert.deepEqual(rateLimitHeaders('owner', { limit: 5, windowMs: 1000, remaining: 0, resetMs: 200 }, true), {
       'ratelimit-policy': '"owner";q=5;w=1',
       ratelimit: '"owner";r=0;t=1',

@@ -31,7 +31,10 @@ forEachDialect('token limits', (env) => {
   it('sets up an account and a verifier token', async () => {
     const { app, kg } = env();
     admin = await userWithSession(app, kg, 'admin');
-    const r = await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'account', name: 'A' } });
+    const r = await call(app, 'POST', '/api/v1.0/resources', {
+      cookie: admin.cookie,
+      body: { type: 'account', name: 'A' },
+    });
     account = r.body.id;
     verifierKey = (await mint({ level: 'administrator', apiGroups: ['verify'] })).key;
   });
@@ -79,7 +82,13 @@ forEachDialect('token limits', (env) => {
       [{ credits: { remaining: 1, refill: { amount: 1, interval: '0s' } } }, /credits/],
     ];
     for (const [body, field] of cases) {
-      for (const r of [await patch(t.id, body), await call(env().app, 'POST', `/api/v1.0/resources/${account}/tokens`, { cookie: admin.cookie, body: { name: 'x', ...body } })]) {
+      for (const r of [
+        await patch(t.id, body),
+        await call(env().app, 'POST', `/api/v1.0/resources/${account}/tokens`, {
+          cookie: admin.cookie,
+          body: { name: 'x', ...body },
+        }),
+      ]) {
         assertError(r, 400, 'VALIDATION_FAILED');
         assert.match(`${r.body.error.field ?? ''} ${r.body.error.message}`, field, JSON.stringify(body));
       }
@@ -92,7 +101,10 @@ forEachDialect('token limits', (env) => {
       const r = await verify({ key: t.key });
       assert.equal(r.body.valid, true, JSON.stringify(r.body));
       assert.equal(r.body.cacheable, false);
-      assert.deepEqual({ limit: r.body.ratelimit.limit, remaining: r.body.ratelimit.remaining }, { limit: 3, remaining: 2 - i });
+      assert.deepEqual(
+        { limit: r.body.ratelimit.limit, remaining: r.body.ratelimit.remaining },
+        { limit: 3, remaining: 2 - i },
+      );
       assert.equal(r.headers['ratelimit-policy'], '"token";q=3;w=60');
       assert.match(String(r.headers.ratelimit), new RegExp(`^"token";r=${2 - i};t=\\d+$`));
     }
@@ -228,7 +240,10 @@ forEachDialect(
     let account: string;
     let verifierKey: string;
     const mint = async (body: Record<string, unknown>) => {
-      const r = await call(env().app, 'POST', `/api/v1.0/resources/${account}/tokens`, { cookie, body: { name: 't', ...body } });
+      const r = await call(env().app, 'POST', `/api/v1.0/resources/${account}/tokens`, {
+        cookie,
+        body: { name: 't', ...body },
+      });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       return r.body as { id: string; key: string };
     };
@@ -237,7 +252,8 @@ forEachDialect(
     it('sets up', async () => {
       const admin = await userWithSession(env().app, env().kg, 'admin');
       cookie = admin.cookie;
-      account = (await call(env().app, 'POST', '/api/v1.0/resources', { cookie, body: { type: 'account', name: 'A' } })).body.id;
+      account = (await call(env().app, 'POST', '/api/v1.0/resources', { cookie, body: { type: 'account', name: 'A' } }))
+        .body.id;
       // The administrator level has no default: the verifier itself is not limited.
       verifierKey = (await mint({ level: 'administrator', apiGroups: ['verify'] })).key;
     });

@@ -19,22 +19,33 @@ forEachDialect('SDK verifier and token limits', (env) => {
   it('sets up a server, a verifier token and a verifier', async () => {
     const { app, kg } = env();
     const admin = await userWithSession(app, kg, 'admin');
-    const account = (await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'account', name: 'A' } }))
-      .body.id as string;
+    const account = (
+      await call(app, 'POST', '/api/v1.0/resources', { cookie: admin.cookie, body: { type: 'account', name: 'A' } })
+    ).body.id as string;
     mint = async (body) => {
-      const r = await call(app, 'POST', `/api/v1.0/resources/${account}/tokens`, { cookie: admin.cookie, body: { name: 't', ...body } });
+      const r = await call(app, 'POST', `/api/v1.0/resources/${account}/tokens`, {
+        cookie: admin.cookie,
+        body: { name: 't', ...body },
+      });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       return r.body.key as string;
     };
     const port = await listen(app);
-    verifier = createVerifier({ baseUrl: `http://127.0.0.1:${port}`, key: await mint({ level: 'administrator', apiGroups: ['verify'] }), events: false });
+    verifier = createVerifier({
+      baseUrl: `http://127.0.0.1:${port}`,
+      key: await mint({ level: 'administrator', apiGroups: ['verify'] }),
+      events: false,
+    });
   });
 
   it('asks keygate for every use of a token with credits, in sequence and in parallel', async () => {
     const key = await mint({ credits: { remaining: 5 } });
     const seq = [];
     for (let i = 0; i < 3; i++) seq.push(await verifier.verify(key));
-    assert.deepEqual(seq.map((a) => a.credits?.remaining), [4, 3, 2]);
+    assert.deepEqual(
+      seq.map((a) => a.credits?.remaining),
+      [4, 3, 2],
+    );
     const parallel = await Promise.all(Array.from({ length: 4 }, () => verifier.verify(key)));
     assert.equal(parallel.filter((a) => a.valid).length, 2);
     assert.equal(parallel.filter((a) => a.code === 'USAGE_EXCEEDED').length, 2);
