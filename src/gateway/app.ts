@@ -2,7 +2,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { extractCredential } from '../domain/credentials.js';
 import { fail, KeygateError } from '../domain/errors.js';
-import { admit, identityOf, type Admission } from './admission.js';
+import { admit, admitLimits, identityOf, type Admission } from './admission.js';
 import type { Keygate } from '../keygate.js';
 import { installAccessLogging } from '../http/access-logging.js';
 import { arrive, decorateRequestAuth } from '../http/authenticate.js';
@@ -17,7 +17,6 @@ import { TargetResolver } from './targets.js';
 import type { GatewayRoute, RouteMatch } from './types.js';
 import { ambiguousPath, isTimeout, upstreamErrorCode, upstreamPicker, type Upstream } from './upstreams.js';
 import { installUpgrades } from './websocket.js';
-import { TokenLimits } from '../services/token-limits.js';
 
 /** Methods the gateway forwards. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -182,16 +181,9 @@ export async function buildGatewayApp(
           );
 
       // The token's own limits, once its key is admitted (a refused key never counts); the fields go to the client only.
-      let limitHeaders: Record<string, string> = {};
-      if (admission && kg.limits.applies(admission.verdict.token)) {
-        const report = await kg.limits.check(admission.verdict.token, { ip: request.ip });
-        limitHeaders = report.headers;
-        reply.headers(limitHeaders);
-        if (report.refusal) {
-          request.auth.outcome = report.refusal;
-          throw TokenLimits.error(report);
-        }
-      }
+      const limitHeaders = admission
+        ? await admitLimits(kg, admission, request.ip, request.auth, (h) => reply.headers(h))
+        : {};
 
       const sources = credential.kind === 'key' ? credential.sources : [];
       const consumed = sources.flatMap((s) => (s === 'json:API_Key' ? ['API_Key'] : s === 'form:key' ? ['key'] : []));

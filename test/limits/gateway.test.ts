@@ -6,7 +6,8 @@ import { startGatewayRig, upstreamConfig } from '../support/gateway.js';
 import { forEachDialect } from '../support/harness.js';
 import { noteSecret } from '../support/secret-scan.js';
 import { startUpstream } from '../support/upstream.js';
-import { send } from '../support/wire.js';
+import { parseRaw, rawExchange, send } from '../support/wire.js';
+import { upgradeClientAddress } from '../../src/gateway/admission.js';
 
 /**
  * Token limits through the gateway, over real sockets: the same codes as /verify, the RateLimit
@@ -83,4 +84,28 @@ forEachDialect('token limits through the gateway', (env) => {
     const here = await mint({ ipAllowlist: ['127.0.0.0/8', '::1'] });
     assert.equal((await get('/api/things', here)).status, 200);
   });
+
+  it('upgrade requests meet the same limits (an upgrade the upstream declines would otherwise pass uncounted)', async () => {
+    const upgrade = (key: string) =>
+      rawExchange(
+        gw.port,
+        `GET /api/things HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-API-Key: ${key}\r\n\r\n`,
+      ).then(parseRaw);
+    const before = upstream.received.length;
+    const spent = await upgrade(await mint({ credits: { remaining: 0 } }));
+    assert.equal(spent.status, 429);
+    assert.equal(JSON.parse(spent.body).error.code, 'USAGE_EXCEEDED');
+    const fenced = await upgrade(await mint({ ipAllowlist: ['203.0.113.0/24'] }));
+    assert.equal(fenced.status, 403);
+    assert.equal(JSON.parse(fenced.body).error.code, 'IP_NOT_ALLOWED');
+    assert.equal(upstream.received.length, before, 'nothing was forwarded');
+  });
+});
+
+it('upgrade client address: the peer, or past trusted proxies the X-Forwarded-For entry to their left', () => {
+  const trusted = (a: string | undefined) => a === '10.0.0.1' || a === '10.0.0.2';
+  assert.equal(upgradeClientAddress('198.51.100.1', '203.0.113.9', trusted), '198.51.100.1', 'an untrusted peer');
+  assert.equal(upgradeClientAddress('10.0.0.1', '203.0.113.9', trusted), '203.0.113.9');
+  assert.equal(upgradeClientAddress('10.0.0.1', ['1.1.1.1, 203.0.113.9', '10.0.0.2'], trusted), '203.0.113.9');
+  assert.equal(upgradeClientAddress('10.0.0.1', undefined, trusted), '10.0.0.1');
 });
