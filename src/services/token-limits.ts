@@ -112,7 +112,10 @@ export class TokenLimits {
       const spent = await this.tokens.spendCredits(token.facts.id, cost, this.nowMs());
       if (spent === undefined) {
         // Not answered from the cached row: another instance may have spent or refilled since.
-        report.credits = { remaining: (await this.tokens.creditsRemaining(token.facts.id)) ?? 0 };
+        const remaining = await this.tokens.creditsRemaining(token.facts.id);
+        // The cached row was older than a change that took its credits away: nothing to count.
+        if (remaining === null) return report;
+        report.credits = { remaining };
         this.metrics.limited.inc({ kind: 'credits' });
         report.refusal = 'USAGE_EXCEEDED';
         report.message =
