@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -128,5 +132,44 @@ describe('rate limit rules and header fields', () => {
     });
     assert.equal(retryAfterSeconds(0), 0);
     assert.equal(retryAfterSeconds(1), 1);
+  });
+});
+
+describe('the rateLimits section of the config file', () => {
+  const withFile = (content: unknown) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'keygate-limits-config-')), 'keygate.json');
+    writeFileSync(path, JSON.stringify(content));
+    return loadConfig({ KEYGATE_CONFIG: path, KEYGATE_DATA_DIR: tmpdir() });
+  };
+
+  it('reads defaults per level and for the rest; none when absent', () => {
+    const config = withFile({
+      rateLimits: {
+        levels: { reader: { limit: 600, window: '1m' } },
+        default: { limit: 10, window: '1s', per: 'owner' },
+      },
+    });
+    assert.deepEqual(config.rateLimits, {
+      levels: { reader: { limit: 600, windowMs: 60_000, per: 'token' } },
+      default: { limit: 10, windowMs: 1000, per: 'owner' },
+    });
+    assert.deepEqual(withFile({}).rateLimits, { levels: {}, default: null });
+  });
+
+  it('refuses an unknown level, a zero or too long window, a zero limit and unknown keys, naming them', () => {
+    assert.throws(
+      () => withFile({ rateLimits: { levels: { boss: { limit: 1, window: '1m' } } } }),
+      /rateLimits\.levels names boss/,
+    );
+    assert.throws(
+      () => withFile({ rateLimits: { default: { limit: 1, window: '0s' } } }),
+      /rateLimits\.default\.window/,
+    );
+    assert.throws(
+      () => withFile({ rateLimits: { default: { limit: 1, window: '2d' } } }),
+      /rateLimits\.default\.window/,
+    );
+    assert.throws(() => withFile({ rateLimits: { default: { limit: 0, window: '1m' } } }), /limit/);
+    assert.throws(() => withFile({ rateLimits: { everyone: {} } }), /rateLimits/);
   });
 });
