@@ -8,6 +8,7 @@ import { Email, GroupName, PermissionName } from './schemas.js';
 import { isPostgresUrl } from './store/database.js';
 import { GATEWAY_DEFAULTS, GatewaySection, type GatewayConfig, type GatewaySectionInput } from './gateway/config.js';
 import ipaddr from 'ipaddr.js';
+import { NO_RATE_DEFAULTS, parseWindow, type RateLimit, type RateLimitDefaults } from './domain/token-limits.js';
 
 /** Everything the server can be told, with its defaults. */
 export interface Config {
@@ -50,6 +51,8 @@ export interface Config {
   redisDown: 'open' | 'closed';
   /** Many instances: how caches hear of other instances' changes. */
   cluster: ClusterConfig;
+  /** Default rate limits of tokens that set none themselves, per permission level (config file `rateLimits`). */
+  rateLimits: RateLimitDefaults;
 }
 
 /** How this instance hears of changes committed by others. */
@@ -161,6 +164,25 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 const TypeName = Type.String({ minLength: 1, maxLength: 64 });
 
+/** One default rate limit in the config file: `{"limit": 600, "window": "1m", "per": "token"}`. */
+const RateLimitEntry = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    window: Type.String({ pattern: '^\\d{1,6}(s|m|h|d)$' }),
+    per: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('owner')])),
+  },
+  { additionalProperties: false },
+);
+
+/** The `rateLimits` section: defaults per permission level, and for tokens with an explicit permission list. */
+const RateLimitsSection = Type.Object(
+  {
+    levels: Type.Optional(Type.Record(Type.String(), RateLimitEntry, { propertyNames: TypeName })),
+    default: Type.Optional(RateLimitEntry),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The shape of a KEYGATE_CONFIG file: the settings, plus the access model's parts. An unknown key
  * is refused (a misspelt setting would otherwise be ignored without a word); cross-field rules,
@@ -185,6 +207,7 @@ export const ConfigFile = Type.Object(
     ),
     apiGroups: Type.Optional(Type.Record(Type.String(), Type.String(), { propertyNames: GroupName })),
     gateway: Type.Optional(GatewaySection),
+    rateLimits: Type.Optional(RateLimitsSection),
   },
   { additionalProperties: false },
 );
@@ -322,7 +345,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (channel === 'postgres' && !databaseUrl) wrong('KEYGATE_CHANNEL', 'postgres needs KEYGATE_DATABASE_URL');
   if (channel === 'redis' && !redisUrl) wrong('KEYGATE_CHANNEL', 'redis needs KEYGATE_REDIS_URL');
 
+  const rateLimits = rateLimitDefaults(file.rateLimits as RateLimitsInput | undefined, model, path);
+
   return {
+    rateLimits,
     redisUrl,
     redisDown: redisDown as Config['redisDown'],
     cluster: {
@@ -374,6 +400,35 @@ export function loadConfig(env: Env = process.env): Config {
       scanIntervalMs: int('KEYGATE_NOTIFY_INTERVAL_MS', 60_000, 1_000),
     },
   };
+}
+
+type RateLimitsInput = { levels?: Record<string, RateLimitInput>; default?: RateLimitInput };
+type RateLimitInput = { limit: number; window: string; per?: 'token' | 'owner' };
+
+/** The file's `rateLimits` section, checked against the model's levels. */
+function rateLimitDefaults(
+  section: RateLimitsInput | undefined,
+  model: AccessModel,
+  path: string | undefined,
+): RateLimitDefaults {
+  if (!section) return NO_RATE_DEFAULTS;
+  const one = (where: string, input: RateLimitInput): RateLimit => {
+    const windowMs = parseWindow(input.window);
+    if (windowMs === null)
+      throw new ConfigError(
+        `KEYGATE_CONFIG ${path}: ${where}.window must be whole seconds from 1s to 1d, such as 1m, not ${JSON.stringify(input.window)}`,
+      );
+    return { limit: input.limit, windowMs, per: input.per ?? 'token' };
+  };
+  const levels: Record<string, RateLimit> = {};
+  for (const [level, input] of Object.entries(section.levels ?? {})) {
+    if (!Object.hasOwn(model.levels, level))
+      throw new ConfigError(
+        `KEYGATE_CONFIG ${path}: rateLimits.levels names ${level}, which is not a permission level (${Object.keys(model.levels).join(', ')})`,
+      );
+    levels[level] = one(`rateLimits.levels.${level}`, input);
+  }
+  return { levels, default: section.default ? one('rateLimits.default', section.default) : null };
 }
 
 /** The gateway's settings from the file's `gateway` section and the KEYGATE_GATEWAY_* variables; undefined when no upstream is set. */

@@ -22,6 +22,7 @@ import { openRedis, type Redis } from './cluster/redis.js';
 import { Limiters } from './cluster/limiter.js';
 import { ClusterLink } from './cluster/link.js';
 import { Metrics } from './ops/metrics.js';
+import { TokenLimits } from './services/token-limits.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -59,6 +60,8 @@ export interface Keygate {
   /** This instance's link to the others: the change channel and its state. */
   cluster: ClusterLink;
   metrics: Metrics;
+  /** Per-token rate limits, credits and IP allowlists, for /verify, the gateway and API calls with a key. */
+  limits: TokenLimits;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -129,6 +132,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     metrics.limitStoreErrors.inc({ decision });
     onBackgroundError(new Error(`shared limit store failed (${decision}): ${err.message}`));
   });
+<<<<<<< HEAD
   const cluster = new ClusterLink(config.cluster, {
     feed,
     cache,
@@ -140,6 +144,10 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     redis,
     onError: onBackgroundError,
   });
+=======
+  const cluster = new ClusterLink(config.cluster);
+  const limits = new TokenLimits(config.rateLimits, limiters, stores.tokens, metrics, nowMs);
+>>>>>>> h-limits
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
@@ -168,7 +176,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     keys,
     cache,
     access,
-    verify: new VerifyService(config.model, access),
+    verify: new VerifyService(config.model, access, limits),
     audit,
     users,
     resources,
@@ -184,6 +192,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     limiters,
     cluster,
     metrics,
+    limits,
     ping: () => ping(opened.db),
     async close() {
       await cluster.close();

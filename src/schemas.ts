@@ -93,6 +93,65 @@ export const Logging = OneOf(LOGGING_MODES, {
   description: 'What the access log keeps of each request made with the token.',
 });
 
+/** A window of whole seconds to a day: 30s, 1m, 1h, 1d. */
+const Window = Type.String({
+  pattern: '^\\d{1,6}(s|m|h|d)$',
+  description: 'A window of whole seconds, from 1s to 1d: 30s, 1m, 1h, 1d.',
+});
+
+/** A token's own rate limit. */
+export const RateLimitInput = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed per window.' }),
+    window: Window,
+    per: Type.Optional(
+      OneOf(['token', 'owner'], {
+        description: "token (default): this token's own count; owner: one count shared by all its owner's tokens.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** How a token's rate limit is set. */
+export const RateLimitSetting = Type.Union([Type.Null(), Type.Literal('unlimited'), RateLimitInput], {
+  description:
+    "Requests per window. null: the server's default for the token's permission level (config rateLimits), if any; 'unlimited': none, whatever the default.",
+});
+
+export const CreditsInput = Type.Object(
+  {
+    remaining: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: 'Uses left.' }),
+    refill: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            amount: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }),
+            interval: Type.String({ pattern: '^\\d{1,6}(s|m|h|d|y)$', description: 'Such as 1h, 1d, 30d.' }),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'Every interval (from when credits were set) the remaining uses are set back to amount.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Remaining uses; null for none counted. */
+export const CreditsSetting = Nullable(CreditsInput, {
+  description:
+    'Remaining uses: each use costs 1 (or the cost given to /verify); at 0 the key is refused with USAGE_EXCEEDED. null: not counted.',
+});
+
+export const IpAllowlistSetting = Nullable(
+  Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+  {
+    description:
+      'IPv4/IPv6 addresses and CIDR ranges the key may be used from (IPv4-mapped IPv6 clients match IPv4 ranges); null: any address.',
+  },
+);
+
 export const Token = Type.Object(
   {
     id: Type.String(),
@@ -119,6 +178,16 @@ export const Token = Type.Object(
     updatedAt: Time,
     lastUsedAt: Nullable(Time),
     lastUsedIp: Nullable(Type.String()),
+    rateLimit: RateLimitSetting,
+    credits: Nullable(
+      Type.Object({
+        remaining: Type.Integer(),
+        refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })),
+        refilledAt: Nullable(Time, { description: 'When the current refill interval began.' }),
+      }),
+      { description: 'Remaining uses, as stored (a refill that is due is applied at the next use).' },
+    ),
+    ipAllowlist: Nullable(Type.Array(Type.String())),
   },
   { $id: 'Token' },
 );
@@ -265,6 +334,9 @@ export const TokenCreate = Type.Object(
     key: Type.Optional(
       Type.String({ maxLength: 256, description: 'A chosen key value (administrators only; minimum length applies).' }),
     ),
+    rateLimit: Type.Optional(RateLimitSetting),
+    credits: Type.Optional(CreditsSetting),
+    ipAllowlist: Type.Optional(IpAllowlistSetting),
   },
   { additionalProperties: false },
 );
@@ -285,6 +357,9 @@ export const TokenPatch = Type.Object(
       }),
     ),
     active: Type.Optional(Type.Boolean()),
+    rateLimit: Type.Optional(RateLimitSetting),
+    credits: Type.Optional(CreditsSetting),
+    ipAllowlist: Type.Optional(IpAllowlistSetting),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -325,6 +400,21 @@ export const VerifyRequest = Type.Object(
     resourceId: Type.Optional(Type.String({ maxLength: 80, description: 'The resource the key wants to act on.' })),
     permission: Type.Optional(Type.String({ maxLength: 100, description: 'The permission it needs there.' })),
     apiGroup: Type.Optional(Type.String({ maxLength: 64, description: 'The API group of the endpoint it calls.' })),
+    ip: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'The address of the client that presented the key to you. Needed for tokens with an IP allowlist (without it they are refused: IP_NOT_ALLOWED).',
+      }),
+    ),
+    cost: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        description: 'Credits this use takes from a token with credits (default 1; 0 only checks that some are left).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -339,6 +429,9 @@ export const VerifyCode = OneOf([
   'API_GROUP_NOT_ALLOWED',
   'OUT_OF_SCOPE',
   'INSUFFICIENT_PERMISSIONS',
+  'IP_NOT_ALLOWED',
+  'RATE_LIMITED',
+  'USAGE_EXCEEDED',
 ]);
 
 /** What /me and /verify tell about a token: never its key or hash. */
@@ -363,6 +456,19 @@ export const VerifyResponse = Type.Object(
         logging: Logging,
       }),
     ),
+    cacheable: Type.Optional(
+      Type.Boolean({
+        description:
+          'false: the token has a rate limit, credits or an IP allowlist, so every use must be verified; do not cache this answer.',
+      }),
+    ),
+    ratelimit: Type.Optional(
+      Type.Object(
+        { limit: Type.Integer(), remaining: Type.Integer(), resetMs: Type.Integer() },
+        { description: "The token's rate limit after this use (also in the RateLimit header fields)." },
+      ),
+    ),
+    credits: Type.Optional(Type.Object({ remaining: Type.Integer() }, { description: 'Credits left after this use.' })),
   },
   { $id: 'VerifyResponse' },
 );

@@ -17,6 +17,10 @@ export interface VerifyQuestion {
   permission?: string | undefined;
   /** The API group of the endpoint it calls. */
   apiGroup?: string | undefined;
+  /** The address of the client that presented the key (needed for tokens with an IP allowlist). */
+  ip?: string | undefined;
+  /** Credits this use takes from a token with credits (default 1; 0 only checks). */
+  cost?: number | undefined;
 }
 
 /** How a verifier reaches keygate and how long it may trust an answer. */
@@ -111,6 +115,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
   const cache = new LRUCache<string, Entry>({ max: maxEntries, ttl: ttlMs, ttlAutopurge: false });
   const inflight = new Map<string, Promise<VerifyAnswer>>();
+  // Questions whose answers said `cacheable: false` (a token with a rate limit, credits or an IP
+  // allowlist): every use must reach keygate to be counted, so they are neither cached nor shared.
+  const uncacheable = new LRUCache<string, true>({ max: maxEntries });
   const stats: VerifierStats = { hits: 0, misses: 0, invalidations: 0, connected: false };
   const stop = new AbortController();
   // Bumped by every invalidation: an answer asked for before one is not cached after it.
@@ -126,6 +133,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const body = { key, ...definedOnly(question) };
     const { data } = await client.POST('/api/v1.0/verify', { body });
     const answer = data!;
+    if (answer.cacheable === false) {
+      uncacheable.set(id, true);
+      return answer;
+    }
+    uncacheable.delete(id);
     if (asked === epoch && !stop.signal.aborted) {
       const owner = answer.token ? [answer.token.ownerId] : [];
       const actsAs = answer.token?.impersonateUserId ? [answer.token.impersonateUserId] : [];
@@ -151,6 +163,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (classifyKey(key, keyPrefix, customKeys) === 'malformed') return MALFORMED;
     stats.misses++;
+    // Each use of a limited token is its own request: sharing one answer would count one use.
+    if (uncacheable.has(id) || question.ip !== undefined || question.cost !== undefined) return ask(key, question, id);
     let pending = inflight.get(id);
     if (!pending) {
       pending = ask(key, question, id).finally(() => inflight.delete(id));
@@ -271,5 +285,7 @@ function definedOnly(question: VerifyQuestion): VerifyQuestion {
   if (question.resourceId !== undefined) out.resourceId = question.resourceId;
   if (question.permission !== undefined) out.permission = question.permission;
   if (question.apiGroup !== undefined) out.apiGroup = question.apiGroup;
+  if (question.ip !== undefined) out.ip = question.ip;
+  if (question.cost !== undefined) out.cost = question.cost;
   return out;
 }

@@ -27,6 +27,14 @@ const processIo: Io = {
   err: (text) => console.error(text),
 };
 
+/** `--rate-limit 100/1m`: a limit per window; `unlimited` opts out of the level's default. */
+function rateLimitArg(value: string): { limit: number; window: string } | 'unlimited' {
+  if (value === 'unlimited') return value;
+  const m = /^(\d+)\/(\d+[smhd])$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be requests/window, such as 100/1m, or unlimited');
+  return { limit: Number(m[1]), window: m[2]! };
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
@@ -339,11 +347,17 @@ export function buildProgram(io: Io): Command {
     .option('--expires-at <time>', 'ISO 8601 time')
     .option('--description <text>', 'description')
     .option('--logging <mode>', 'none, request or request+response')
+    .option('--rate-limit <limit/window>', 'requests per window, such as 100/1m (or unlimited)', rateLimitArg)
+    .option('--credits <n>', 'remaining uses (each use costs 1)', positiveInt)
+    .option('--ip-allow <address-or-cidr...>', 'addresses and CIDR ranges the key may be used from')
     .option('--json', 'print JSON')
     .action(
       async (opts: {
         as: string;
         name: string;
+        rateLimit?: ReturnType<typeof rateLimitArg>;
+        credits?: number;
+        ipAllow?: string[];
         resource?: string;
         level?: string;
         permission?: string[];
@@ -367,6 +381,9 @@ export function buildProgram(io: Io): Command {
               expiresIn: opts.expiresIn,
               expiresAt: opts.expiresAt,
               logging: opts.logging as 'none' | 'request' | 'request+response' | undefined,
+              rateLimit: opts.rateLimit,
+              credits: opts.credits === undefined ? undefined : { remaining: opts.credits },
+              ipAllowlist: opts.ipAllow,
             },
             null,
           );

@@ -25,6 +25,10 @@ export const ERROR_CODES = {
   CURRENT_PASSWORD_INVALID: { status: 403, message: 'The current password is wrong.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   INSUFFICIENT_PERMISSIONS: { status: 403, message: 'The caller lacks a permission this request needs.' },
+  IP_NOT_ALLOWED: {
+    status: 403,
+    message: "The API key may not be used from this address (the token's IP allowlist does not hold it).",
+  },
   API_GROUP_NOT_ALLOWED: { status: 403, message: 'This API key may not call endpoints of this API group.' },
   PERMISSION_ESCALATION: { status: 403, message: 'A token cannot hold more than the person who creates or edits it.' },
   ROLE_ESCALATION: { status: 403, message: 'You cannot give a role with more rights than your own.' },
@@ -59,6 +63,7 @@ export const ERROR_CODES = {
   },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
+  USAGE_EXCEEDED: { status: 429, message: 'The API key has no credits (remaining uses) left.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side; the request id identifies it in our logs.' },
   UNAVAILABLE: { status: 503, message: 'The service is not ready.' },
   UPSTREAM_UNAVAILABLE: { status: 502, message: 'The API behind the gateway cannot be reached.' },

@@ -3,6 +3,7 @@ import { fail } from '../domain/errors.js';
 import { KEY_REFUSALS, type RequestAuth } from '../http/authenticate.js';
 import type { Keygate } from '../keygate.js';
 import type { KeyVerdict } from '../services/access.js';
+import { TokenLimits } from '../services/token-limits.js';
 import type { Identity } from './identity.js';
 import type { TargetResolver } from './targets.js';
 import type { GatewayRoute } from './types.js';
@@ -64,6 +65,50 @@ export async function admit(kg: Keygate, targets: TargetResolver, p: Presented, 
     fail('INSUFFICIENT_PERMISSIONS', `This needs the ${route.permission} permission on the resource.`);
   notes.principal = verdict.principal;
   return { verdict, resourceId: resourceId ?? verdict.token.facts.resourceId ?? '' };
+}
+
+/**
+ * Checks an admitted request against its token's limits (IP allowlist, rate limit, credits): the
+ * same check as /verify and the API. Returns the RateLimit header fields for the client (empty for
+ * a token without limits); throws the refusal, after `onHeaders` has been given the fields.
+ */
+export async function admitLimits(
+  kg: Keygate,
+  admission: Admission,
+  ip: string | undefined,
+  notes: Pick<AuthNotes, 'outcome'>,
+  onHeaders: (headers: Record<string, string>) => void = () => {},
+): Promise<Record<string, string>> {
+  const token = admission.verdict.token;
+  if (!kg.limits.applies(token)) return {};
+  const report = await kg.limits.check(token, { ip });
+  onHeaders(report.headers);
+  if (report.refusal) {
+    notes.outcome = report.refusal;
+    throw TokenLimits.error(report);
+  }
+  return report.headers;
+}
+
+/**
+ * The client's address as the gateway's request.ip reads it, for a request without Fastify's
+ * request (an upgrade): the peer, or while the peer is a trusted proxy, the X-Forwarded-For entry
+ * to its left, walking on past trusted proxies.
+ */
+export function upgradeClientAddress(
+  remoteAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: (address: string | undefined) => boolean,
+): string | undefined {
+  let address = remoteAddress;
+  const chain = [forwardedFor ?? []]
+    .flat()
+    .join(',')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  while (trusted(address) && chain.length > 0) address = chain.pop();
+  return address;
 }
 
 /** The identity an admitted request carries upstream. */

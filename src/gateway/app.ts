@@ -2,7 +2,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { extractCredential } from '../domain/credentials.js';
 import { fail, KeygateError } from '../domain/errors.js';
-import { admit, identityOf, type Admission } from './admission.js';
+import { admit, admitLimits, identityOf, type Admission } from './admission.js';
 import type { Keygate } from '../keygate.js';
 import { installAccessLogging } from '../http/access-logging.js';
 import { arrive, decorateRequestAuth } from '../http/authenticate.js';
@@ -183,6 +183,11 @@ export async function buildGatewayApp(
             request.auth,
           );
 
+      // The token's own limits, once its key is admitted (a refused key never counts); the fields go to the client only.
+      const limitHeaders = admission
+        ? await admitLimits(kg, admission, request.ip, request.auth, (h) => reply.headers(h))
+        : {};
+
       const sources = credential.kind === 'key' ? credential.sources : [];
       const consumed = sources.flatMap((s) => (s === 'json:API_Key' ? ['API_Key'] : s === 'form:key' ? ['key'] : []));
       const rewritten = raw === undefined || kind === null ? null : withoutFields(kind, raw, body, consumed);
@@ -228,7 +233,7 @@ export async function buildGatewayApp(
         request.log.warn({ requestId: request.id, upstream: upstream.config.name, code }, 'gateway: upstream failed');
         fail(isTimeout(code) ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE');
       }
-      reply.code(res.statusCode).headers(forwardResponseHeaders(res.headers));
+      reply.code(res.statusCode).headers(forwardResponseHeaders(res.headers)).headers(limitHeaders);
       const registers =
         admission !== null &&
         route.register !== undefined &&

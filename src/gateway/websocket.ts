@@ -8,7 +8,7 @@ import { looseQuery } from '../http/authenticate.js';
 import { errorBody } from '../http/errors.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { Keygate } from '../keygate.js';
-import { admit, identityOf, type AuthNotes } from './admission.js';
+import { admit, admitLimits, identityOf, type AuthNotes, upgradeClientAddress } from './admission.js';
 import { forwardRequestHeaders, stripQueryKeys } from './headers.js';
 import { identityHeaders } from './identity.js';
 import type { TargetResolver } from './targets.js';
@@ -70,6 +70,14 @@ export function installUpgrades(app: FastifyInstance, kg: Keygate, deps: Upgrade
             { credential, route: match.route, params: match.params, query, body: undefined },
             notes,
           );
+      // Token limits as for any request: an upgrade the upstream declines would otherwise pass uncounted.
+      if (admission)
+        await admitLimits(
+          kg,
+          admission,
+          upgradeClientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trusted),
+          notes,
+        );
       const sources = credential.kind === 'key' ? credential.sources : [];
       const q = at < 0 ? '' : stripQueryKeys(url.slice(at + 1), sources);
       const forwardPath = `${upstream.basePath}${path}${q === '' ? '' : `?${q}`}`;

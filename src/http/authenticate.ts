@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TokenLimits } from '../services/token-limits.js';
 import { extractCredential, type CredentialResult, type CredentialSource } from '../domain/credentials.js';
 import { fail, type ErrorCode } from '../domain/errors.js';
 import { KEY_REFUSALS } from '../domain/key-refusals.js';
@@ -140,6 +141,19 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
     request.auth.principal = verdict.principal;
   };
 
+  /** Checks an accepted key's token limits (none: no promise); the RateLimit fields go on the answer. */
+  const limit = (request: FastifyRequest, reply: FastifyReply): void | Promise<void> => {
+    const token = request.auth.token;
+    if (token === null || !kg.limits.applies(token)) return;
+    return kg.limits.check(token, { ip: request.ip }).then((report) => {
+      reply.headers(report.headers);
+      if (report.refusal) {
+        request.auth.outcome = report.refusal;
+        throw TokenLimits.error(report);
+      }
+    });
+  };
+
   const bySession = async (request: FastifyRequest, required: boolean): Promise<void> => {
     const cookie = sessionCookie(request.headers.cookie);
     if (cookie) {
@@ -161,7 +175,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
 
   // Callback style, not async: with a warm cache a key is judged synchronously, and the hot path
   // then makes no promise at all.
-  app.addHook('preValidation', (request, _reply, done) => {
+  app.addHook('preValidation', (request, reply, done) => {
     // Credentials first (a caller without any hears 401, whatever else is wrong), then the input.
     const settled = () => {
       try {
@@ -196,8 +210,16 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
       stripCredentialFields(request, credential.sources);
       request.auth.source = credential.sources[0]!;
       const verdict = kg.access.evaluateKey(credential.key, { apiGroup: config.apiGroup });
-      if (verdict instanceof Promise) return void verdict.then((v) => accept(request, v)).then(settled, done);
+      if (verdict instanceof Promise)
+        return void verdict
+          .then((v) => {
+            accept(request, v);
+            return limit(request, reply);
+          })
+          .then(settled, done);
       accept(request, verdict);
+      const limited = limit(request, reply);
+      if (limited instanceof Promise) return void limited.then(settled, done);
       settled();
     } catch (err) {
       done(err as Error);

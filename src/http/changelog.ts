@@ -9,6 +9,16 @@ export interface ChangelogEntry {
 
 export const CHANGELOG: ChangelogEntry[] = [
   {
+    id: '2026-11-27-token-limits',
+    date: '2026-11-27T00:00:00Z',
+    version: 'v1.0',
+    title: 'Per-token rate limits, credits and IP allowlists',
+    body:
+      'Tokens carry rateLimit ({limit, window, per} | "unlimited" | null for the level default), credits ({remaining, refill} | null) and ipAllowlist (addresses and CIDR ranges | null), set on create and PATCH. ' +
+      'POST /verify takes ip and cost, and may answer valid: false with RATE_LIMITED, USAGE_EXCEEDED or IP_NOT_ALLOWED; answers about tokens with limits carry ratelimit, credits and cacheable: false. ' +
+      'Calls with such a key (API and gateway) may be refused with 429 RATE_LIMITED, 429 USAGE_EXCEEDED or 403 IP_NOT_ALLOWED, and carry the RateLimit-Policy and RateLimit header fields. Additive: tokens without limits answer as before.',
+  },
+  {
     id: '2026-11-26-events',
     date: '2026-11-26T00:00:00Z',
     version: 'v1.0',

@@ -4,7 +4,7 @@ import { LOGGING_MODES } from '../schemas.js';
 import type { ResourceRow } from '../store/resources.js';
 import type { PathStep } from '../services/resources.js';
 import type { UserRow } from '../store/users.js';
-import type { TokenView } from '../services/tokens.js';
+import { limitSettings, type TokenView } from '../services/tokens.js';
 
 /** Rows → the API's JSON shapes. Key material never leaves through here. */
 export function userJson(u: UserRow) {
@@ -80,6 +80,7 @@ export function tokenJson(v: TokenView, now: Date = new Date()) {
     updatedAt: r.updated_at,
     lastUsedAt: r.last_used_at,
     lastUsedIp: r.last_used_ip,
+    ...limitSettings(r),
   };
 }
 

@@ -28,6 +28,111 @@ import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
 import type { KeyRing } from './key-ring.js';
 import { actingUser, isSystemAdmin, ownerId, type Principal } from './principal.js';
 import type { UserService } from './users.js';
+import { invalidAllowlistEntries } from '../domain/ip-allowlist.js';
+import { formatWindow, parseWindow } from '../domain/token-limits.js';
+import { parseDuration } from '../domain/expiry.js';
+import { rateLimitSetting } from './token-limits.js';
+
+type LimitColumns = Pick<
+  TokenRow,
+  | 'rate_limit'
+  | 'rate_window_ms'
+  | 'rate_per'
+  | 'credits_remaining'
+  | 'credits_refill_amount'
+  | 'credits_refill_interval_ms'
+  | 'credits_refilled_at'
+  | 'ip_allowlist'
+>;
+
+/** The columns a token's limit settings are stored in; only the fields given are returned (a PATCH leaves the others). */
+export function limitColumns(
+  input: Pick<TokenInput, 'rateLimit' | 'credits' | 'ipAllowlist'>,
+  nowMs: number,
+): Partial<LimitColumns> {
+  const set: Partial<LimitColumns> = {};
+  if (input.rateLimit !== undefined) {
+    const r = input.rateLimit;
+    if (r === null || r === 'unlimited') {
+      set.rate_limit = r === null ? null : 0;
+      set.rate_window_ms = r === null ? null : 0;
+      set.rate_per = null;
+    } else {
+      const windowMs =
+        parseWindow(r.window) ??
+        fail(
+          'VALIDATION_FAILED',
+          'rateLimit.window must be whole seconds from 1s to 1d, such as 1m.',
+          'rateLimit.window',
+        );
+      set.rate_limit = r.limit;
+      set.rate_window_ms = windowMs;
+      set.rate_per = r.per ?? 'token';
+    }
+  }
+  if (input.credits !== undefined) {
+    const c = input.credits;
+    const refill = c?.refill ?? null;
+    const intervalMs =
+      refill === null
+        ? null
+        : (() => {
+            const ms = parseDuration(refill.interval);
+            return ms !== null && ms >= 1000
+              ? ms
+              : fail(
+                  'VALIDATION_FAILED',
+                  'credits.refill.interval must be a duration such as 1h, 1d or 30d.',
+                  'credits.refill.interval',
+                );
+          })();
+    set.credits_remaining = c === null ? null : c.remaining;
+    set.credits_refill_amount = refill?.amount ?? null;
+    set.credits_refill_interval_ms = intervalMs;
+    set.credits_refilled_at = c === null ? null : nowMs;
+  }
+  if (input.ipAllowlist !== undefined) {
+    const list = input.ipAllowlist;
+    if (list !== null) {
+      const bad = invalidAllowlistEntries(list);
+      if (bad.length > 0)
+        fail(
+          'VALIDATION_FAILED',
+          `ipAllowlist must hold IP addresses and CIDR ranges; not: ${bad.map((b) => JSON.stringify(b)).join(', ')}.`,
+          'ipAllowlist',
+        );
+    }
+    set.ip_allowlist = list === null ? null : JSON.stringify([...new Set(list.map((e) => e.trim()))]);
+  }
+  return set;
+}
+
+/** A token's limit settings as the API and the audit trail show them. */
+export function limitSettings(row: TokenRow) {
+  const rate = rateLimitSetting(row);
+  return {
+    rateLimit:
+      rate === null || rate === 'unlimited'
+        ? rate
+        : { limit: rate.limit, window: formatWindow(rate.windowMs), per: rate.per },
+    credits:
+      row.credits_remaining === null
+        ? null
+        : {
+            remaining: Number(row.credits_remaining),
+            refill:
+              row.credits_refill_amount === null || row.credits_refill_interval_ms === null
+                ? null
+                : {
+                    amount: Number(row.credits_refill_amount),
+                    interval: formatWindow(Number(row.credits_refill_interval_ms)),
+                  },
+            refilledAt:
+              row.credits_refilled_at === null ? null : new Date(Number(row.credits_refilled_at)).toISOString(),
+          },
+    ipAllowlist: row.ip_allowlist === null ? null : (JSON.parse(row.ip_allowlist) as string[]),
+  };
+}
 
 export type LoggingMode = 'none' | 'request' | 'request+response';
 
@@ -43,6 +148,20 @@ export interface TokenInput {
   impersonate?: string | null | undefined;
   /** A chosen key value (administrators only). */
   key?: string | undefined;
+  rateLimit?: RateLimitInputValue | 'unlimited' | null | undefined;
+  credits?: CreditsInputValue | null | undefined;
+  ipAllowlist?: string[] | null | undefined;
+}
+
+export interface RateLimitInputValue {
+  limit: number;
+  window: string;
+  per?: 'token' | 'owner' | undefined;
+}
+
+export interface CreditsInputValue {
+  remaining: number;
+  refill?: { amount: number; interval: string } | null | undefined;
 }
 
 export type TokenPatch = Partial<Omit<TokenInput, 'key'>> & { active?: boolean | undefined };
@@ -216,6 +335,15 @@ export class TokenService {
       updated_at: now.toISOString(),
       last_used_at: null,
       last_used_ip: null,
+      rate_limit: null,
+      rate_window_ms: null,
+      rate_per: null,
+      credits_remaining: null,
+      credits_refill_amount: null,
+      credits_refill_interval_ms: null,
+      credits_refilled_at: null,
+      ip_allowlist: null,
+      ...limitColumns(input, now.getTime()),
     };
     try {
       await this.stores.transaction(async (tx) => {
@@ -423,6 +551,7 @@ export class TokenService {
         )?.toISOString() ?? null;
     }
     if (patch.logging !== undefined) set.logging = patch.logging;
+    Object.assign(set, limitColumns(patch, this.clock().getTime()));
     if (patch.impersonate !== undefined) {
       if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators may change impersonation.', 'impersonate');
       set.impersonate_user_id = patch.impersonate === null ? null : await this.impersonation(p, patch.impersonate);
@@ -628,5 +757,6 @@ export function tokenSnapshot(row: TokenRow): Record<string, unknown> {
     deactivatedBy: row.deactivated_by,
     impersonateUserId: row.impersonate_user_id,
     logging: row.logging,
+    ...limitSettings(row),
   };
 }

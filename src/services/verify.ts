@@ -3,12 +3,18 @@ import type { AccessModel } from '../domain/model.js';
 import type { VerifyAnswer } from '../schemas.js';
 import type { Access, KeyQuestion, KeyVerdict } from './access.js';
 import type { Principal } from './principal.js';
+import { parseClientAddress } from '../domain/ip-allowlist.js';
+import type { TokenLimits } from './token-limits.js';
 
 export type { VerifyAnswer };
 
 /** What a verifier asks: a key and, optionally, its right to a permission on a resource through an API group. */
 export interface VerifyQuestion extends KeyQuestion {
   key: string;
+  /** The address of the client that presented the key (needed by tokens with an IP allowlist). */
+  ip?: string | undefined;
+  /** Credits this use takes from a token with credits (default 1). */
+  cost?: number | undefined;
 }
 
 /** A verdict about an existing token (every code but MALFORMED and NOT_FOUND). */
@@ -38,20 +44,62 @@ export class VerifyService {
   constructor(
     private readonly model: AccessModel,
     private readonly access: Access,
+    private readonly limits: TokenLimits,
   ) {}
 
-  /** Judges a key for a verifier; answers synchronously when everything it needs is cached. */
-  verify(caller: Principal, q: VerifyQuestion): VerifyAnswer | Promise<VerifyAnswer> {
+  /**
+   * Judges a key for a verifier; answers synchronously when everything it needs is cached and the
+   * token has no limits. A valid key of a token with limits is checked against them (and counted);
+   * `headers` receives the RateLimit header fields of that check.
+   */
+  verify(
+    caller: Principal,
+    q: VerifyQuestion,
+    headers: Record<string, string> = {},
+  ): VerifyAnswer | Promise<VerifyAnswer> {
     const verdict = this.judge(caller, q);
-    return verdict instanceof Promise ? verdict.then((v) => this.answer(caller, v)) : this.answer(caller, verdict);
+    const answer = (v: KeyVerdict) =>
+      this.isLimited(caller, v) ? this.limitedAnswer(v, q, headers) : this.answer(caller, v);
+    return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
   }
 
-  /** The same answer as `verify`, as JSON text (remembered per verdict), for callers that send it on. */
-  verifyJson(caller: Principal, q: VerifyQuestion): string | Promise<string> {
+  /** The same answer as `verify`, as JSON text (remembered per verdict when no limit applies), for callers that send it on. */
+  verifyJson(caller: Principal, q: VerifyQuestion, headers: Record<string, string> = {}): string | Promise<string> {
     const verdict = this.judge(caller, q);
-    return verdict instanceof Promise
-      ? verdict.then((v) => this.answerJson(caller, v))
-      : this.answerJson(caller, verdict);
+    const answer = (v: KeyVerdict) =>
+      this.isLimited(caller, v)
+        ? this.limitedAnswer(v, q, headers).then((a) => JSON.stringify(a))
+        : this.answerJson(caller, v);
+    return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+  }
+
+  /** Whether the answer is about a token the verifier sees that has limits: answered fresh, never cached. */
+  private isLimited(caller: Principal, verdict: KeyVerdict): verdict is Judged {
+    return (
+      verdict.code !== 'MALFORMED' &&
+      'token' in verdict &&
+      this.limits.applies(verdict.token) &&
+      this.sees(caller, verdict)
+    );
+  }
+
+  /** The answer about a token with limits: a valid key is checked against them (and counted); never cacheable. */
+  private async limitedAnswer(
+    verdict: Judged,
+    q: VerifyQuestion,
+    headers: Record<string, string>,
+  ): Promise<VerifyAnswer> {
+    const answer: VerifyAnswer = { ...shape(verdict), cacheable: false };
+    if (verdict.code !== 'VALID') return answer;
+    const report = await this.limits.check(verdict.token, { ip: q.ip, cost: q.cost });
+    Object.assign(headers, report.headers);
+    if (report.refusal) {
+      answer.valid = false;
+      answer.code = report.refusal;
+    }
+    if (report.ratelimit) answer.ratelimit = report.ratelimit;
+    if (report.credits) answer.credits = report.credits;
+    return answer;
   }
 
   /** Refuses a caller that is not a verifier: a token holding keys:verify at its own resource. */
@@ -75,7 +123,9 @@ export class VerifyService {
   /** Checks the caller and the question, then asks Access about the key. */
   private judge(caller: Principal, q: VerifyQuestion): KeyVerdict | Promise<KeyVerdict> {
     this.requireVerifier(caller);
-    const { key, resourceId, permission, apiGroup } = q;
+    const { key, resourceId, permission, apiGroup, ip } = q;
+    if (ip !== undefined && parseClientAddress(ip) === null)
+      fail('VALIDATION_FAILED', 'ip must be an IPv4 or IPv6 address.', 'ip');
     if (permission !== undefined && !Object.hasOwn(this.model.permissions, permission))
       fail('UNKNOWN_PERMISSION', `Unknown permission ${permission}.`, 'permission');
     if (apiGroup !== undefined && !Object.hasOwn(this.model.apiGroups, apiGroup))

@@ -56,6 +56,20 @@ export interface TokensTable {
   updated_at: string;
   last_used_at: string | null;
   last_used_ip: string | null;
+  /** Requests per window; null: the permission level's default (if any); 0: unlimited. */
+  rate_limit: number | null;
+  rate_window_ms: number | null;
+  /** Whose requests share the count: the token's own (`token`, also when null) or all its owner's tokens. */
+  rate_per: 'token' | 'owner' | null;
+  /** Remaining uses; null: no credits (unlimited). Changed only by the one conditional UPDATE that spends them. */
+  credits_remaining: number | string | null;
+  /** Each refill sets `credits_remaining` to this. */
+  credits_refill_amount: number | string | null;
+  credits_refill_interval_ms: number | string | null;
+  /** Epoch ms of the last refill (the start of the current interval). */
+  credits_refilled_at: number | string | null;
+  /** JSON array of addresses and CIDR ranges; null: any address. */
+  ip_allowlist: string | null;
 }
 
 export interface TokenKeysTable {

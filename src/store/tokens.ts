@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { inTransaction } from './transaction.js';
 import type { Database, TokenKeysTable, TokensTable } from './schema.js';
 
@@ -95,6 +95,37 @@ export class TokenStore {
         .execute();
       await trx.updateTable('tokens').set(patch).where('id', '=', id).execute();
     });
+  }
+
+  /**
+   * Spends `cost` credits of a token in ONE conditional UPDATE, folding in the lazy refill (every
+   * whole interval since the last refill sets the remaining to the refill amount): exact under
+   * concurrency on both dialects, across instances, without Redis. Returns what remains, or
+   * undefined when too few are left (cost 0 needs at least one left). Publishes no change: a
+   * spend is not an access fact, and the updated time stays as it was.
+   */
+  async spendCredits(id: string, cost: number, nowMs: number): Promise<number | undefined> {
+    const now = sql`CAST(${nowMs} AS BIGINT)`;
+    const due = sql`(credits_refill_interval_ms IS NOT NULL AND credits_refill_amount IS NOT NULL AND ${now} >= credits_refilled_at + credits_refill_interval_ms)`;
+    const available = sql`(CASE WHEN ${due} THEN credits_refill_amount ELSE credits_remaining END)`;
+    const row = await this.db
+      .updateTable('tokens')
+      .set({
+        credits_remaining: sql`${available} - CAST(${cost} AS BIGINT)`,
+        credits_refilled_at: sql`(CASE WHEN ${due} THEN credits_refilled_at + ((${now} - credits_refilled_at) / credits_refill_interval_ms) * credits_refill_interval_ms ELSE credits_refilled_at END)`,
+      })
+      .where('id', '=', id)
+      .where('credits_remaining', 'is not', null)
+      .where(sql<boolean>`${available} >= CAST(${Math.max(cost, 1)} AS BIGINT)`)
+      .returning('credits_remaining')
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.credits_remaining);
+  }
+
+  /** The credits a token has now (its refill not applied), read from the database, never a cache. */
+  async creditsRemaining(id: string): Promise<number | null> {
+    const row = await this.db.selectFrom('tokens').select('credits_remaining').where('id', '=', id).executeTakeFirst();
+    return row?.credits_remaining === null || row === undefined ? null : Number(row.credits_remaining);
   }
 
   /** Deletes a token and its keys. */

@@ -222,6 +222,22 @@ forEachDialect('error codes over HTTP', (env) => {
     expectError(await call(app, 'GET', '/api/v1.0/me', { key: t.body.key }), 'KEY_DISABLED');
   });
 
+  it("IP_NOT_ALLOWED (403) from outside a token's allowlist; USAGE_EXCEEDED (429) once its credits are spent", async () => {
+    const { app } = env();
+    const fenced = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'fenced', ipAllowlist: ['203.0.113.0/24'] },
+    });
+    assert.equal(fenced.status, 201, JSON.stringify(fenced.body));
+    expectError(await call(app, 'GET', '/api/v1.0/me', { key: fenced.body.key }), 'IP_NOT_ALLOWED');
+    const counted = await call(app, 'POST', tokens(f.accountId), {
+      cookie: f.admin.cookie,
+      body: { name: 'counted', credits: { remaining: 0 } },
+    });
+    assert.equal(counted.status, 201, JSON.stringify(counted.body));
+    expectError(await call(app, 'GET', '/api/v1.0/me', { key: counted.body.key }), 'USAGE_EXCEEDED');
+  });
+
   it("API_GROUP_NOT_ALLOWED (403) for an endpoint outside the token's API groups", async () => {
     const { app } = env();
     const t = await call(app, 'POST', tokens(f.accountId), {

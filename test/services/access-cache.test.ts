@@ -27,6 +27,14 @@ function row(active: number): TokenRow {
     updated_at: '2026-01-01T00:00:00.000Z',
     last_used_at: null,
     last_used_ip: null,
+    rate_limit: null,
+    rate_window_ms: null,
+    rate_per: null,
+    credits_remaining: null,
+    credits_refill_amount: null,
+    credits_refill_interval_ms: null,
+    credits_refilled_at: null,
+    ip_allowlist: null,
   };
 }
 

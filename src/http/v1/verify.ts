@@ -10,7 +10,7 @@ const VERIFY_SCHEMA = {
   tags: ['verify'],
   summary: 'Verify a key and, optionally, its right to a permission on a resource through an API group',
   description:
-    'The caller authenticates with its own token, which needs keys:verify on the resource of the token being verified. Tokens outside its reach are answered as NOT_FOUND. The answer never holds the key or its hash.',
+    'The caller authenticates with its own token, which needs keys:verify on the resource of the token being verified. Tokens outside its reach are answered as NOT_FOUND. The answer never holds the key or its hash. A valid key of a token with a rate limit, credits or an IP allowlist is checked against them and counted (a refused key never is): over its limit it is answered valid: false with RATE_LIMITED, USAGE_EXCEEDED or IP_NOT_ALLOWED (the gateway refuses with the same codes), the answer carries ratelimit and credits, the RateLimit-Policy and RateLimit header fields (draft-ietf-httpapi-ratelimit-headers) and Retry-After when rate limited, and cacheable: false (verifiers must not cache it).',
   body: VerifyRequest,
   response: { 200: Type.Ref('VerifyResponse'), ...errorResponses },
 };
@@ -23,6 +23,12 @@ export function verifyRoutes(app: FastifyTypebox): void {
   // by the service (which remembers it per verdict), is found without a promise.
   app.post('/verify', { config: { apiGroup: 'verify' }, schema: VERIFY_SCHEMA }, (request, reply) => {
     reply.header('content-type', JSON_UTF8);
-    return verify.verifyJson(principalOf(request), request.body);
+    const headers: Record<string, string> = {};
+    const json = verify.verifyJson(principalOf(request), request.body, headers);
+    if (typeof json === 'string') return json;
+    return json.then((text) => {
+      reply.headers(headers);
+      return text;
+    });
   });
 }
