@@ -132,7 +132,6 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     metrics.limitStoreErrors.inc({ decision });
     onBackgroundError(new Error(`shared limit store failed (${decision}): ${err.message}`));
   });
-<<<<<<< HEAD
   const cluster = new ClusterLink(config.cluster, {
     feed,
     cache,
@@ -144,10 +143,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     redis,
     onError: onBackgroundError,
   });
-=======
-  const cluster = new ClusterLink(config.cluster);
   const limits = new TokenLimits(config.rateLimits, limiters, stores.tokens, metrics, nowMs);
->>>>>>> h-limits
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();
