@@ -198,6 +198,27 @@ function clusterSuite(channel: 'postgres' | 'redis'): void {
       controller.abort();
     });
 
+    it('credits are spent exactly once across the three instances', async () => {
+      const t = await token({ credits: { remaining: 20 } });
+      const statuses = await Promise.all(Array.from({ length: 60 }, (_, n) => me(instances[n % 3]!, t.key)));
+      assert.equal(statuses.filter((s) => s === 200).length, 20, 'exactly the credits were admitted');
+      assert.equal(statuses.filter((s) => s === 429).length, 40, 'the rest: 429 USAGE_EXCEEDED');
+    });
+
+    if (channel === 'redis')
+      it('a rate limit counted in Redis holds across the three instances', async () => {
+        const t = await token({ rateLimit: { limit: 10, window: '1h' } });
+        const statuses = await Promise.all(Array.from({ length: 45 }, (_, n) => me(instances[n % 3]!, t.key)));
+        // Counted atomically in Redis, so no margin: never more than the limit.
+        assert.equal(statuses.filter((s) => s === 200).length, 10);
+        assert.equal(statuses.filter((s) => s === 429).length, 35);
+        const limited = await fetch(`${others[0]!.base}/api/v1.0/me`, { headers: { 'x-api-key': t.key } });
+        assert.equal(limited.status, 429);
+        assert.equal(((await limited.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
+        assert.match(limited.headers.get('ratelimit') ?? '', /r=0/);
+        assert.ok(Number(limited.headers.get('retry-after')) > 0);
+      });
+
     it('with the channel cut, a change is still refused within the fallback TTL, and the channel comes back', async () => {
       const t = await token();
       await warm(t.key);
