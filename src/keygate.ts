@@ -22,6 +22,7 @@ import { openRedis, type Redis } from './cluster/redis.js';
 import { Limiters } from './cluster/limiter.js';
 import { ClusterLink } from './cluster/link.js';
 import { Metrics } from './ops/metrics.js';
+import { RefusedKeyThrottle } from './services/refused-key-throttle.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -59,6 +60,8 @@ export interface Keygate {
   /** This instance's link to the others: the change channel and its state. */
   cluster: ClusterLink;
   metrics: Metrics;
+  /** Blocks an address after too many refused keys (the API, the gateway and verify check it before a lookup). */
+  refusedKeys: RefusedKeyThrottle;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -172,6 +175,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     limiters,
     cluster,
     metrics,
+    refusedKeys: new RefusedKeyThrottle(limiters, config.refusedKeys, metrics),
     ping: () => ping(opened.db),
     async close() {
       await cluster.close();

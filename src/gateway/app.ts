@@ -5,7 +5,7 @@ import { fail, KeygateError } from '../domain/errors.js';
 import { admit, identityOf, type Admission } from './admission.js';
 import type { Keygate } from '../keygate.js';
 import { installAccessLogging } from '../http/access-logging.js';
-import { arrive, decorateRequestAuth } from '../http/authenticate.js';
+import { arrive, countRefusal, decorateRequestAuth, refuseBlockedAddress } from '../http/authenticate.js';
 import { clientErrorResponder, frameworkErrors, installErrorHandling } from '../http/errors.js';
 import { requestContext } from '../http/request-context.js';
 import { nextRequestId, requestIdOf } from '../http/request-id.js';
@@ -171,6 +171,9 @@ export async function buildGatewayApp(
       }
       const credential = request.auth.credential;
       if (route.public && credential.kind === 'error') fail(credential.code);
+      // A blocked address is refused before its key is looked up; a refused key counts against it.
+      if (!route.public && credential.kind !== 'none')
+        refuseBlockedAddress(request, reply, await kg.refusedKeys.check(request.ip));
       const admission = route.public
         ? null
         : await admit(
@@ -178,7 +181,7 @@ export async function buildGatewayApp(
             targets,
             { credential, route, params: match?.params ?? {}, query: request.query, body },
             request.auth,
-          );
+          ).catch((err: unknown) => new Promise<never>((_, reject) => countRefusal(kg, request.ip, err, reject)));
 
       const sources = credential.kind === 'key' ? credential.sources : [];
       const consumed = sources.flatMap((s) => (s === 'json:API_Key' ? ['API_Key'] : s === 'form:key' ? ['key'] : []));
