@@ -343,11 +343,16 @@ export function loadConfig(env: Env = process.env): Config {
   const trustProxy = bool('KEYGATE_TRUST_PROXY', false);
   // Both at once would leave it unclear which one holds; the list is the safer of the two.
   if (trustProxy && trustedProxies.length > 0)
-    wrong('KEYGATE_TRUST_PROXY', 'cannot be set with KEYGATE_TRUSTED_PROXIES: keep the list, it trusts only those proxies');
+    wrong(
+      'KEYGATE_TRUST_PROXY',
+      'cannot be set with KEYGATE_TRUSTED_PROXIES: keep the list, it trusts only those proxies',
+    );
   const refusedKeyWindow =
-    duration('KEYGATE_REFUSED_KEY_WINDOW', 60_000) ?? wrong('KEYGATE_REFUSED_KEY_WINDOW', 'must be a duration such as 1m');
+    duration('KEYGATE_REFUSED_KEY_WINDOW', 60_000) ??
+    wrong('KEYGATE_REFUSED_KEY_WINDOW', 'must be a duration such as 1m');
   const refusedKeyBlock =
-    duration('KEYGATE_REFUSED_KEY_BLOCK', 300_000) ?? wrong('KEYGATE_REFUSED_KEY_BLOCK', 'must be a duration such as 5m');
+    duration('KEYGATE_REFUSED_KEY_BLOCK', 300_000) ??
+    wrong('KEYGATE_REFUSED_KEY_BLOCK', 'must be a duration such as 5m');
 
   return {
     redisUrl,
@@ -472,7 +477,8 @@ function gatewayConfig(
   const proxies = raw('KEYGATE_GATEWAY_TRUSTED_PROXIES');
   // Unset here and in the file: the API port's list, since both usually sit behind the same proxies.
   const listed = proxies ?? section?.trustedProxies?.join(',');
-  const trustedProxies = listed === undefined ? apiProxies : proxyList('KEYGATE_GATEWAY_TRUSTED_PROXIES', listed, wrong);
+  const trustedProxies =
+    listed === undefined ? apiProxies : proxyList('KEYGATE_GATEWAY_TRUSTED_PROXIES', listed, wrong);
   return {
     port: int('KEYGATE_GATEWAY_PORT', section?.port ?? GATEWAY_DEFAULTS.port, 0, 65_535),
     host: raw('KEYGATE_GATEWAY_HOST') ?? section?.host ?? raw('HOST') ?? '0.0.0.0',

@@ -183,7 +183,13 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
   };
 
   /** Judges a presented key (or refuses the address, or the credentials), once the throttle has answered. */
-  const byKey = (request: FastifyRequest, reply: FastifyReply, wait: number, settled: () => void, done: (err?: Error) => void) => {
+  const byKey = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    wait: number,
+    settled: () => void,
+    done: (err?: Error) => void,
+  ) => {
     refuseBlockedAddress(request, reply, wait);
     const credential = request.auth.credential;
     if (credential.kind === 'error') {
@@ -233,8 +239,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
         return void bySession(request, config.auth !== 'optional').then(settled, hookDone);
       // A blocked address is refused before its key is looked up: guessing costs it no database work.
       const wait = kg.refusedKeys.check(request.ip);
-      if (wait instanceof Promise)
-        return void wait.then((w) => byKey(request, reply, w, settled, done)).catch(done);
+      if (wait instanceof Promise) return void wait.then((w) => byKey(request, reply, w, settled, done)).catch(done);
       byKey(request, reply, wait, settled, done);
     } catch (err) {
       done(err as Error);
