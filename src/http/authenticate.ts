@@ -95,7 +95,10 @@ export function refuseBlockedAddress(request: FastifyRequest, reply: FastifyRepl
  * refusal that counts. A store that cannot count it (Redis down) does not change the answer.
  */
 export function countRefusal(kg: Keygate, address: string, err: unknown, done: (err: Error) => void): void {
-  if (!(err instanceof KeygateError && kg.refusedKeys.counts(err.code))) return done(err as Error);
+  if (!(err instanceof KeygateError && kg.refusedKeys.counts(err.code))) {
+    done(err as Error);
+    return;
+  }
   kg.refusedKeys.refused(address).then(
     () => done(err),
     () => done(err),
