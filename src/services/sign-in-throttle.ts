@@ -205,8 +205,9 @@ class SharedBackOff {
  * process otherwise). Differences from the memory one, all small: waits are whole seconds; a
  * counter is forgotten `forgetAfterMs` after its first failure rather than its last (the store's
  * windows are fixed); and a guess refused for the address after the account let it through still
- * uses the account's turn. While Redis is down it follows KEYGATE_REDIS_DOWN: `open` counts in
- * this process, `closed` refuses sign-ins with 503.
+ * uses the account's turn. `maxEntries` does not apply: the store forgets each counter on its own
+ * when its window ends. While Redis is down it follows KEYGATE_REDIS_DOWN: `open` counts in this
+ * process, `closed` refuses sign-ins with 503.
  */
 export class SharedSignInThrottle implements SignInThrottle {
   private readonly accounts: SharedBackOff;
@@ -226,6 +227,8 @@ export class SharedSignInThrottle implements SignInThrottle {
   }
 
   async succeeded(account: string, address: string): Promise<void> {
-    await Promise.all([this.accounts.forget(account), this.addresses.uncount(address)]);
+    // A right password stays right when the store cannot hear of it (Redis down, `closed`): the
+    // counts then merely stay until they are forgotten, and the store's failure is already reported.
+    await Promise.all([this.accounts.forget(account), this.addresses.uncount(address)]).catch(() => {});
   }
 }
