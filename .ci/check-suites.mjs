@@ -50,7 +50,8 @@ if (chromium.length < browserFiles.length) {
 
 // The many-instance suites start real processes over PostgreSQL, once with LISTEN/NOTIFY and once with Redis.
 const cluster = [...names].filter((n) => n.endsWith(' [cluster]'));
-if (cluster.length < 2) problems.push(`${cluster.length} many-instance [cluster] suites ran; expected PostgreSQL and Redis`);
+if (cluster.length < 2)
+  problems.push(`${cluster.length} many-instance [cluster] suites ran; expected PostgreSQL and Redis`);
 
 if (problems.length > 0) {
   for (const p of problems) console.error(`ci: ${p}`);

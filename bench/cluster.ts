@@ -212,7 +212,7 @@ async function main(): Promise<void> {
 
     // 3. Rate-limited verify against unlimited, on one instance.
     const limitedKeys = liveKeys.slice(0, 200);
-    for (const [n, key] of limitedKeys.entries()) {
+    for (let n = 0; n < limitedKeys.length; n++) {
       const id = seeded.sampleIds[settings.revocations + n]!;
       const res = await fetch(`${a.base}/api/v1.0/tokens/${id}`, {
         method: 'PATCH',

@@ -366,6 +366,8 @@ async function main(): Promise<void> {
       KEYGATE_GATEWAY_PORT: String(gatewayPort),
       KEYGATE_GATEWAY_HOST: '127.0.0.1',
       KEYGATE_GATEWAY_SECRET: randomBytes(32).toString('base64url'),
+      // The wrong-key rows measure the refusal itself, from one address: the refused-key block would answer instead.
+      KEYGATE_REFUSED_KEY_LIMIT: '0',
     };
     const t0 = Date.now();
     const { callerKey: key } = await seedKeygate(env, settings.tokenCount, 0);

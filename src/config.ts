@@ -40,6 +40,10 @@ export interface Config {
   logRequests: boolean;
   bodyLimit: number;
   trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed on the API port (IPs and CIDR ranges); empty: KEYGATE_TRUST_PROXY decides. */
+  trustedProxies: string[];
+  /** Blocking an address after too many refused keys. */
+  refusedKeys: RefusedKeysConfig;
   model: AccessModel;
   accessLog: AccessLogConfig;
   webhooks: WebhookConfig;
@@ -53,6 +57,13 @@ export interface Config {
   cluster: ClusterConfig;
   /** Default rate limits of tokens that set none themselves, per permission level (config file `rateLimits`). */
   rateLimits: RateLimitDefaults;
+}
+
+/** After `limit` refused keys from one address within `windowMs`, its keys are refused for `blockMs`; limit 0: off. */
+export interface RefusedKeysConfig {
+  limit: number;
+  windowMs: number;
+  blockMs: number;
 }
 
 /** How this instance hears of changes committed by others. */
@@ -157,6 +168,10 @@ const SETTINGS = [
   'KEYGATE_CHANNEL',
   'KEYGATE_CHANNEL_FALLBACK_TTL_MS',
   'KEYGATE_CHANNEL_HEARTBEAT_MS',
+  'KEYGATE_TRUSTED_PROXIES',
+  'KEYGATE_REFUSED_KEY_LIMIT',
+  'KEYGATE_REFUSED_KEY_WINDOW',
+  'KEYGATE_REFUSED_KEY_BLOCK',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -346,6 +361,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (channel === 'redis' && !redisUrl) wrong('KEYGATE_CHANNEL', 'redis needs KEYGATE_REDIS_URL');
 
   const rateLimits = rateLimitDefaults(file.rateLimits as RateLimitsInput | undefined, model, path);
+  const trustedProxiesRaw = raw('KEYGATE_TRUSTED_PROXIES');
+  const trustedProxies =
+    trustedProxiesRaw === undefined ? [] : proxyList('KEYGATE_TRUSTED_PROXIES', trustedProxiesRaw, wrong);
+  const trustProxy = bool('KEYGATE_TRUST_PROXY', false);
+  // Both at once would leave it unclear which one holds; the list is the safer of the two.
+  if (trustProxy && trustedProxies.length > 0)
+    wrong(
+      'KEYGATE_TRUST_PROXY',
+      'cannot be set with KEYGATE_TRUSTED_PROXIES: keep the list, it trusts only those proxies',
+    );
+  const refusedKeyWindow =
+    duration('KEYGATE_REFUSED_KEY_WINDOW', 60_000) ??
+    wrong('KEYGATE_REFUSED_KEY_WINDOW', 'must be a duration such as 1m');
+  const refusedKeyBlock =
+    duration('KEYGATE_REFUSED_KEY_BLOCK', 300_000) ??
+    wrong('KEYGATE_REFUSED_KEY_BLOCK', 'must be a duration such as 5m');
 
   return {
     rateLimits,
@@ -356,7 +387,7 @@ export function loadConfig(env: Env = process.env): Config {
       fallbackTtlMs: int('KEYGATE_CHANNEL_FALLBACK_TTL_MS', 1_000, 50, 60_000),
       heartbeatMs: int('KEYGATE_CHANNEL_HEARTBEAT_MS', 1_000, 50, 60_000),
     },
-    gateway: gatewayConfig(file.gateway as GatewaySectionInput | undefined, raw, int, wrong),
+    gateway: gatewayConfig(file.gateway as GatewaySectionInput | undefined, raw, int, wrong, trustedProxies),
     port: int('PORT', 8080, 0, 65_535),
     host: raw('HOST') ?? '0.0.0.0',
     dataDir,
@@ -380,7 +411,13 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     logRequests: bool('KEYGATE_LOG_REQUESTS', false),
     bodyLimit: int('KEYGATE_BODY_LIMIT', 1_048_576, 1024),
-    trustProxy: bool('KEYGATE_TRUST_PROXY', false),
+    trustProxy,
+    trustedProxies,
+    refusedKeys: {
+      limit: int('KEYGATE_REFUSED_KEY_LIMIT', 50, 0, 1_000_000),
+      windowMs: refusedKeyWindow,
+      blockMs: refusedKeyBlock,
+    },
     model,
     accessLog: {
       sink: accessLogSink === undefined || accessLogSink === 'stdout' ? accessLogSink : resolve(dataDir, accessLogSink),
@@ -431,12 +468,35 @@ function rateLimitDefaults(
   return { levels, default: section.default ? one('rateLimits.default', section.default) : null };
 }
 
+/** A comma-separated list of proxy addresses (IPv4 or IPv6, single or CIDR ranges), each checked. */
+function proxyList(name: Setting, value: string, wrong: (name: Setting, what: string) => never): string[] {
+  const list = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  for (const p of list) {
+    const ok = p.includes('/')
+      ? (() => {
+          try {
+            ipaddr.parseCIDR(p);
+            return true;
+          } catch {
+            return false;
+          }
+        })()
+      : ipaddr.isValid(p);
+    if (!ok) wrong(name, `must be IP addresses or CIDR ranges, not ${JSON.stringify(p)}`);
+  }
+  return list;
+}
+
 /** The gateway's settings from the file's `gateway` section and the KEYGATE_GATEWAY_* variables; undefined when no upstream is set. */
 function gatewayConfig(
   section: GatewaySectionInput | undefined,
   raw: (name: Setting) => string | undefined,
   int: (name: Setting, fallback: number, min?: number, max?: number) => number,
   wrong: (name: Setting, what: string) => never,
+  apiProxies: string[],
 ): GatewayConfig | undefined {
   const url = raw('KEYGATE_GATEWAY_UPSTREAM');
   if (url !== undefined && !/^https?:\/\/[^/?#\s]+/.test(url))
@@ -469,26 +529,10 @@ function gatewayConfig(
   if (unmatched !== 'refuse' && unmatched !== 'authenticate')
     wrong('KEYGATE_GATEWAY_UNMATCHED', `must be refuse or authenticate, not ${JSON.stringify(unmatched)}`);
   const proxies = raw('KEYGATE_GATEWAY_TRUSTED_PROXIES');
+  // Unset here and in the file: the API port's list, since both usually sit behind the same proxies.
+  const listed = proxies ?? section?.trustedProxies?.join(',');
   const trustedProxies =
-    proxies === undefined
-      ? (section?.trustedProxies ?? [])
-      : proxies
-          .split(',')
-          .map((p) => p.trim())
-          .filter(Boolean);
-  for (const p of trustedProxies) {
-    const ok = p.includes('/')
-      ? (() => {
-          try {
-            ipaddr.parseCIDR(p);
-            return true;
-          } catch {
-            return false;
-          }
-        })()
-      : ipaddr.isValid(p);
-    if (!ok) wrong('KEYGATE_GATEWAY_TRUSTED_PROXIES', `must be IP addresses or CIDR ranges, not ${JSON.stringify(p)}`);
-  }
+    listed === undefined ? apiProxies : proxyList('KEYGATE_GATEWAY_TRUSTED_PROXIES', listed, wrong);
   return {
     port: int('KEYGATE_GATEWAY_PORT', section?.port ?? GATEWAY_DEFAULTS.port, 0, 65_535),
     host: raw('KEYGATE_GATEWAY_HOST') ?? section?.host ?? raw('HOST') ?? '0.0.0.0',

@@ -23,6 +23,7 @@ import { Limiters } from './cluster/limiter.js';
 import { ClusterLink } from './cluster/link.js';
 import { Metrics } from './ops/metrics.js';
 import { TokenLimits } from './services/token-limits.js';
+import { RefusedKeyThrottle } from './services/refused-key-throttle.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -62,6 +63,8 @@ export interface Keygate {
   metrics: Metrics;
   /** Per-token rate limits, credits and IP allowlists, for /verify, the gateway and API calls with a key. */
   limits: TokenLimits;
+  /** Blocks an address after too many refused keys (the API, the gateway and verify check it before a lookup). */
+  refusedKeys: RefusedKeyThrottle;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -189,6 +192,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     cluster,
     metrics,
     limits,
+    refusedKeys: new RefusedKeyThrottle(limiters, config.refusedKeys, metrics),
     ping: () => ping(opened.db),
     async close() {
       await cluster.close();

@@ -19,6 +19,8 @@ export interface LimitOutcome {
   /** Milliseconds until the window resets (or the block ends). */
   resetMs: number;
   limit: number;
+  /** Points counted against the key in its window (above `limit` while refused or blocked). */
+  consumed: number;
   /** Whether the shared store could not be reached and this answer came from the process's own counters. */
   local: boolean;
 }
@@ -52,11 +54,15 @@ export class SharedLimiter {
     this.shared = redis ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }) : null;
   }
 
-  /** Counts `points` against `key`; refuses nothing itself: the caller turns a refusal into its error. */
-  async consume(key: string, points = 1): Promise<LimitOutcome> {
+  /**
+   * Counts `points` against `key`; refuses nothing itself: the caller turns a refusal into its error.
+   * `durationSec`, when given, is the window of a key this call creates (an existing key keeps its own).
+   */
+  async consume(key: string, points = 1, durationSec?: number): Promise<LimitOutcome> {
+    const options = durationSec === undefined ? {} : { customDuration: durationSec };
     if (this.shared) {
       try {
-        return this.outcome(await this.shared.consume(key, points), true, false);
+        return this.outcome(await this.shared.consume(key, points, options), true, false);
       } catch (err) {
         if (err instanceof RateLimiterRes) return this.outcome(err, false, false);
         this.onStoreDown(err as Error, this.whenDown);
@@ -64,11 +70,26 @@ export class SharedLimiter {
       }
     }
     try {
-      return this.outcome(await this.local.consume(key, points), true, this.shared !== null);
+      return this.outcome(await this.local.consume(key, points, options), true, this.shared !== null);
     } catch (err) {
       if (err instanceof RateLimiterRes) return this.outcome(err, false, this.shared !== null);
       throw err;
     }
+  }
+
+  /** What is counted against `key`, without counting (null: nothing is); from the store `consume` would use. */
+  async peek(key: string): Promise<LimitOutcome | null> {
+    if (this.shared) {
+      try {
+        const res = await this.shared.get(key);
+        return res && this.outcome(res, res.consumedPoints <= this.spec.points, false);
+      } catch (err) {
+        this.onStoreDown(err as Error, this.whenDown);
+        if (this.whenDown === 'closed') fail('UNAVAILABLE', 'The shared limit store cannot be reached.');
+      }
+    }
+    const res = await this.local.get(key);
+    return res && this.outcome(res, res.consumedPoints <= this.spec.points, this.shared !== null);
   }
 
   /** Forgets `key`'s count (a right password ends the failures counted against it). */
@@ -83,6 +104,7 @@ export class SharedLimiter {
       remaining: Math.max(0, res.remainingPoints),
       resetMs: res.msBeforeNext,
       limit: this.spec.points,
+      consumed: res.consumedPoints,
       local,
     };
   }

@@ -90,27 +90,6 @@ export async function admitLimits(
   return report.headers;
 }
 
-/**
- * The client's address as the gateway's request.ip reads it, for a request without Fastify's
- * request (an upgrade): the peer, or while the peer is a trusted proxy, the X-Forwarded-For entry
- * to its left, walking on past trusted proxies.
- */
-export function upgradeClientAddress(
-  remoteAddress: string | undefined,
-  forwardedFor: string | string[] | undefined,
-  trusted: (address: string | undefined) => boolean,
-): string | undefined {
-  let address = remoteAddress;
-  const chain = [forwardedFor ?? []]
-    .flat()
-    .join(',')
-    .split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);
-  while (trusted(address) && chain.length > 0) address = chain.pop();
-  return address;
-}
-
 /** The identity an admitted request carries upstream. */
 export function identityOf(admission: Admission, requestId: string): Identity {
   const facts = admission.verdict.token.facts;

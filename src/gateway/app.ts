@@ -5,7 +5,7 @@ import { fail, KeygateError } from '../domain/errors.js';
 import { admit, admitLimits, identityOf, type Admission } from './admission.js';
 import type { Keygate } from '../keygate.js';
 import { installAccessLogging } from '../http/access-logging.js';
-import { arrive, decorateRequestAuth } from '../http/authenticate.js';
+import { arrive, countRefusal, decorateRequestAuth, refuseBlockedAddress } from '../http/authenticate.js';
 import { clientErrorResponder, frameworkErrors, installErrorHandling } from '../http/errors.js';
 import { requestContext } from '../http/request-context.js';
 import { nextRequestId, requestIdOf } from '../http/request-id.js';
@@ -174,6 +174,9 @@ export async function buildGatewayApp(
       }
       const credential = request.auth.credential;
       if (route.public && credential.kind === 'error') fail(credential.code);
+      // A blocked address is refused before its key is looked up; a refused key counts against it.
+      if (!route.public && credential.kind !== 'none')
+        refuseBlockedAddress(request, reply, await kg.refusedKeys.check(request.ip));
       const admission = route.public
         ? null
         : await admit(
@@ -181,7 +184,7 @@ export async function buildGatewayApp(
             targets,
             { credential, route, params: match?.params ?? {}, query: request.query, body },
             request.auth,
-          );
+          ).catch((err: unknown) => new Promise<never>((_, reject) => countRefusal(kg, request.ip, err, reject)));
 
       // The token's own limits, once its key is admitted (a refused key never counts); the fields go to the client only.
       const limitHeaders = admission

@@ -8,7 +8,7 @@ import { looseQuery } from '../http/authenticate.js';
 import { errorBody } from '../http/errors.js';
 import { requestIdOf } from '../http/request-id.js';
 import type { Keygate } from '../keygate.js';
-import { admit, admitLimits, identityOf, type AuthNotes, upgradeClientAddress } from './admission.js';
+import { admit, admitLimits, identityOf, type AuthNotes } from './admission.js';
 import { forwardRequestHeaders, stripQueryKeys } from './headers.js';
 import { identityHeaders } from './identity.js';
 import type { TargetResolver } from './targets.js';
@@ -22,15 +22,34 @@ export interface UpgradeDeps {
 }
 
 /** Answers an upgrade request with an error envelope on its raw socket, then closes it. */
-function refuse(socket: Duplex, code: ErrorCode, requestId: string, message?: string): void {
+function refuse(socket: Duplex, code: ErrorCode, requestId: string, message?: string, retryAfter?: number): void {
   const { status } = ERROR_CODES[code];
   const body = JSON.stringify(errorBody(code, requestId, message));
+  const retry = retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`;
   if (socket.writable)
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n${retry}` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.destroy();
+}
+
+/**
+ * The client's address as Fastify's trustProxy would find it for a plain request: X-Forwarded-For
+ * is read from its right end only while each hop so far is a trusted proxy.
+ */
+export function clientAddress(req: IncomingMessage, trusted: (address: string | undefined) => boolean): string {
+  let address = req.socket.remoteAddress ?? '';
+  const hops = String(req.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .reverse();
+  for (const hop of hops) {
+    if (!trusted(address)) break;
+    address = hop;
+  }
+  return address;
 }
 
 /** The raw header block of a response, for writing to a socket. */
@@ -62,6 +81,19 @@ export function installUpgrades(app: FastifyInstance, kg: Keygate, deps: Upgrade
         { allowQueryKeys: kg.config.allowQueryKeys },
       );
       const notes: AuthNotes = { outcome: null, token: null, source: null, principal: null };
+      // The refused-key throttle, as for plain requests: a blocked address is refused before any lookup.
+      const client = clientAddress(req, deps.trusted);
+      if (!match.route.public && credential.kind !== 'none') {
+        const wait = await kg.refusedKeys.check(client);
+        if (wait > 0)
+          return refuse(
+            socket,
+            'RATE_LIMITED',
+            requestId,
+            `Too many refused keys from this address; try again in ${wait} s.`,
+            wait,
+          );
+      }
       const admission = match.route.public
         ? null
         : await admit(
@@ -69,15 +101,13 @@ export function installUpgrades(app: FastifyInstance, kg: Keygate, deps: Upgrade
             deps.targets,
             { credential, route: match.route, params: match.params, query, body: undefined },
             notes,
-          );
+          ).catch(async (err: unknown) => {
+            if (err instanceof KeygateError && kg.refusedKeys.counts(err.code))
+              await kg.refusedKeys.refused(client).catch(() => {});
+            throw err;
+          });
       // Token limits as for any request: an upgrade the upstream declines would otherwise pass uncounted.
-      if (admission)
-        await admitLimits(
-          kg,
-          admission,
-          upgradeClientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], deps.trusted),
-          notes,
-        );
+      if (admission) await admitLimits(kg, admission, client, notes);
       const sources = credential.kind === 'key' ? credential.sources : [];
       const q = at < 0 ? '' : stripQueryKeys(url.slice(at + 1), sources);
       const forwardPath = `${upstream.basePath}${path}${q === '' ? '' : `?${q}`}`;

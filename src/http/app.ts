@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Keygate } from '../keygate.js';
-import { MemorySignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
+import { SharedSignInThrottle, type SignInThrottle } from '../services/sign-in-throttle.js';
 import { installAccessLogging } from './access-logging.js';
 import { consoleRoutes, isConsolePath } from './console.js';
 import { arrive, decorateRequestAuth, installAuthentication } from './authenticate.js';
@@ -29,7 +29,7 @@ export const REDACTED_LOG_PATHS = [
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
-  /** Tests pass one with their own clock; the default keeps its counters in this process. */
+  /** Tests pass one with their own clock; the default counts over `keygate.limiters` (Redis when configured). */
   signInThrottle?: SignInThrottle;
   /** Where the built console is; tests point it at a folder of their own. */
   consoleDir?: string;
@@ -46,7 +46,8 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     // its requestId explicitly.
     childLoggerFactory: (logger) => logger,
     bodyLimit: kg.config.bodyLimit,
-    trustProxy: kg.config.trustProxy,
+    // The list when there is one (only those proxies may say who the client is), else the boolean.
+    trustProxy: kg.config.trustedProxies.length > 0 ? kg.config.trustedProxies : kg.config.trustProxy,
     genReqId: requestIdOf,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -55,7 +56,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyTypebox;
 
   app.decorate('keygate', kg);
-  app.decorate('signInThrottle', options.signInThrottle ?? new MemorySignInThrottle());
+  app.decorate('signInThrottle', options.signInThrottle ?? new SharedSignInThrottle(kg.limiters));
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(formbody);
   // The console's deep links are answered by the not-found handler, set up before the console's routes.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TokenLimits } from '../services/token-limits.js';
 import { extractCredential, type CredentialResult, type CredentialSource } from '../domain/credentials.js';
-import { fail, type ErrorCode } from '../domain/errors.js';
+import { fail, KeygateError, type ErrorCode } from '../domain/errors.js';
 import { KEY_REFUSALS } from '../domain/key-refusals.js';
 import type { Keygate } from '../keygate.js';
 import type { KeyVerdict } from '../services/access.js';
@@ -78,6 +78,32 @@ function stripCredentialFields(request: FastifyRequest, sources: CredentialSourc
     if (s === 'form:key' && body) delete body.key;
     if (s === 'json:API_Key' && body) delete body.API_Key;
   }
+}
+
+/**
+ * Refuses a request from an address the refused-key throttle blocks (`wait` seconds left; 0 lets
+ * it through), before its key is looked up. The API and the gateway answer alike.
+ */
+export function refuseBlockedAddress(request: FastifyRequest, reply: FastifyReply, wait: number): void {
+  if (wait === 0) return;
+  request.auth.outcome = 'RATE_LIMITED';
+  reply.header('retry-after', String(wait));
+  fail('RATE_LIMITED', `Too many refused keys from this address; try again in ${wait} s.`);
+}
+
+/**
+ * Hands `err` on once the refused-key throttle has counted it against the address, when it is a
+ * refusal that counts. A store that cannot count it (Redis down) does not change the answer.
+ */
+export function countRefusal(kg: Keygate, address: string, err: unknown, done: (err: Error) => void): void {
+  if (!(err instanceof KeygateError && kg.refusedKeys.counts(err.code))) {
+    done(err as Error);
+    return;
+  }
+  kg.refusedKeys.refused(address).then(
+    () => done(err),
+    () => done(err),
+  );
 }
 
 /** Gives every request an `auth` slot; call once on the root instance. */
@@ -173,21 +199,55 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
     if (required) fail('UNAUTHENTICATED');
   };
 
+  /** Judges a presented key (or refuses the address, or the credentials), once the throttle has answered. */
+  const byKey = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    wait: number,
+    settled: () => void,
+    done: (err?: Error) => void,
+  ) => {
+    refuseBlockedAddress(request, reply, wait);
+    const credential = request.auth.credential;
+    if (credential.kind === 'error') {
+      request.auth.outcome = credential.code;
+      fail(credential.code);
+    }
+    if (credential.kind !== 'key') return settled();
+    stripCredentialFields(request, credential.sources);
+    request.auth.source = credential.sources[0]!;
+    const verdict = kg.access.evaluateKey(credential.key, { apiGroup: request.routeOptions.config.apiGroup });
+    if (verdict instanceof Promise)
+      return void verdict
+        .then((v) => {
+          accept(request, v);
+          return limit(request, reply);
+        })
+        .then(settled, done);
+    accept(request, verdict);
+    // Token limits (allowlist, rate, credits) only for a key that is otherwise valid.
+    const limited = limit(request, reply);
+    if (limited instanceof Promise) return void limited.then(settled, done);
+    settled();
+  };
+
   // Callback style, not async: with a warm cache a key is judged synchronously, and the hot path
-  // then makes no promise at all.
-  app.addHook('preValidation', (request, reply, done) => {
+  // then makes no promise at all (nor does the refused-key throttle unless its count is in Redis).
+  app.addHook('preValidation', (request, reply, hookDone) => {
+    // A refused key is counted against its address before the refusal is answered.
+    const done = (err?: Error) => (err ? countRefusal(kg, request.ip, err, hookDone) : hookDone());
     // Credentials first (a caller without any hears 401, whatever else is wrong), then the input.
     const settled = () => {
       try {
         refuseUnstorableInput(request);
-        done();
+        hookDone();
       } catch (err) {
-        done(err as Error);
+        hookDone(err as Error);
       }
     };
     try {
       const config = request.routeOptions.config;
-      if (request.is404) return done();
+      if (request.is404) return hookDone();
       if (config.auth === 'none') return settled();
       // Read on arrival from headers and query; looked at again only when the body may hold a key.
       if (bodyMayCarryKey(request.body))
@@ -201,26 +261,12 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
           },
           { allowQueryKeys: kg.config.allowQueryKeys },
         );
-      const credential = request.auth.credential;
-      if (credential.kind === 'error') {
-        request.auth.outcome = credential.code;
-        fail(credential.code);
-      }
-      if (credential.kind === 'none') return void bySession(request, config.auth !== 'optional').then(settled, done);
-      stripCredentialFields(request, credential.sources);
-      request.auth.source = credential.sources[0]!;
-      const verdict = kg.access.evaluateKey(credential.key, { apiGroup: config.apiGroup });
-      if (verdict instanceof Promise)
-        return void verdict
-          .then((v) => {
-            accept(request, v);
-            return limit(request, reply);
-          })
-          .then(settled, done);
-      accept(request, verdict);
-      const limited = limit(request, reply);
-      if (limited instanceof Promise) return void limited.then(settled, done);
-      settled();
+      if (request.auth.credential.kind === 'none')
+        return void bySession(request, config.auth !== 'optional').then(settled, hookDone);
+      // A blocked address is refused before its key is looked up: guessing costs it no database work.
+      const wait = kg.refusedKeys.check(request.ip);
+      if (wait instanceof Promise) return void wait.then((w) => byKey(request, reply, w, settled, done)).catch(done);
+      byKey(request, reply, wait, settled, done);
     } catch (err) {
       done(err as Error);
     }

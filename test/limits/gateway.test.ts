@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { GatewayRoute } from '../../src/gateway/types.js';
@@ -7,7 +8,7 @@ import { forEachDialect } from '../support/harness.js';
 import { noteSecret } from '../support/secret-scan.js';
 import { startUpstream } from '../support/upstream.js';
 import { parseRaw, rawExchange, send } from '../support/wire.js';
-import { upgradeClientAddress } from '../../src/gateway/admission.js';
+import { clientAddress } from '../../src/gateway/websocket.js';
 
 /**
  * Token limits through the gateway, over real sockets: the same codes as /verify, the RateLimit
@@ -104,8 +105,10 @@ forEachDialect('token limits through the gateway', (env) => {
 
 it('upgrade client address: the peer, or past trusted proxies the X-Forwarded-For entry to their left', () => {
   const trusted = (a: string | undefined) => a === '10.0.0.1' || a === '10.0.0.2';
-  assert.equal(upgradeClientAddress('198.51.100.1', '203.0.113.9', trusted), '198.51.100.1', 'an untrusted peer');
-  assert.equal(upgradeClientAddress('10.0.0.1', '203.0.113.9', trusted), '203.0.113.9');
-  assert.equal(upgradeClientAddress('10.0.0.1', ['1.1.1.1, 203.0.113.9', '10.0.0.2'], trusted), '203.0.113.9');
-  assert.equal(upgradeClientAddress('10.0.0.1', undefined, trusted), '10.0.0.1');
+  const req = (peer: string, forwardedFor?: string | string[]) =>
+    ({ socket: { remoteAddress: peer }, headers: { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;
+  assert.equal(clientAddress(req('198.51.100.1', '203.0.113.9'), trusted), '198.51.100.1', 'an untrusted peer');
+  assert.equal(clientAddress(req('10.0.0.1', '203.0.113.9'), trusted), '203.0.113.9');
+  assert.equal(clientAddress(req('10.0.0.1', ['1.1.1.1, 203.0.113.9', '10.0.0.2']), trusted), '203.0.113.9');
+  assert.equal(clientAddress(req('10.0.0.1'), trusted), '10.0.0.1');
 });

@@ -22,6 +22,7 @@ export async function throttlePasswordGuess(
 ): Promise<void> {
   const wait = await app.signInThrottle.attempt(account, address);
   if (wait === 0) return;
+  app.keygate.metrics.limited.inc({ kind: 'sign_in' });
   reply.header('retry-after', String(wait));
   fail('RATE_LIMITED', `Too many failed ${what}; try again in ${wait} s.`);
 }
@@ -70,7 +71,7 @@ export function sessionRoutes(app: FastifyTypebox): void {
         httpOnly: true,
         sameSite: 'strict',
         // Secure when configured, and whenever the request came over TLS (X-Forwarded-Proto counts only
-        // from a trusted proxy: KEYGATE_TRUST_PROXY).
+        // from a trusted proxy: KEYGATE_TRUSTED_PROXIES or KEYGATE_TRUST_PROXY).
         secure: kg.config.secureCookies || request.protocol === 'https',
         expires: expiresAt,
       });
