@@ -165,6 +165,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
   // Subscribed after the cache, so it reads what a batch changed after the cache has dropped it.
   const events = new EventStream(feed, stores, cache, access, onBackgroundError);
+  const refusedKeys = new RefusedKeyThrottle(limiters, config.refusedKeys, metrics);
   // Last, so that every copy-keeper above already listens when the first 'restored' arrives.
   await cluster.start();
   return {
@@ -175,7 +176,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     keys,
     cache,
     access,
-    verify: new VerifyService(config.model, access, limits),
+    verify: new VerifyService(config.model, access, limits, refusedKeys),
     audit,
     users,
     resources,
@@ -192,7 +193,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     cluster,
     metrics,
     limits,
-    refusedKeys: new RefusedKeyThrottle(limiters, config.refusedKeys, metrics),
+    refusedKeys,
     ping: () => ping(opened.db),
     async close() {
       await cluster.close();

@@ -405,7 +405,7 @@ export const VerifyRequest = Type.Object(
         minLength: 1,
         maxLength: 64,
         description:
-          'The address of the client that presented the key to you. Needed for tokens with an IP allowlist (without it they are refused: IP_NOT_ALLOWED).',
+          'The address of the client that presented the key to you. Needed for tokens with an IP allowlist (without it they are refused: IP_NOT_ALLOWED). With it, keys refused as no good count against that address, and a blocked address is answered RATE_LIMITED with Retry-After before its key is looked up, as at the API and the gateway.',
       }),
     ),
     cost: Type.Optional(

@@ -4,7 +4,11 @@ import type { VerifyAnswer } from '../schemas.js';
 import type { Access, KeyQuestion, KeyVerdict } from './access.js';
 import type { Principal } from './principal.js';
 import { parseClientAddress } from '../domain/ip-allowlist.js';
+import type { RefusedKeyThrottle } from './refused-key-throttle.js';
 import type { TokenLimits } from './token-limits.js';
+
+/** Answers that say the key itself is no good: counted against the client address the verifier names. */
+const KEY_REFUSALS: ReadonlySet<string> = new Set(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'DISABLED']);
 
 export type { VerifyAnswer };
 
@@ -45,7 +49,38 @@ export class VerifyService {
     private readonly model: AccessModel,
     private readonly access: Access,
     private readonly limits: TokenLimits,
+    private readonly refusedKeys?: RefusedKeyThrottle,
   ) {}
+
+  /**
+   * With the client's address (`ip`), the refused-key block applies as at the API and the gateway:
+   * a blocked address is answered RATE_LIMITED (with Retry-After) before its key is looked up,
+   * and a key refused as no good counts against it. Without `ip`, `answer` runs as it is.
+   */
+  private throttled<T extends VerifyAnswer | string>(
+    caller: Principal,
+    q: VerifyQuestion,
+    headers: Record<string, string>,
+    answer: () => T | Promise<T>,
+    code: (answer: T) => string,
+    blocked: (answer: VerifyAnswer) => T,
+  ): T | Promise<T> {
+    const ip = q.ip;
+    const throttle = this.refusedKeys;
+    if (ip === undefined || !throttle) return answer();
+    this.requireVerifier(caller);
+    if (parseClientAddress(ip) === null) fail('VALIDATION_FAILED', 'ip must be an IPv4 or IPv6 address.', 'ip');
+    return (async () => {
+      const wait = await throttle.check(ip);
+      if (wait > 0) {
+        headers['retry-after'] = String(wait);
+        return blocked({ valid: false, code: 'RATE_LIMITED', cacheable: false });
+      }
+      const result = await answer();
+      if (KEY_REFUSALS.has(code(result))) await throttle.refused(ip).catch(() => {});
+      return result;
+    })();
+  }
 
   /**
    * Judges a key for a verifier; answers synchronously when everything it needs is cached and the
@@ -57,20 +92,39 @@ export class VerifyService {
     q: VerifyQuestion,
     headers: Record<string, string> = {},
   ): VerifyAnswer | Promise<VerifyAnswer> {
-    const verdict = this.judge(caller, q);
-    const answer = (v: KeyVerdict) =>
-      this.isLimited(caller, v) ? this.limitedAnswer(v, q, headers) : this.answer(caller, v);
-    return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+    return this.throttled(
+      caller,
+      q,
+      headers,
+      () => {
+        const verdict = this.judge(caller, q);
+        const answer = (v: KeyVerdict) =>
+          this.isLimited(caller, v) ? this.limitedAnswer(v, q, headers) : this.answer(caller, v);
+        return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+      },
+      (a) => a.code,
+      (a) => a,
+    );
   }
 
   /** The same answer as `verify`, as JSON text (remembered per verdict when no limit applies), for callers that send it on. */
   verifyJson(caller: Principal, q: VerifyQuestion, headers: Record<string, string> = {}): string | Promise<string> {
-    const verdict = this.judge(caller, q);
-    const answer = (v: KeyVerdict) =>
-      this.isLimited(caller, v)
-        ? this.limitedAnswer(v, q, headers).then((a) => JSON.stringify(a))
-        : this.answerJson(caller, v);
-    return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+    return this.throttled(
+      caller,
+      q,
+      headers,
+      () => {
+        const verdict = this.judge(caller, q);
+        const answer = (v: KeyVerdict) =>
+          this.isLimited(caller, v)
+            ? this.limitedAnswer(v, q, headers).then((a) => JSON.stringify(a))
+            : this.answerJson(caller, v);
+        return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+      },
+      // Only with an address: the code is read back from the text the answer is anyway.
+      (text) => (JSON.parse(text) as VerifyAnswer).code,
+      (a) => JSON.stringify(a),
+    );
   }
 
   /** Whether the answer is about a token the verifier sees that has limits: answered fresh, never cached. */

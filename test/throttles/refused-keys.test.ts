@@ -1,3 +1,5 @@
+import { asUser } from '../support/client.js';
+import { noteSecret } from '../support/secret-scan.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Limiters } from '../../src/cluster/limiter.js';
@@ -87,6 +89,58 @@ forEachDialect(
       } finally {
         kg.access.evaluateKey = evaluate;
       }
+    });
+
+    it('POST /verify with the client address: its refused keys count, and a blocked address is RATE_LIMITED before any lookup', async () => {
+      const { app, kg } = env();
+      const admin = await asUser(
+        kg,
+        (
+          await kg.users.create(
+            {
+              email: `verify-${Date.now()}@example.com`,
+              password: 'correct horse battery staple',
+              systemRole: 'admin',
+            },
+            'system',
+          )
+        ).id,
+      );
+      const account = await kg.resources.create(admin, { type: 'account', name: 'Verify throttle' }, null);
+      const mint = async (input: Record<string, unknown>) => {
+        const { key: k } = await kg.tokens.create(admin, account.id, { name: 'v', ...input }, null);
+        noteSecret(k);
+        return k;
+      };
+      const verifier = await mint({ permissions: ['keys:verify'], apiGroups: ['verify'] });
+      const good = await mint({ level: 'reader' });
+      const verify = async (body: Record<string, unknown>) => {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/api/v1.0/verify',
+          remoteAddress: '192.0.2.200',
+          headers: { 'x-api-key': verifier },
+          payload: body,
+        });
+        return { status: res.statusCode, body: res.json(), headers: res.headers };
+      };
+      const client = '203.0.113.77';
+      for (const k of [unknownKey(), unknownKey(), 'not a key']) {
+        const r = await verify({ key: k, ip: client });
+        assert.equal(r.status, 200);
+        assert.equal(r.body.valid, false);
+      }
+      const blocked = await verify({ key: good, ip: client });
+      assert.equal(blocked.status, 200);
+      assert.deepEqual(blocked.body, { valid: false, code: 'RATE_LIMITED', cacheable: false });
+      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      assert.equal(
+        (await verify({ key: good, ip: '203.0.113.78' })).body.code,
+        'VALID',
+        'another client is unaffected',
+      );
+      assert.equal((await verify({ key: good })).body.code, 'VALID', 'without an address nothing is blocked');
+      assert.equal((await verify({ key: good, ip: 'nonsense' })).body.error.code, 'VALIDATION_FAILED');
     });
 
     it('refusals that are not about the key do not count', async () => {
