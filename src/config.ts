@@ -50,6 +50,18 @@ export interface Config {
   redisDown: 'open' | 'closed';
   /** Many instances: how caches hear of other instances' changes. */
   cluster: ClusterConfig;
+  /** Running in production: who may scrape /metrics, and how shutdown drains. */
+  ops: OpsConfig;
+}
+
+/** Operating settings: metrics access and graceful shutdown. */
+export interface OpsConfig {
+  /** Bearer token /metrics asks for; unset, /metrics answers loopback callers only. A secret: never logged. */
+  metricsToken: string | undefined;
+  /** How long shutdown waits for requests under way before closing their connections. */
+  shutdownTimeoutMs: number;
+  /** How long /ready answers 503 before the listeners close, so load balancers stop sending first. */
+  shutdownDelayMs: number;
 }
 
 /** How this instance hears of changes committed by others. */
@@ -103,7 +115,7 @@ export class ConfigError extends Error {
 }
 
 /** Every setting, by its environment variable name; a config file uses the same names as keys. */
-const SETTINGS = [
+export const SETTINGS = [
   'PORT',
   'HOST',
   'KEYGATE_DATA_DIR',
@@ -154,6 +166,9 @@ const SETTINGS = [
   'KEYGATE_CHANNEL',
   'KEYGATE_CHANNEL_FALLBACK_TTL_MS',
   'KEYGATE_CHANNEL_HEARTBEAT_MS',
+  'KEYGATE_METRICS_TOKEN',
+  'KEYGATE_SHUTDOWN_TIMEOUT_MS',
+  'KEYGATE_SHUTDOWN_DELAY_MS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -322,6 +337,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (channel === 'postgres' && !databaseUrl) wrong('KEYGATE_CHANNEL', 'postgres needs KEYGATE_DATABASE_URL');
   if (channel === 'redis' && !redisUrl) wrong('KEYGATE_CHANNEL', 'redis needs KEYGATE_REDIS_URL');
 
+  const metricsToken = raw('KEYGATE_METRICS_TOKEN');
+  // Not quoted: it is a secret.
+  if (metricsToken !== undefined && metricsToken.length < 16)
+    wrong('KEYGATE_METRICS_TOKEN', 'must be at least 16 characters');
+
   return {
     redisUrl,
     redisDown: redisDown as Config['redisDown'],
@@ -329,6 +349,11 @@ export function loadConfig(env: Env = process.env): Config {
       channel: channel as ClusterConfig['channel'],
       fallbackTtlMs: int('KEYGATE_CHANNEL_FALLBACK_TTL_MS', 1_000, 50, 60_000),
       heartbeatMs: int('KEYGATE_CHANNEL_HEARTBEAT_MS', 1_000, 50, 60_000),
+    },
+    ops: {
+      metricsToken,
+      shutdownTimeoutMs: int('KEYGATE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+      shutdownDelayMs: int('KEYGATE_SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     },
     gateway: gatewayConfig(file.gateway as GatewaySectionInput | undefined, raw, int, wrong),
     port: int('PORT', 8080, 0, 65_535),

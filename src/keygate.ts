@@ -22,6 +22,7 @@ import { openRedis, type Redis } from './cluster/redis.js';
 import { Limiters } from './cluster/limiter.js';
 import { ClusterLink } from './cluster/link.js';
 import { Metrics } from './ops/metrics.js';
+import { watch } from './ops/instrument.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -148,6 +149,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
   // Subscribed after the cache, so it reads what a batch changed after the cache has dropped it.
   const events = new EventStream(feed, stores, cache, access, onBackgroundError);
+  watch(metrics, { cache, accessLog, events, stores, redis, poolStats: opened.poolStats });
   return {
     config,
     dialect: opened.dialect,

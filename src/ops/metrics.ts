@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Where a key was judged: API authentication, POST /verify, or the gateway. */
+export type DecisionSource = 'api' | 'verify' | 'gateway';
+
 /**
  * Every Prometheus metric keygate exports, on a registry of its own (not prom-client's global
  * one: tests run many keygates in one process). Services count into these; what is cheap to read
@@ -53,6 +56,66 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+
+  /** Finished HTTP requests, by server (api or gateway), method, route pattern and status. */
+  readonly httpRequests = new Counter({
+    name: 'keygate_http_requests_total',
+    help: 'Finished HTTP requests, by server (api, gateway), method, route pattern (never the raw URL) and status.',
+    labelNames: ['server', 'method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'keygate_http_request_duration_seconds',
+    help: 'Time from arrival to the last byte of the answer, by server, method, route pattern and status.',
+    labelNames: ['server', 'method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /**
+   * Label children by their joined values: prom-client hashes a labels object on every call,
+   * which shows on the verify hot path; a Map look-up by one string does not.
+   */
+  private readonly decisionChildren = new Map<string, { inc(): void }>();
+  private readonly requestChildren = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
+  /** Counts one key decision; `code` is the verdict (VALID is counted as OK) or the refusal's error code. */
+  decided(source: DecisionSource, code: string): void {
+    const key = `${source} ${code}`;
+    let child = this.decisionChildren.get(key);
+    if (child === undefined) {
+      child = this.decisions.labels({ source, code: code === 'VALID' ? 'OK' : code });
+      this.decisionChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  /**
+   * Counts the decision in a /verify answer the service has already serialised: its code is the
+   * second field of every answer (`{"valid":…,"code":"…"`), read here so the route stays one line.
+   */
+  decidedJson<T extends string | Promise<string>>(source: DecisionSource, answer: T): T {
+    const count = (json: string) => {
+      const at = json.indexOf('"code":"');
+      if (at >= 0) this.decided(source, json.slice(at + 8, json.indexOf('"', at + 8)));
+      return json;
+    };
+    return (typeof answer === 'string' ? count(answer) : answer.then(count)) as T;
+  }
+
+  /** Counts one finished request; `route` is the pattern it matched, never its URL. */
+  requestDone(server: 'api' | 'gateway', method: string, route: string, status: number, seconds: number): void {
+    const key = `${server} ${method} ${status} ${route}`;
+    let child = this.requestChildren.get(key);
+    if (child === undefined) {
+      const labels = { server, method, route, status: String(status) };
+      child = { count: this.httpRequests.labels(labels), time: this.httpDuration.labels(labels) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(seconds);
+  }
 
   /** The text Prometheus scrapes. */
   scrape(): Promise<string> {

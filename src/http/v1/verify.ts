@@ -18,11 +18,12 @@ const VERIFY_SCHEMA = {
 /** Key verification for other services. */
 export function verifyRoutes(app: FastifyTypebox): void {
   const verify = app.keygate.verify;
+  const metrics = app.keygate.metrics;
 
   // Judges a key for another service. Not async: with a warm cache the answer, already serialised
   // by the service (which remembers it per verdict), is found without a promise.
   app.post('/verify', { config: { apiGroup: 'verify' }, schema: VERIFY_SCHEMA }, (request, reply) => {
     reply.header('content-type', JSON_UTF8);
-    return verify.verifyJson(principalOf(request), request.body);
+    return metrics.decidedJson('verify', verify.verifyJson(principalOf(request), request.body));
   });
 }
