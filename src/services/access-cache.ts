@@ -130,7 +130,10 @@ export class AccessCache {
     load: () => Promise<T | null>,
   ): Promise<T | null> {
     const hit = map.get(id);
-    if (this.fresh(hit)) return (this.stats.hits++, hit.value);
+    if (this.fresh(hit)) {
+      this.stats.hits++;
+      return hit.value;
+    }
     this.stats.misses++;
     const epoch = this.epoch;
     const value = await load();
@@ -140,13 +143,17 @@ export class AccessCache {
 
   private peek<T>(map: Map<string, Entry<T | null>>, id: string): T | null | Miss {
     const hit = map.get(id);
-    return this.fresh(hit) ? (this.stats.hits++, hit.value) : MISS;
+    if (!this.fresh(hit)) return MISS;
+    this.stats.hits++;
+    return hit.value;
   }
 
   /** Synchronous look-ups for the hot path: the cached value, or MISS when it must be loaded. */
   peekKey(hash: string): CachedKey | null | Miss {
     const hit = this.keys.get(hash);
-    return this.freshKey(hit) ? (this.stats.hits++, hit.value) : MISS;
+    if (!this.freshKey(hit)) return MISS;
+    this.stats.hits++;
+    return hit.value;
   }
 
   peekToken(id: string): CachedToken | null | Miss {
@@ -193,7 +200,10 @@ export class AccessCache {
   /** The key entry for a hash, or null when no token has that key. */
   async key(hash: string): Promise<CachedKey | null> {
     const hit = this.keys.get(hash);
-    if (this.freshKey(hit)) return (this.stats.hits++, hit.value);
+    if (this.freshKey(hit)) {
+      this.stats.hits++;
+      return hit.value;
+    }
     this.stats.misses++;
     const epoch = this.epoch;
     const generation = this.keyGeneration;
