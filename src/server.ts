@@ -32,7 +32,13 @@ async function drain(s: {
 }): Promise<void> {
   startDraining(s.keygate);
   if (s.shutdownDelayMs > 0) await delay(s.shutdownDelayMs);
-  const closing = Promise.all([s.gateway?.stop(), s.app.close()]);
+  const closing = Promise.allSettled([s.gateway?.stop(), s.app.close()]);
+  // A keep-alive connection whose request finishes after close began stays open, idle, until the
+  // client leaves: Node closes idle connections once, when close is called. Close them as they idle.
+  const idle = setInterval(() => {
+    s.app.server.closeIdleConnections();
+    s.gateway?.app.server.closeIdleConnections();
+  }, 100);
   const timer = setTimeout(() => {
     s.app.log.warn({ timeoutMs: s.shutdownTimeoutMs }, 'shutdown: closing connections still in use');
     s.app.server.closeAllConnections();
@@ -40,11 +46,13 @@ async function drain(s: {
     // Requests still waiting on an upstream would hold the gateway's connection pools open.
     for (const u of s.gateway?.upstreams ?? []) void u.pool.destroy().catch(() => {});
   }, s.shutdownTimeoutMs);
-  try {
-    await closing;
-  } finally {
-    clearTimeout(timer);
-  }
+  // Settled, not all: a pool destroyed above rejects its close, and the keygate must close anyway.
+  const closed = await closing;
+  clearTimeout(timer);
+  clearInterval(idle);
+  for (const r of closed)
+    if (r.status === 'rejected')
+      s.app.log.warn({ err: (r.reason as Error).message }, 'shutdown: a listener closed badly');
   await s.keygate.close();
 }
 
