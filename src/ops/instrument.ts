@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { sql } from 'kysely';
 import type { Redis } from '../cluster/redis.js';
 import type { AccessCache } from '../services/access-cache.js';
@@ -22,12 +22,10 @@ export interface Watched {
 
 /**
  * Registers the metrics read when Prometheus scrapes rather than counted as things happen: the
- * cache's plain counters, queue depths, pool usage and the Node process's own (collectDefaultMetrics).
- * Nothing here runs on the request path.
+ * cache's plain counters, queue depths and pool usage. Nothing here runs on the request path.
  */
 export function watch(metrics: Metrics, w: Watched): void {
   const registers = [metrics.registry];
-  collectDefaultMetrics({ register: metrics.registry });
 
   new Counter({
     name: 'keygate_access_cache_lookups_total',

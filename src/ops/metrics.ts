@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Where a key was judged: API authentication, POST /verify, or the gateway. */
 export type DecisionSource = 'api' | 'verify' | 'gateway';
@@ -117,8 +117,18 @@ export class Metrics {
     child.time.observe(seconds);
   }
 
-  /** The text Prometheus scrapes. */
+  private processMetrics = false;
+
+  /**
+   * The text Prometheus scrapes. Node's process metrics join at the first scrape: collecting them
+   * starts an event-loop monitor and a GC observer that never stop, which a keygate nobody scrapes
+   * (the CLI, each test) should not carry.
+   */
   scrape(): Promise<string> {
+    if (!this.processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      this.processMetrics = true;
+    }
     return this.registry.metrics();
   }
 }
