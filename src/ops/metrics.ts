@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 
 /** Where a key was judged: API authentication, POST /verify, or the gateway. */
 export type DecisionSource = 'api' | 'verify' | 'gateway';
@@ -57,38 +58,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Finished HTTP requests, by server (api or gateway), method, route pattern and status. */
-  readonly httpRequests = new Counter({
-    name: 'keygate_http_requests_total',
-    help: 'Finished HTTP requests, by server (api, gateway), method, route pattern (never the raw URL) and status.',
-    labelNames: ['server', 'method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
+  /** Finished HTTP requests, by server (api or gateway), method, route pattern and status, with their durations. */
+  readonly requests = new RequestMetrics(this.registry);
 
-  readonly httpDuration = new Histogram({
-    name: 'keygate_http_request_duration_seconds',
-    help: 'Time from arrival to the last byte of the answer, by server, method, route pattern and status.',
-    labelNames: ['server', 'method', 'route', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  /** Decisions counted since the last scrape, by source and code: plain numbers on the hot path (see RequestMetrics). */
+  private readonly pendingDecisions = new Map<
+    string,
+    { labels: { source: DecisionSource; code: string }; n: number }
+  >();
 
   /**
-   * Label children by their joined values: prom-client hashes a labels object on every call,
-   * which shows on the verify hot path; a Map look-up by one string does not.
+   * Counts one key decision; `code` is the verdict (VALID is counted as OK) or the refusal's error
+   * code. Added to `decisions` when scraped.
    */
-  private readonly decisionChildren = new Map<string, { inc(): void }>();
-  private readonly requestChildren = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-
-  /** Counts one key decision; `code` is the verdict (VALID is counted as OK) or the refusal's error code. */
   decided(source: DecisionSource, code: string): void {
     const key = `${source} ${code}`;
-    let child = this.decisionChildren.get(key);
-    if (child === undefined) {
-      child = this.decisions.labels({ source, code: code === 'VALID' ? 'OK' : code });
-      this.decisionChildren.set(key, child);
+    let pending = this.pendingDecisions.get(key);
+    if (pending === undefined) {
+      pending = { labels: { source, code: code === 'VALID' ? 'OK' : code }, n: 0 };
+      this.pendingDecisions.set(key, pending);
     }
-    child.inc();
+    pending.n++;
   }
 
   /**
@@ -106,15 +96,7 @@ export class Metrics {
 
   /** Counts one finished request; `route` is the pattern it matched, never its URL. */
   requestDone(server: 'api' | 'gateway', method: string, route: string, status: number, seconds: number): void {
-    const key = `${server} ${method} ${status} ${route}`;
-    let child = this.requestChildren.get(key);
-    if (child === undefined) {
-      const labels = { server, method, route, status: String(status) };
-      child = { count: this.httpRequests.labels(labels), time: this.httpDuration.labels(labels) };
-      this.requestChildren.set(key, child);
-    }
-    child.count.inc();
-    child.time.observe(seconds);
+    this.requests.observe(server, method, route, status, seconds);
   }
 
   private processMetrics = false;
@@ -129,6 +111,11 @@ export class Metrics {
       collectDefaultMetrics({ register: this.registry });
       this.processMetrics = true;
     }
+    for (const pending of this.pendingDecisions.values())
+      if (pending.n > 0) {
+        this.decisions.inc(pending.labels, pending.n);
+        pending.n = 0;
+      }
     return this.registry.metrics();
   }
 }
