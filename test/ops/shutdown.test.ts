@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 for (const dialect of DIALECTS) {
-  describe(`graceful shutdown of keygate gateway [${dialect.name}]`, () => {
+  describe(`graceful shutdown of keygate gateway and serve [${dialect.name}]`, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'keygate-shutdown-'));
     const pgSchema = dialect.url ? `t_${randomBase62(12).toLowerCase()}` : undefined;
     const held: ServerResponse[] = [];
@@ -87,9 +87,10 @@ for (const dialect of DIALECTS) {
     });
 
     /** Starts the gateway process over this suite's database; answers its ports and a key it issued. */
-    async function start(env: Record<string, string> = {}) {
+    async function start(env: Record<string, string> = {}, command: 'gateway' | 'serve' = 'gateway') {
       const [port, gatewayPort] = [await freePort(), await freePort()];
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'gateway', '--upstream', upstream.url], {
+      const args = command === 'gateway' ? ['gateway', '--upstream', upstream.url] : ['serve'];
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
         env: {
           ...process.env,
           KEYGATE_DATA_DIR: dataDir,
@@ -138,7 +139,7 @@ for (const dialect of DIALECTS) {
       const token = await fetch(`${base}/api/v1.0/resources/${account.id}/tokens`, {
         method: 'POST',
         headers: json,
-        body: JSON.stringify({ name: 'shutdown', level: 'reader' }),
+        body: JSON.stringify({ name: 'shutdown', level: 'administrator' }),
       });
       assert.equal(token.status, 201);
       const { key, id } = (await token.json()) as { key: string; id: string };
@@ -219,6 +220,43 @@ for (const dialect of DIALECTS) {
       assert.equal(await slow, 'cut');
       assert.match(s.log(), /closing connections still in use/);
       assert.ok((await recordedPaths(s.tokenId)).includes('/api/v1.0/me'));
+    });
+
+    it('keygate serve: a request whose body is still arriving at SIGTERM is answered, then it exits 0', async () => {
+      const s = await start({}, 'serve');
+      const me = await fetch(`${s.base}/api/v1.0/me`, { headers: { 'x-api-key': s.key } });
+      assert.equal(me.status, 200);
+      const body = Buffer.from(`{"key": "${s.key}"${' '.repeat(100_000)}}`);
+      // Expect: 100-continue: the server answers 100 once it holds the request, so SIGTERM comes after.
+      const req = httpRequest(`${s.base}/api/v1.0/verify`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': s.key,
+          'content-type': 'application/json',
+          'content-length': String(body.length),
+          expect: '100-continue',
+        },
+      });
+      const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+      });
+      await new Promise<void>((resolve) => req.once('continue', resolve));
+      req.write(body.subarray(0, 1000));
+      s.child.kill('SIGTERM');
+      await until('the port refuses new connections', () => refused(s.port));
+      req.end(body.subarray(1000));
+      const { status, text } = await answer;
+      assert.equal(status, 200, text);
+      assert.equal(JSON.parse(text).code, 'VALID');
+      assert.deepEqual(await exited(s.child), { code: 0, signal: null });
+      assert.deepEqual(await recordedPaths(s.tokenId), ['/api/v1.0/me', '/api/v1.0/verify']);
     });
   });
 }
