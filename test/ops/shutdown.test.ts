@@ -258,5 +258,18 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await exited(s.child), { code: 0, signal: null });
       assert.deepEqual(await recordedPaths(s.tokenId), ['/api/v1.0/me', '/api/v1.0/verify']);
     });
+
+    it('with KEYGATE_SHUTDOWN_DELAY_MS, /ready answers 503 while the instance still serves; a second signal exits at once', async () => {
+      const s = await start({ KEYGATE_SHUTDOWN_DELAY_MS: '600000' }, 'serve');
+      s.child.kill('SIGTERM');
+      await until('/ready answers 503', async () => (await fetch(`${s.base}/ready`)).status === 503);
+      const ready = (await (await fetch(`${s.base}/ready`)).json()) as { error: { code: string }; checks: unknown };
+      assert.equal(ready.error.code, 'UNAVAILABLE');
+      assert.deepEqual(ready.checks, { shutdown: 'failed' });
+      const me = await fetch(`${s.base}/api/v1.0/me`, { headers: { 'x-api-key': s.key } });
+      assert.equal(me.status, 200, 'still serving while load balancers notice');
+      s.child.kill('SIGTERM');
+      assert.deepEqual(await exited(s.child), { code: 1, signal: null });
+    });
   });
 }
