@@ -149,7 +149,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const webhooks = new WebhookService(access, notifications, config.webhooks.allowPrivate, clock);
   // Subscribed after the cache, so it reads what a batch changed after the cache has dropped it.
   const events = new EventStream(feed, stores, cache, access, onBackgroundError);
-  watch(metrics, { cache, accessLog, events, stores, redis, poolStats: opened.poolStats });
+  watch(metrics, { cache, accessLog, events, stores, redis, cluster, poolStats: opened.poolStats });
   return {
     config,
     dialect: opened.dialect,

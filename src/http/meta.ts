@@ -23,7 +23,7 @@ export function metaRoutes(app: FastifyTypebox, upstreams: () => UpstreamHealth[
         tags: ['meta'],
         summary: 'Health check',
         description:
-          "`upstreams` is present when this process runs the gateway: each upstream's state as its last forwarded request or probe found it. An upstream that is down does not make keygate unhealthy.",
+          "The process and its database answer (load balancers should route by /ready, which also checks the change channel and Redis, and turns 503 during shutdown). `upstreams` is present when this process runs the gateway: each upstream's state as its last forwarded request or probe found it. An upstream that is down does not make keygate unhealthy.",
         response: {
           200: Type.Object({
             status: Type.Literal('ok'),

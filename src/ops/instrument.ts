@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { sql } from 'kysely';
+import type { ClusterLink } from '../cluster/link.js';
 import type { Redis } from '../cluster/redis.js';
 import type { AccessCache } from '../services/access-cache.js';
 import type { AccessLog } from '../services/access-log.js';
@@ -16,6 +17,7 @@ export interface Watched {
   events: EventStream;
   stores: Stores;
   redis: Redis | null;
+  cluster: Pick<ClusterLink, 'status'>;
   /** PostgreSQL's pool; absent on SQLite. */
   poolStats?: (() => PoolStats) | undefined;
 }
@@ -26,6 +28,8 @@ export interface Watched {
  */
 export function watch(metrics: Metrics, w: Watched): void {
   const registers = [metrics.registry];
+  // Read from the link when scraped, so the gauge never reads 0 (lost) for a channel nobody reported on.
+  metrics.beforeScrape(() => metrics.channelConnected.set(w.cluster.status().connected ? 1 : 0));
 
   new Counter({
     name: 'keygate_access_cache_lookups_total',

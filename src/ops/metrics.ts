@@ -100,6 +100,12 @@ export class Metrics {
   }
 
   private processMetrics = false;
+  private readonly scrapeHooks: (() => void)[] = [];
+
+  /** Runs `hook` before each scrape (to read a state into a gauge). */
+  beforeScrape(hook: () => void): void {
+    this.scrapeHooks.push(hook);
+  }
 
   /**
    * The text Prometheus scrapes. Node's process metrics join at the first scrape: collecting them
@@ -111,6 +117,7 @@ export class Metrics {
       collectDefaultMetrics({ register: this.registry });
       this.processMetrics = true;
     }
+    for (const hook of this.scrapeHooks) hook();
     for (const pending of this.pendingDecisions.values())
       if (pending.n > 0) {
         this.decisions.inc(pending.labels, pending.n);

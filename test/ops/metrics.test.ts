@@ -122,6 +122,7 @@ forEachDialect('GET /metrics', (env, dialect) => {
     assert.notEqual(sample(text, 'keygate_access_log_queue'), undefined);
     assert.notEqual(sample(text, 'keygate_event_stream_subscribers'), undefined);
     assert.equal(sample(text, 'keygate_webhook_outbox_pending'), 0);
+    assert.equal(sample(text, 'keygate_channel_connected'), 1);
     assert.ok((sample(text, 'process_cpu_user_seconds_total') ?? 0) > 0);
     assert.match(text, /^nodejs_heap_size_used_bytes /m);
     const total = sample(text, 'keygate_db_pool_connections{state="total"}');
