@@ -57,6 +57,18 @@ export interface Config {
   cluster: ClusterConfig;
   /** Default rate limits of tokens that set none themselves, per permission level (config file `rateLimits`). */
   rateLimits: RateLimitDefaults;
+  /** Running in production: who may scrape /metrics, and how shutdown drains. */
+  ops: OpsConfig;
+}
+
+/** Operating settings: metrics access and graceful shutdown. */
+export interface OpsConfig {
+  /** Bearer token /metrics asks for; unset, /metrics answers loopback callers only. A secret: never logged. */
+  metricsToken: string | undefined;
+  /** How long shutdown waits for requests under way before closing their connections. */
+  shutdownTimeoutMs: number;
+  /** How long /ready answers 503 before the listeners close, so load balancers stop sending first. */
+  shutdownDelayMs: number;
 }
 
 /** After `limit` refused keys from one address within `windowMs`, its keys are refused for `blockMs`; limit 0: off. */
@@ -117,7 +129,7 @@ export class ConfigError extends Error {
 }
 
 /** Every setting, by its environment variable name; a config file uses the same names as keys. */
-const SETTINGS = [
+export const SETTINGS = [
   'PORT',
   'HOST',
   'KEYGATE_DATA_DIR',
@@ -172,6 +184,9 @@ const SETTINGS = [
   'KEYGATE_REFUSED_KEY_LIMIT',
   'KEYGATE_REFUSED_KEY_WINDOW',
   'KEYGATE_REFUSED_KEY_BLOCK',
+  'KEYGATE_METRICS_TOKEN',
+  'KEYGATE_SHUTDOWN_TIMEOUT_MS',
+  'KEYGATE_SHUTDOWN_DELAY_MS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -377,6 +392,10 @@ export function loadConfig(env: Env = process.env): Config {
   const refusedKeyBlock =
     duration('KEYGATE_REFUSED_KEY_BLOCK', 300_000) ??
     wrong('KEYGATE_REFUSED_KEY_BLOCK', 'must be a duration such as 5m');
+  const metricsToken = raw('KEYGATE_METRICS_TOKEN');
+  // Not quoted: it is a secret.
+  if (metricsToken !== undefined && metricsToken.length < 16)
+    wrong('KEYGATE_METRICS_TOKEN', 'must be at least 16 characters');
 
   return {
     rateLimits,
@@ -388,6 +407,11 @@ export function loadConfig(env: Env = process.env): Config {
       heartbeatMs: int('KEYGATE_CHANNEL_HEARTBEAT_MS', 1_000, 50, 60_000),
     },
     gateway: gatewayConfig(file.gateway as GatewaySectionInput | undefined, raw, int, wrong, trustedProxies),
+    ops: {
+      metricsToken,
+      shutdownTimeoutMs: int('KEYGATE_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+      shutdownDelayMs: int('KEYGATE_SHUTDOWN_DELAY_MS', 0, 0, 600_000),
+    },
     port: int('PORT', 8080, 0, 65_535),
     host: raw('HOST') ?? '0.0.0.0',
     dataDir,

@@ -24,6 +24,7 @@ import { ClusterLink } from './cluster/link.js';
 import { Metrics } from './ops/metrics.js';
 import { TokenLimits } from './services/token-limits.js';
 import { RefusedKeyThrottle } from './services/refused-key-throttle.js';
+import { watch } from './ops/instrument.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -168,6 +169,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const refusedKeys = new RefusedKeyThrottle(limiters, config.refusedKeys, metrics);
   // Last, so that every copy-keeper above already listens when the first 'restored' arrives.
   await cluster.start();
+  watch(metrics, { cache, accessLog, events, stores, redis, cluster, poolStats: opened.poolStats });
   return {
     config,
     dialect: opened.dialect,

@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { KeygateError, fail } from '../domain/errors.js';
 import { createKeygate, type Keygate } from '../keygate.js';
-import { startServer } from '../server.js';
+import { startServer, type RunningServer } from '../server.js';
 import { deriveRoutes, formatRoutes, loadOpenApi } from '../gateway/openapi.js';
 import { buildApp } from '../http/app.js';
 import { API_VERSIONS } from '../http/versions.js';
@@ -33,6 +33,26 @@ function rateLimitArg(value: string): { limit: number; window: string } | 'unlim
   const m = /^(\d+)\/(\d+[smhd])$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError('must be requests/window, such as 100/1m, or unlimited');
   return { limit: Number(m[1]), window: m[2]! };
+}
+
+/**
+ * Drains and exits on SIGTERM or SIGINT: 0 once everything is written and closed, 1 if closing
+ * failed. A second signal while draining exits at once (an operator's Ctrl-C twice).
+ */
+function exitOnSignal(server: RunningServer): void {
+  const shutdown = (signal: string) => {
+    server.app.log.info({ signal }, 'shutting down');
+    process.once(signal, () => process.exit(1));
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.app.log.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 function positiveInt(value: string): number {
@@ -93,12 +113,7 @@ export function buildProgram(io: Io): Command {
     .description('Start the server (PORT, HOST, KEYGATE_DATA_DIR, KEYGATE_DATABASE_URL …)')
     .action(async () => {
       const server = await startServer(loadConfig(io.env));
-      const shutdown = (signal: string) => {
-        server.app.log.info({ signal }, 'shutting down');
-        void server.stop().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      exitOnSignal(server);
     });
 
   const gateway = program
@@ -116,12 +131,7 @@ export function buildProgram(io: Io): Command {
       if (!config.gateway) throw new ConfigError('keygate gateway needs --upstream URL (or KEYGATE_GATEWAY_UPSTREAM).');
       const server = await startServer(config);
       io.out(`keygate API on ${server.url}; gateway on ${server.gateway!.url}`);
-      const shutdown = (signal: string) => {
-        server.app.log.info({ signal }, 'shutting down');
-        void server.stop().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      exitOnSignal(server);
     });
   gateway
     .command('routes')

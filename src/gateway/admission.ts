@@ -51,6 +51,7 @@ export async function admit(kg: Keygate, targets: TargetResolver, p: Presented, 
     apiGroup: route.apiGroup,
   });
   notes.outcome = verdict.code;
+  kg.metrics.decided('gateway', verdict.code);
   if (verdict.code === 'MALFORMED' || verdict.code === 'NOT_FOUND') return fail(KEY_REFUSALS[verdict.code]!);
   notes.token = verdict.token;
   const refusal = KEY_REFUSALS[verdict.code];

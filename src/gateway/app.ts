@@ -17,6 +17,7 @@ import { TargetResolver } from './targets.js';
 import type { GatewayRoute, RouteMatch } from './types.js';
 import { ambiguousPath, isTimeout, upstreamErrorCode, upstreamPicker, type Upstream } from './upstreams.js';
 import { installUpgrades } from './websocket.js';
+import { installHttpMetrics } from '../ops/instrument.js';
 
 /** Methods the gateway forwards. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -85,6 +86,7 @@ export async function buildGatewayApp(
     done();
   });
   installAccessLogging(app, kg);
+  installHttpMetrics(app, kg.metrics, 'gateway');
 
   /** Registers the resource a successful answer created, as the token that created it; never fails the answer. */
   const register = async (request: FastifyRequest, route: GatewayRoute, admission: Admission, answer: Buffer) => {

@@ -15,6 +15,7 @@ import { SHARED_SCHEMAS } from '../schemas.js';
 import type { FastifyTypebox } from './types.js';
 import type { UpstreamHealth } from '../gateway/upstreams.js';
 import { API_VERSIONS, deprecationHeaders } from './versions.js';
+import { installHttpMetrics } from '../ops/instrument.js';
 
 /** Log fields that could carry a key, a password or a session; pino replaces them. */
 export const REDACTED_LOG_PATHS = [
@@ -137,6 +138,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
   });
 
   installAccessLogging(app, kg);
+  installHttpMetrics(app, kg.metrics, 'api');
   consolePage = await consoleRoutes(app, options.consoleDir);
 
   // biome-ignore lint/nursery/noMisusedPromises: Fastify awaits async plugins.

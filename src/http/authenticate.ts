@@ -162,6 +162,7 @@ export function installAuthentication(app: FastifyInstance, kg: Keygate): void {
   /** Settles a key verdict: the principal, or the refusal. */
   const accept = (request: FastifyRequest, verdict: KeyVerdict): void => {
     request.auth.outcome = verdict.code;
+    kg.metrics.decided('api', verdict.code);
     if (verdict.code !== 'MALFORMED' && verdict.code !== 'NOT_FOUND') request.auth.token = verdict.token;
     if (verdict.code !== 'VALID') fail(KEY_REFUSALS[verdict.code] ?? 'KEY_INVALID');
     request.auth.principal = verdict.principal;

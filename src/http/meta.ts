@@ -6,10 +6,11 @@ import { errorResponses, Nullable } from '../schemas.js';
 import { sendError } from './errors.js';
 import type { FastifyTypebox } from './types.js';
 import type { UpstreamHealth } from '../gateway/upstreams.js';
+import { opsRoutes } from '../ops/routes.js';
 
 const open = { auth: 'none' as const };
 
-/** Unversioned endpoints: health, the version list, the changelog and the OpenAPI documents. */
+/** Unversioned endpoints: health, readiness, metrics, the version list, the changelog and the OpenAPI documents. */
 export function metaRoutes(app: FastifyTypebox, upstreams: () => UpstreamHealth[] | undefined = () => undefined): void {
   const kg = app.keygate;
 
@@ -22,7 +23,7 @@ export function metaRoutes(app: FastifyTypebox, upstreams: () => UpstreamHealth[
         tags: ['meta'],
         summary: 'Health check',
         description:
-          "`upstreams` is present when this process runs the gateway: each upstream's state as its last forwarded request or probe found it. An upstream that is down does not make keygate unhealthy.",
+          "The process and its database answer (load balancers should route by /ready, which also checks the change channel and Redis, and turns 503 during shutdown). `upstreams` is present when this process runs the gateway: each upstream's state as its last forwarded request or probe found it. An upstream that is down does not make keygate unhealthy.",
         response: {
           200: Type.Object({
             status: Type.Literal('ok'),
@@ -53,6 +54,8 @@ export function metaRoutes(app: FastifyTypebox, upstreams: () => UpstreamHealth[
       return { status: 'ok' as const, database: kg.dialect, ...(gateway ? { upstreams: gateway } : {}) };
     },
   );
+
+  opsRoutes(app);
 
   // Lists the API versions with their status and sunset dates.
   app.get(

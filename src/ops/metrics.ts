@@ -1,4 +1,8 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
+
+/** Where a key was judged: API authentication, POST /verify, or the gateway. */
+export type DecisionSource = 'api' | 'verify' | 'gateway';
 
 /**
  * Every Prometheus metric keygate exports, on a registry of its own (not prom-client's global
@@ -54,8 +58,71 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** The text Prometheus scrapes. */
+  /** Finished HTTP requests, by server (api or gateway), method, route pattern and status, with their durations. */
+  readonly requests = new RequestMetrics(this.registry);
+
+  /** Decisions counted since the last scrape, by source and code: plain numbers on the hot path (see RequestMetrics). */
+  private readonly pendingDecisions = new Map<
+    string,
+    { labels: { source: DecisionSource; code: string }; n: number }
+  >();
+
+  /**
+   * Counts one key decision; `code` is the verdict (VALID is counted as OK) or the refusal's error
+   * code. Added to `decisions` when scraped.
+   */
+  decided(source: DecisionSource, code: string): void {
+    const key = `${source} ${code}`;
+    let pending = this.pendingDecisions.get(key);
+    if (pending === undefined) {
+      pending = { labels: { source, code: code === 'VALID' ? 'OK' : code }, n: 0 };
+      this.pendingDecisions.set(key, pending);
+    }
+    pending.n++;
+  }
+
+  /**
+   * Counts the decision in a /verify answer the service has already serialised: its code is the
+   * second field of every answer (`{"valid":…,"code":"…"`), read here so the route stays one line.
+   */
+  decidedJson<T extends string | Promise<string>>(source: DecisionSource, answer: T): T {
+    const count = (json: string) => {
+      const at = json.indexOf('"code":"');
+      if (at >= 0) this.decided(source, json.slice(at + 8, json.indexOf('"', at + 8)));
+      return json;
+    };
+    return (typeof answer === 'string' ? count(answer) : answer.then(count)) as T;
+  }
+
+  /** Counts one finished request; `route` is the pattern it matched, never its URL. */
+  requestDone(server: 'api' | 'gateway', method: string, route: string, status: number, seconds: number): void {
+    this.requests.observe(server, method, route, status, seconds);
+  }
+
+  private processMetrics = false;
+  private readonly scrapeHooks: (() => void)[] = [];
+
+  /** Runs `hook` before each scrape (to read a state into a gauge). */
+  beforeScrape(hook: () => void): void {
+    this.scrapeHooks.push(hook);
+  }
+
+  /**
+   * The text Prometheus scrapes. Node's process metrics join at the first scrape: collecting them
+   * starts an event-loop monitor and a GC observer that never stop, which a keygate nobody scrapes
+   * (the CLI, each test) should not carry.
+   */
   scrape(): Promise<string> {
+    if (!this.processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      this.processMetrics = true;
+    }
+    for (const hook of this.scrapeHooks) hook();
+    for (const pending of this.pendingDecisions.values())
+      if (pending.n > 0) {
+        this.decisions.inc(pending.labels, pending.n);
+        pending.n = 0;
+      }
     return this.registry.metrics();
   }
 }

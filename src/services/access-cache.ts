@@ -102,6 +102,8 @@ export class AccessCache {
   private treeVersion = 0;
   /** Bumped by every invalidation, so a load that raced one is not cached. */
   private epoch = 0;
+  /** Look-ups answered from memory, and loads from the store; plain numbers, read by /metrics when scraped. */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(
     private readonly stores: Stores,
@@ -128,7 +130,11 @@ export class AccessCache {
     load: () => Promise<T | null>,
   ): Promise<T | null> {
     const hit = map.get(id);
-    if (this.fresh(hit)) return hit.value;
+    if (this.fresh(hit)) {
+      this.stats.hits++;
+      return hit.value;
+    }
+    this.stats.misses++;
     const epoch = this.epoch;
     const value = await load();
     if (epoch === this.epoch) map.set(id, { value, loadedAt: this.clock() });
@@ -137,13 +143,17 @@ export class AccessCache {
 
   private peek<T>(map: Map<string, Entry<T | null>>, id: string): T | null | Miss {
     const hit = map.get(id);
-    return this.fresh(hit) ? hit.value : MISS;
+    if (!this.fresh(hit)) return MISS;
+    this.stats.hits++;
+    return hit.value;
   }
 
   /** Synchronous look-ups for the hot path: the cached value, or MISS when it must be loaded. */
   peekKey(hash: string): CachedKey | null | Miss {
     const hit = this.keys.get(hash);
-    return this.freshKey(hit) ? hit.value : MISS;
+    if (!this.freshKey(hit)) return MISS;
+    this.stats.hits++;
+    return hit.value;
   }
 
   peekToken(id: string): CachedToken | null | Miss {
@@ -190,7 +200,11 @@ export class AccessCache {
   /** The key entry for a hash, or null when no token has that key. */
   async key(hash: string): Promise<CachedKey | null> {
     const hit = this.keys.get(hash);
-    if (this.freshKey(hit)) return hit.value;
+    if (this.freshKey(hit)) {
+      this.stats.hits++;
+      return hit.value;
+    }
+    this.stats.misses++;
     const epoch = this.epoch;
     const generation = this.keyGeneration;
     const row = await this.stores.tokens.findKey(hash);

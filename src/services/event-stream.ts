@@ -147,6 +147,11 @@ export class EventStream {
     return this.buffer.filter((b) => b.seq > seen);
   }
 
+  /** Streams open now, for /metrics. */
+  get subscribers(): number {
+    return this.subscriptions.size;
+  }
+
   /** Ends every subscription and stops listening to the feed (the keygate is closing). */
   close(): void {
     this.closed = true;

@@ -12,6 +12,16 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** PostgreSQL's connection pool now, for /metrics; SQLite has none. */
+  poolStats?: () => PoolStats;
+}
+
+/** Connections of the PostgreSQL pool: open, idle among them, and queries waiting for one. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
 }
 
 export interface DatabaseOptions {
@@ -23,6 +33,9 @@ export interface DatabaseOptions {
   /** Told when an idle PostgreSQL connection fails. */
   onIdleError?: ((err: Error) => void) | undefined;
 }
+
+/** PostgreSQL connections per instance: N instances hold up to N times this on the server. */
+const POOL_SIZE = 10;
 
 /** True when the URL names a PostgreSQL server. */
 export function isPostgresUrl(url: string | undefined): boolean {
@@ -48,7 +61,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     }
     const pool = new pg.Pool({
       connectionString: options.url,
-      max: 10,
+      max: POOL_SIZE,
       // Named, so operators (and tests) can tell this pool's connections from anyone else's.
       application_name: schema ? `keygate:${schema}` : 'keygate',
       // bigint columns (epoch-ms times, counters) as numbers, as SQLite gives them: they stay far below 2^53.
@@ -66,7 +79,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
     // failed query is answered as UNAVAILABLE; the pool discards the client when it is released.
     pool.on('connect', (client) => client.on('error', (err) => options.onIdleError?.(err)));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    const poolStats = () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: POOL_SIZE,
+    });
+    return { db, dialect: 'postgres', close: () => db.destroy(), poolStats };
   }
   const file =
     options.url && options.url !== ''

@@ -87,6 +87,8 @@ forEachDialect('SDK client against a live keygate', (env) => {
     const p = (id: string) => ({ params: { path: { id } } });
     const table: Record<string, Call> = {
       'GET /health': () => client.GET('/health'),
+      'GET /ready': () => client.GET('/ready'),
+      'GET /metrics': () => client.GET('/metrics', { parseAs: 'text' }),
       'GET /api/versions': () => client.GET('/api/versions'),
       'GET /api/changelog': () => client.GET('/api/changelog'),
       'GET /api/changelog.atom': () => client.GET('/api/changelog.atom', { parseAs: 'text' }),

@@ -18,13 +18,14 @@ const VERIFY_SCHEMA = {
 /** Key verification for other services. */
 export function verifyRoutes(app: FastifyTypebox): void {
   const verify = app.keygate.verify;
+  const metrics = app.keygate.metrics;
 
   // Judges a key for another service. Not async: with a warm cache the answer, already serialised
   // by the service (which remembers it per verdict), is found without a promise.
   app.post('/verify', { config: { apiGroup: 'verify' }, schema: VERIFY_SCHEMA }, (request, reply) => {
     reply.header('content-type', JSON_UTF8);
     const headers: Record<string, string> = {};
-    const json = verify.verifyJson(principalOf(request), request.body, headers);
+    const json = metrics.decidedJson('verify', verify.verifyJson(principalOf(request), request.body, headers));
     if (typeof json === 'string') return json;
     return json.then((text) => {
       reply.headers(headers);
