@@ -60,7 +60,7 @@ async function startInstance(name: string, env: NodeJS.ProcessEnv): Promise<Inst
     env: { ...env, PORT: String(port) },
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/health`, server, 60_000);
+  await waitForHttp(`${base}/ready`, server, 60_000);
   return { name, base, server };
 }
 

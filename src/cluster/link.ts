@@ -59,7 +59,6 @@ export class ClusterLink {
     private readonly deps: ClusterLinkDeps,
   ) {
     this.connected = config.channel === 'none';
-    deps.metrics.channelConnected.set(this.connected ? 1 : 0);
   }
 
   status(): ChannelStatus {
@@ -146,7 +145,6 @@ export class ClusterLink {
     cache.setTtl(ttlMs);
     this.connected = true;
     this.everConnected = true;
-    metrics.channelConnected.set(1);
     feed.channel('restored');
   }
 
@@ -155,7 +153,6 @@ export class ClusterLink {
     const config = this.config;
     cache.setTtl(Math.min(config.fallbackTtlMs, ttlMs));
     this.connected = false;
-    metrics.channelConnected.set(0);
     if (this.everConnected) metrics.channelLosses.inc();
     feed.channel('lost');
     this.deps.onError(
