@@ -153,7 +153,13 @@ async function main(): Promise<void> {
     const lags: number[] = [];
     for (let i = 0; i < settings.revocations; i++) {
       const key = seeded.sampleKeys[i]!;
-      for (const o of others) if ((await me(o, key)) !== 200) throw new Error(`${o.name} refused a live key`);
+      for (const o of others) {
+        const status = await me(o, key);
+        if (status !== 200) {
+          const body = await (await fetch(`${o.base}/api/v1.0/me`, { headers: { 'x-api-key': key } })).text();
+          throw new Error(`${o.name} refused a live key: ${status} ${body}`);
+        }
+      }
       const res = await fetch(`${a.base}/api/v1.0/tokens/${seeded.sampleIds[i]}`, {
         method: 'PATCH',
         headers: caller,

@@ -1,14 +1,13 @@
 import type { Limiters, SharedLimiter } from '../cluster/limiter.js';
 import type { Metrics } from '../ops/metrics.js';
 
-/** The refusals that count against an address: a key that is wrong, retired, or presented twice differently. */
-export const COUNTED_REFUSALS: ReadonlySet<string> = new Set([
-  'KEY_INVALID',
-  'KEY_MALFORMED',
-  'KEY_EXPIRED',
-  'KEY_DISABLED',
-  'AMBIGUOUS_CREDENTIALS',
-]);
+/**
+ * The refusals that count against an address: guesses — a key that does not exist, is not even
+ * shaped like one, or two different keys at once. A deactivated or expired key does not count: it
+ * exists, so retrying it teaches a guesser nothing, and a service still retrying a key its owner
+ * revoked must not get every other key from its address blocked.
+ */
+export const COUNTED_REFUSALS: ReadonlySet<string> = new Set(['KEY_INVALID', 'KEY_MALFORMED', 'AMBIGUOUS_CREDENTIALS']);
 
 export interface RefusedKeySettings {
   /** Refused keys from one address within the window that start a block; 0 turns the throttle off. */

@@ -7,8 +7,8 @@ import { parseClientAddress } from '../domain/ip-allowlist.js';
 import type { RefusedKeyThrottle } from './refused-key-throttle.js';
 import type { TokenLimits } from './token-limits.js';
 
-/** Answers that say the key itself is no good: counted against the client address the verifier names. */
-const KEY_REFUSALS: ReadonlySet<string> = new Set(['MALFORMED', 'NOT_FOUND', 'EXPIRED', 'DISABLED']);
+/** Answers that mean a guess (no such key, or not a key): counted against the client address the verifier names. */
+const KEY_REFUSALS: ReadonlySet<string> = new Set(['MALFORMED', 'NOT_FOUND']);
 
 export type { VerifyAnswer };
 
