@@ -3,7 +3,8 @@ import { noteSecret } from '../support/secret-scan.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Limiters } from '../../src/cluster/limiter.js';
-import { RefusedKeyThrottle } from '../../src/services/refused-key-throttle.js';
+import { openRedis, type Redis } from '../../src/cluster/redis.js';
+import { RECHECK_MS, RefusedKeyThrottle } from '../../src/services/refused-key-throttle.js';
 import { DIALECTS, createTestCluster, forEachDialect, type TestEnv } from '../support/harness.js';
 import { REDIS_PRESENT, startTestRedis, type TestRedis } from '../support/redis.js';
 import { limited, me, redisBack, redisLost, unknownKey, validKey } from './helpers.js';
@@ -243,3 +244,31 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('refused-key blocks seen by other instances within the recheck interval', { skip: !REDIS_PRESENT }, () => {
+  let redis: TestRedis;
+  let connections: Redis[] = [];
+  before(async () => {
+    redis = await startTestRedis();
+  });
+  after(async () => {
+    for (const c of connections) c.disconnect();
+    await redis?.dispose();
+  });
+
+  it('an address found clean is not asked about again until RECHECK_MS has passed; then the block holds', async () => {
+    connections = [openRedis(redis.url), openRedis(redis.url)];
+    await Promise.all(connections.map((c) => new Promise((r) => c.once('ready', r))));
+    let nowB = 1_000_000;
+    const settings = { limit: 3, windowMs: 3_600_000, blockMs: 3_600_000 };
+    const a = new RefusedKeyThrottle(new Limiters(connections[0]!, 'closed'), settings);
+    const b = new RefusedKeyThrottle(new Limiters(connections[1]!, 'closed'), settings, undefined, () => nowB);
+    const address = '198.51.100.60';
+    assert.equal(await b.check(address), 0, 'clean, and remembered as clean');
+    for (let i = 0; i < 3; i++) await a.refused(address);
+    assert.ok((await a.check(address)) > 0, 'blocked where it was counted');
+    assert.equal(b.check(address), 0, 'within the recheck interval: answered from memory, without a store call');
+    nowB += RECHECK_MS;
+    assert.ok((await b.check(address)) > 0, 'past it: the shared block holds here too');
+  });
+});
