@@ -119,16 +119,6 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     clock,
   );
   const resources = new ResourceService(config.model, stores, access, users, audit, clock);
-  const tokens = new TokenService(
-    config.model,
-    stores,
-    access,
-    keys,
-    users,
-    audit,
-    { maxLifetimeMs: config.maxTokenLifetimeMs, customKeys: config.customKeys },
-    clock,
-  );
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   const metrics = new Metrics();
   const redis = config.redisUrl ? openRedis(config.redisUrl, onBackgroundError) : null;
@@ -148,6 +138,23 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     onError: onBackgroundError,
   });
   const limits = new TokenLimits(config.rateLimits, limiters, stores.tokens, metrics, nowMs);
+  const tokens = new TokenService(
+    config.model,
+    stores,
+    access,
+    keys,
+    users,
+    audit,
+    {
+      maxLifetimeMs: config.maxTokenLifetimeMs,
+      customKeys: config.customKeys,
+      limited: async (tokenId) => {
+        const token = await cache.token(tokenId);
+        return token !== null && limits.applies(token);
+      },
+    },
+    clock,
+  );
   const accessLog = new AccessLog(stores.accessLog, config.accessLog, onBackgroundError);
   const retention = new LogRetention(stores.accessLog, opened.dialect, config.accessLog, nowMs, onBackgroundError);
   await retention.start();

@@ -24,9 +24,33 @@ export function sendError(
     .send(errorBody(code, request.id, message, field));
 }
 
+type ValidationError = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * The validation error worth reporting. Only a union (anyOf) yields several, each branch's first:
+ * one that got deeper into the value (an object of the right shape with one bad field) says what is
+ * wrong; otherwise the value matched no branch, and the message names them all.
+ */
+function reportedError(err: FastifyError): { error: ValidationError; message: string } | undefined {
+  const errors = err.validation ?? [];
+  let error = errors[0];
+  if (!error) return undefined;
+  for (const e of errors) if (e.instancePath.length > error.instancePath.length) error = e;
+  const at = error.instancePath;
+  if (!errors.some((e) => e.keyword === 'anyOf' && e.instancePath === at))
+    return { error, message: error.message ?? 'is not valid' };
+  const forms = errors
+    .filter((e) => e.instancePath === at && (e.keyword === 'type' || e.keyword === 'const'))
+    .map((e) => {
+      const params = e.params as { type?: unknown; allowedValue?: unknown };
+      return e.keyword === 'const' ? JSON.stringify(params.allowedValue) : String(params.type);
+    });
+  return { error, message: forms.length > 0 ? `must be ${forms.join(' or ')}` : 'is not valid' };
+}
+
 /** The field an AJV validation error is about, as a dotted path. */
 function validationField(err: FastifyError): string | undefined {
-  const first = err.validation?.[0];
+  const first = reportedError(err)?.error;
   if (!first) return undefined;
   const params = first.params as Record<string, unknown>;
   const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
@@ -112,7 +136,7 @@ export function installErrorHandling(
         reply,
         request,
         code,
-        `${field ? `${field}: ` : ''}${err.validation?.[0]?.message ?? 'is not valid'}.`,
+        `${field ? `${field}: ` : ''}${reportedError(err)?.message ?? 'is not valid'}.`,
         field,
       );
     }

@@ -169,6 +169,8 @@ export type TokenPatch = Partial<Omit<TokenInput, 'key'>> & { active?: boolean |
 export interface TokenPolicy {
   maxLifetimeMs: number | null;
   customKeys: { allowed: boolean };
+  /** Whether a token has a rate limit, credits or an IP allowlist (its own, or its level's default). */
+  limited?: (tokenId: string) => Promise<boolean>;
 }
 
 /** A token as the API shows it, with the impersonated user's email resolved. */
@@ -283,6 +285,7 @@ export class TokenService {
     origin: Origin,
   ): Promise<{ view: TokenView; key: string }> {
     validate(TokenCreate, input);
+    await this.refuseLimitedToken(p, 'create tokens: a new token would escape its limits');
     let home: Ancestry = [];
     if (resourceId !== null) home = (await this.access.require(p, resourceId, 'tokens:create')).ancestry;
     else if (!isSystemAdmin(p) || (p.kind === 'token' && p.token.resourceId !== null))
@@ -525,6 +528,19 @@ export class TokenService {
   }
 
   /** Edits a token; its new rights are held to the editor's own, like a new token's. */
+  /**
+   * A token held to a rate limit, credits or an IP allowlist may not get round them: it cannot
+   * create tokens (they would be free of its limits) nor change any token's limits (its own
+   * included). People and unlimited tokens can.
+   */
+  private async refuseLimitedToken(p: Principal, what: string): Promise<void> {
+    if (p.kind === 'token' && (await this.policy.limited?.(p.token.id)))
+      fail(
+        'FORBIDDEN',
+        `A token with a rate limit, credits or an IP allowlist cannot ${what}. Sign in, or use a token without limits.`,
+      );
+  }
+
   async update(p: Principal, id: string, patch: TokenPatch, origin: Origin): Promise<TokenView> {
     validate(TokenPatchSchema, patch);
     const row = await this.load(id);
@@ -551,6 +567,8 @@ export class TokenService {
         )?.toISOString() ?? null;
     }
     if (patch.logging !== undefined) set.logging = patch.logging;
+    if (patch.rateLimit !== undefined || patch.credits !== undefined || patch.ipAllowlist !== undefined)
+      await this.refuseLimitedToken(p, 'change limits: it could lift its own');
     Object.assign(set, limitColumns(patch, this.clock().getTime()));
     if (patch.impersonate !== undefined) {
       if (!isSystemAdmin(p)) fail('FORBIDDEN', 'Only administrators may change impersonation.', 'impersonate');
