@@ -37,6 +37,11 @@ function reportedError(err: FastifyError): { error: ValidationError; message: st
   if (!error) return undefined;
   for (const e of errors) if (e.instancePath.length > error.instancePath.length) error = e;
   const at = error.instancePath;
+  // An object that matched the object branch but lacks or adds a field: that field is the problem.
+  const shape = errors.find(
+    (e) => e.instancePath === at && (e.keyword === 'required' || e.keyword === 'additionalProperties'),
+  );
+  if (shape) return { error: shape, message: shape.message ?? 'is not valid' };
   if (!errors.some((e) => e.keyword === 'anyOf' && e.instancePath === at))
     return { error, message: error.message ?? 'is not valid' };
   const forms = errors
