@@ -139,7 +139,7 @@ export class ClusterLink {
   }
 
   private up(): void {
-    const { cache, feed, metrics, ttlMs } = this.deps;
+    const { cache, feed, ttlMs } = this.deps;
     // Whatever was committed while nobody listened is unknown: forget it all, then trust the channel.
     cache.clear();
     cache.setTtl(ttlMs);

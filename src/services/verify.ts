@@ -10,6 +10,14 @@ import type { TokenLimits } from './token-limits.js';
 /** Answers that mean a guess (no such key, or not a key): counted against the client address the verifier names. */
 const KEY_REFUSALS: ReadonlySet<string> = new Set(['MALFORMED', 'NOT_FOUND']);
 
+/** One way of giving an answer: as an object, or as JSON text. */
+interface AnswerForm<T> {
+  /** The answer about a verdict with no limits to check. */
+  plain(caller: Principal, verdict: KeyVerdict): T;
+  of(answer: VerifyAnswer): T;
+  code(answer: T): string;
+}
+
 export type { VerifyAnswer };
 
 /** What a verifier asks: a key and, optionally, its right to a permission on a resource through an API group. */
@@ -52,35 +60,20 @@ export class VerifyService {
     private readonly refusedKeys?: RefusedKeyThrottle,
   ) {}
 
-  /**
-   * With the client's address (`ip`), the refused-key block applies as at the API and the gateway:
-   * a blocked address is answered RATE_LIMITED (with Retry-After) before its key is looked up,
-   * and a key refused as no good counts against it. Without `ip`, `answer` runs as it is.
-   */
-  private throttled<T extends VerifyAnswer | string>(
-    caller: Principal,
-    q: VerifyQuestion,
-    headers: Record<string, string>,
-    answer: () => T | Promise<T>,
-    code: (answer: T) => string,
-    blocked: (answer: VerifyAnswer) => T,
-  ): T | Promise<T> {
-    const ip = q.ip;
-    const throttle = this.refusedKeys;
-    if (ip === undefined || !throttle) return answer();
-    this.requireVerifier(caller);
-    if (parseClientAddress(ip) === null) fail('VALIDATION_FAILED', 'ip must be an IPv4 or IPv6 address.', 'ip');
-    return (async () => {
-      const wait = await throttle.check(ip);
-      if (wait > 0) {
-        headers['retry-after'] = String(wait);
-        return blocked({ valid: false, code: 'RATE_LIMITED', cacheable: false });
-      }
-      const result = await answer();
-      if (KEY_REFUSALS.has(code(result))) await throttle.refused(ip).catch(() => {});
-      return result;
-    })();
-  }
+  /** An answer as an object, for callers that read it. */
+  private readonly asObject: AnswerForm<VerifyAnswer> = {
+    plain: (caller, v) => this.answer(caller, v),
+    of: (a) => a,
+    code: (a) => a.code,
+  };
+
+  /** An answer as JSON text (remembered per verdict when no limit applies), for callers that send it on. */
+  private readonly asJson: AnswerForm<string> = {
+    plain: (caller, v) => this.answerJson(caller, v),
+    of: (a) => JSON.stringify(a),
+    // Only with an address: the code is read back from the text the answer is anyway.
+    code: (text) => (JSON.parse(text) as VerifyAnswer).code,
+  };
 
   /**
    * Judges a key for a verifier; answers synchronously when everything it needs is cached and the
@@ -92,39 +85,46 @@ export class VerifyService {
     q: VerifyQuestion,
     headers: Record<string, string> = {},
   ): VerifyAnswer | Promise<VerifyAnswer> {
-    return this.throttled(
-      caller,
-      q,
-      headers,
-      () => {
-        const verdict = this.judge(caller, q);
-        const answer = (v: KeyVerdict) =>
-          this.isLimited(caller, v) ? this.limitedAnswer(v, q, headers) : this.answer(caller, v);
-        return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
-      },
-      (a) => a.code,
-      (a) => a,
-    );
+    return this.decide(caller, q, headers, this.asObject);
   }
 
-  /** The same answer as `verify`, as JSON text (remembered per verdict when no limit applies), for callers that send it on. */
+  /** The same answer as `verify`, as JSON text, for callers that send it on. */
   verifyJson(caller: Principal, q: VerifyQuestion, headers: Record<string, string> = {}): string | Promise<string> {
-    return this.throttled(
-      caller,
-      q,
-      headers,
-      () => {
-        const verdict = this.judge(caller, q);
-        const answer = (v: KeyVerdict) =>
-          this.isLimited(caller, v)
-            ? this.limitedAnswer(v, q, headers).then((a) => JSON.stringify(a))
-            : this.answerJson(caller, v);
-        return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
-      },
-      // Only with an address: the code is read back from the text the answer is anyway.
-      (text) => (JSON.parse(text) as VerifyAnswer).code,
-      (a) => JSON.stringify(a),
-    );
+    return this.decide(caller, q, headers, this.asJson);
+  }
+
+  /**
+   * The answer in the given form. With the client's address (`ip`), the refused-key block applies
+   * as at the API and the gateway: a blocked address is answered RATE_LIMITED (with Retry-After)
+   * before its key is looked up, and a key refused as no good counts against it.
+   */
+  private decide<T>(
+    caller: Principal,
+    q: VerifyQuestion,
+    headers: Record<string, string>,
+    form: AnswerForm<T>,
+  ): T | Promise<T> {
+    const judged = (): T | Promise<T> => {
+      const verdict = this.judge(caller, q);
+      const answer = (v: KeyVerdict) =>
+        this.isLimited(caller, v) ? this.limitedAnswer(v, q, headers).then(form.of) : form.plain(caller, v);
+      return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+    };
+    const ip = q.ip;
+    const throttle = this.refusedKeys;
+    if (ip === undefined || !throttle) return judged();
+    this.requireVerifier(caller);
+    if (parseClientAddress(ip) === null) fail('VALIDATION_FAILED', 'ip must be an IPv4 or IPv6 address.', 'ip');
+    return (async () => {
+      const wait = await throttle.check(ip);
+      if (wait > 0) {
+        headers['retry-after'] = String(wait);
+        return form.of({ valid: false, code: 'RATE_LIMITED', cacheable: false });
+      }
+      const result = await judged();
+      if (KEY_REFUSALS.has(form.code(result))) await throttle.refused(ip).catch(() => {});
+      return result;
+    })();
   }
 
   /** Whether the answer is about a token the verifier sees that has limits: answered fresh, never cached. */

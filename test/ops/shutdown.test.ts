@@ -1,8 +1,9 @@
+import { freePort } from '../support/net.js';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type ServerResponse } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,17 +20,6 @@ import { startUpstream } from '../support/upstream.js';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const PASSWORD = 'a long enough password';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls until `check` holds (a state of another process, not a duration); fails after ~30 s. */
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
