@@ -527,7 +527,6 @@ export class TokenService {
     return Promise.all(rows.map((r) => this.view(r)));
   }
 
-  /** Edits a token; its new rights are held to the editor's own, like a new token's. */
   /**
    * A token held to a rate limit, credits or an IP allowlist may not get round them: it cannot
    * create tokens (they would be free of its limits) nor change any token's limits (its own
@@ -541,6 +540,7 @@ export class TokenService {
       );
   }
 
+  /** Edits a token; its new rights are held to the editor's own, like a new token's. */
   async update(p: Principal, id: string, patch: TokenPatch, origin: Origin): Promise<TokenView> {
     validate(TokenPatchSchema, patch);
     const row = await this.load(id);
