@@ -57,12 +57,6 @@ export function effectiveRateLimit(
 }
 
 /** The numbers one consume leaves, for the header fields. */
-export interface RateLimitState {
-  limit: number;
-  windowMs: number;
-  remaining: number;
-  resetMs: number;
-}
 
 /** `RateLimit-Policy: "token";q=100;w=60` (the policy name says what is counted: `token` or `owner`). */
 export function rateLimitPolicyHeader(name: string, limit: number, windowMs: number): string {
@@ -77,14 +71,4 @@ export function rateLimitHeader(name: string, remaining: number, resetMs: number
 /** Whole seconds to wait, rounded up (never 0 while a wait remains). */
 export function retryAfterSeconds(resetMs: number): number {
   return Math.max(0, Math.ceil(resetMs / 1000));
-}
-
-/** The header fields of a consume's outcome; `Retry-After` only when refused. */
-export function rateLimitHeaders(name: string, state: RateLimitState, refused: boolean): Record<string, string> {
-  const headers: Record<string, string> = {
-    'ratelimit-policy': rateLimitPolicyHeader(name, state.limit, state.windowMs),
-    ratelimit: rateLimitHeader(name, state.remaining, state.resetMs),
-  };
-  if (refused) headers['retry-after'] = String(Math.max(1, retryAfterSeconds(state.resetMs)));
-  return headers;
 }

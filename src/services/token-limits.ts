@@ -3,7 +3,9 @@ import { KeygateError } from '../domain/errors.js';
 import { allowlistAllows, compileAllowlist, type IpAllowlist } from '../domain/ip-allowlist.js';
 import {
   effectiveRateLimit,
-  rateLimitHeaders,
+  rateLimitHeader,
+  rateLimitPolicyHeader,
+  retryAfterSeconds,
   type RateLimit,
   type RateLimitDefaults,
   type RateLimitSetting,
@@ -17,6 +19,9 @@ interface TokenLimitRules {
   allowlist: IpAllowlist | null;
   rate: RateLimit | null;
   credits: boolean;
+  /** The rate limit's limiter and RateLimit-Policy field, found once per token row (this is the hot path). */
+  limiter?: SharedLimiter;
+  policy?: string;
 }
 
 /** The refusals a limit answers with; the same codes on /verify, the gateway and the API. */
@@ -91,19 +96,21 @@ export class TokenLimits {
       }
     }
     if (r.rate !== null) {
-      const name = r.rate.per;
-      const outcome = await this.limiter(r.rate).consume(
-        name === 'owner' ? `o:${token.facts.ownerId}` : `t:${token.facts.id}`,
+      const rate = r.rate;
+      r.limiter ??= this.limiter(rate);
+      r.policy ??= rateLimitPolicyHeader(rate.per, rate.limit, rate.windowMs);
+      const outcome = await r.limiter.consume(
+        rate.per === 'owner' ? `o:${token.facts.ownerId}` : `t:${token.facts.id}`,
       );
       report.ratelimit = { limit: outcome.limit, remaining: outcome.remaining, resetMs: outcome.resetMs };
-      Object.assign(
-        report.headers,
-        rateLimitHeaders(name, { ...report.ratelimit, windowMs: r.rate.windowMs }, !outcome.allowed),
-      );
+      report.headers['ratelimit-policy'] = r.policy;
+      report.headers.ratelimit = rateLimitHeader(rate.per, outcome.remaining, outcome.resetMs);
       if (!outcome.allowed) {
+        const retryAfter = String(Math.max(1, retryAfterSeconds(outcome.resetMs)));
+        report.headers['retry-after'] = retryAfter;
         this.metrics.limited.inc({ kind: 'rate' });
         report.refusal = 'RATE_LIMITED';
-        report.message = `The API key's rate limit (${r.rate.limit} per ${Math.round(r.rate.windowMs / 1000)} s) is used up; try again in ${report.headers['retry-after']} s.`;
+        report.message = `The API key's rate limit (${rate.limit} per ${Math.round(rate.windowMs / 1000)} s) is used up; try again in ${retryAfter} s.`;
         return report;
       }
     }

@@ -5,7 +5,7 @@ import type { Access, KeyQuestion, KeyVerdict } from './access.js';
 import type { Principal } from './principal.js';
 import { parseClientAddress } from '../domain/ip-allowlist.js';
 import type { RefusedKeyThrottle } from './refused-key-throttle.js';
-import type { TokenLimits } from './token-limits.js';
+import type { LimitReport, TokenLimits } from './token-limits.js';
 
 /** Answers that mean a guess (no such key, or not a key): counted against the client address the verifier names. */
 const KEY_REFUSALS: ReadonlySet<string> = new Set(['MALFORMED', 'NOT_FOUND']);
@@ -14,8 +14,23 @@ const KEY_REFUSALS: ReadonlySet<string> = new Set(['MALFORMED', 'NOT_FOUND']);
 interface AnswerForm<T> {
   /** The answer about a verdict with no limits to check. */
   plain(caller: Principal, verdict: KeyVerdict): T;
+  /** The answer about a token with limits: its verdict, and the report of checking a valid key (null when not valid). */
+  limited(verdict: Judged, report: LimitReport | null): T;
   of(answer: VerifyAnswer): T;
   code(answer: T): string;
+}
+
+/** The answer about a token with limits, as an object: never cacheable, with what the check found. */
+function limitedAnswer(verdict: Judged, report: LimitReport | null): VerifyAnswer {
+  const answer: VerifyAnswer = { ...shape(verdict), cacheable: false };
+  if (report === null) return answer;
+  if (report.refusal) {
+    answer.valid = false;
+    answer.code = report.refusal;
+  }
+  if (report.ratelimit) answer.ratelimit = report.ratelimit;
+  if (report.credits) answer.credits = report.credits;
+  return answer;
 }
 
 export type { VerifyAnswer };
@@ -63,6 +78,7 @@ export class VerifyService {
   /** An answer as an object, for callers that read it. */
   private readonly asObject: AnswerForm<VerifyAnswer> = {
     plain: (caller, v) => this.answer(caller, v),
+    limited: limitedAnswer,
     of: (a) => a,
     code: (a) => a.code,
   };
@@ -70,6 +86,16 @@ export class VerifyService {
   /** An answer as JSON text (remembered per verdict when no limit applies), for callers that send it on. */
   private readonly asJson: AnswerForm<string> = {
     plain: (caller, v) => this.answerJson(caller, v),
+    // Every use of a limited key gets a fresh answer: the token part is the text remembered per
+    // verdict, and only what the check found is written per request.
+    limited: (v, report) => {
+      if (report?.refusal) return JSON.stringify(limitedAnswer(v, report));
+      const rate = report?.ratelimit;
+      const credits = report?.credits;
+      return `${this.shapeJson(v).slice(0, -1)},"cacheable":false${
+        rate ? `,"ratelimit":{"limit":${rate.limit},"remaining":${rate.remaining},"resetMs":${rate.resetMs}}` : ''
+      }${credits ? `,"credits":{"remaining":${credits.remaining}}` : ''}}`;
+    },
     of: (a) => JSON.stringify(a),
     // Only with an address: the code is read back from the text the answer is anyway.
     code: (text) => (JSON.parse(text) as VerifyAnswer).code,
@@ -107,7 +133,9 @@ export class VerifyService {
     const judged = (): T | Promise<T> => {
       const verdict = this.judge(caller, q);
       const answer = (v: KeyVerdict) =>
-        this.isLimited(caller, v) ? this.limitedAnswer(v, q, headers).then(form.of) : form.plain(caller, v);
+        this.isLimited(caller, v)
+          ? this.checkLimits(v, q, headers).then((report) => form.limited(v, report))
+          : form.plain(caller, v);
       return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
     };
     const ip = q.ip;
@@ -137,23 +165,16 @@ export class VerifyService {
     );
   }
 
-  /** The answer about a token with limits: a valid key is checked against them (and counted); never cacheable. */
-  private async limitedAnswer(
+  /** Checks a valid key of a token with limits (and counts it); null for any other verdict. */
+  private async checkLimits(
     verdict: Judged,
     q: VerifyQuestion,
     headers: Record<string, string>,
-  ): Promise<VerifyAnswer> {
-    const answer: VerifyAnswer = { ...shape(verdict), cacheable: false };
-    if (verdict.code !== 'VALID') return answer;
+  ): Promise<LimitReport | null> {
+    if (verdict.code !== 'VALID') return null;
     const report = await this.limits.check(verdict.token, { ip: q.ip, cost: q.cost });
     Object.assign(headers, report.headers);
-    if (report.refusal) {
-      answer.valid = false;
-      answer.code = report.refusal;
-    }
-    if (report.ratelimit) answer.ratelimit = report.ratelimit;
-    if (report.credits) answer.credits = report.credits;
-    return answer;
+    return report;
   }
 
   /** Refuses a caller that is not a verifier: a token holding keys:verify at its own resource. */
@@ -203,6 +224,11 @@ export class VerifyService {
   private answerJson(caller: Principal, verdict: KeyVerdict): string {
     if (verdict.code === 'MALFORMED') return MALFORMED_JSON;
     if (!this.sees(caller, verdict)) return NOT_FOUND_JSON;
+    return this.shapeJson(verdict);
+  }
+
+  /** The answer about a token the verifier sees, as JSON text, serialised once per verdict. */
+  private shapeJson(verdict: Judged): string {
     let json = this.json.get(verdict);
     if (json === undefined) {
       json = JSON.stringify(shape(verdict));

@@ -15,7 +15,8 @@ import {
   effectiveRateLimit,
   formatWindow,
   parseWindow,
-  rateLimitHeaders,
+  rateLimitHeader,
+  rateLimitPolicyHeader,
   retryAfterSeconds,
 } from '../../src/domain/token-limits.js';
 
@@ -117,19 +118,11 @@ describe('rate limit rules and header fields', () => {
     assert.equal(effectiveRateLimit(null, 'reader', { levels: {}, default: null }), null);
   });
 
-  it('formats RateLimit-Policy and RateLimit as structured fields, Retry-After only when refused', () => {
-    assert.deepEqual(
-      rateLimitHeaders('token', { limit: 100, windowMs: 60_000, remaining: 42, resetMs: 16_001 }, false),
-      {
-        'ratelimit-policy': '"token";q=100;w=60',
-        ratelimit: '"token";r=42;t=17',
-      },
-    );
-    assert.deepEqual(rateLimitHeaders('owner', { limit: 5, windowMs: 1000, remaining: 0, resetMs: 200 }, true), {
-      'ratelimit-policy': '"owner";q=5;w=1',
-      ratelimit: '"owner";r=0;t=1',
-      'retry-after': '1',
-    });
+  it('formats RateLimit-Policy and RateLimit as structured fields, and Retry-After in whole seconds', () => {
+    assert.equal(rateLimitPolicyHeader('token', 100, 60_000), '"token";q=100;w=60');
+    assert.equal(rateLimitPolicyHeader('owner', 5, 1000), '"owner";q=5;w=1');
+    assert.equal(rateLimitHeader('token', 42, 16_001), '"token";r=42;t=17');
+    assert.equal(rateLimitHeader('owner', -1, 200), '"owner";r=0;t=1');
     assert.equal(retryAfterSeconds(0), 0);
     assert.equal(retryAfterSeconds(1), 1);
   });
