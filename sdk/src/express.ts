@@ -33,7 +33,12 @@ export function keygate(verifier: Verifier, options: KeygateOptions<Request> = {
         body: req.body,
         contentType: req.headers['content-type'],
       },
-      { resourceId: options.resourceId?.(req), permission: options.permission, apiGroup: options.apiGroup },
+      {
+        resourceId: options.resourceId?.(req),
+        permission: options.permission,
+        apiGroup: options.apiGroup,
+        ip: options.clientIp ? options.clientIp(req) : req.ip,
+      },
       requestIdFrom(req.headers['x-request-id']),
       options.allowQueryKeys,
     ).then((outcome) => {

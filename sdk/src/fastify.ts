@@ -33,7 +33,12 @@ export function keygate(
         body: request.body,
         contentType: request.headers['content-type'],
       },
-      { resourceId: options.resourceId?.(request), permission: options.permission, apiGroup: options.apiGroup },
+      {
+        resourceId: options.resourceId?.(request),
+        permission: options.permission,
+        apiGroup: options.apiGroup,
+        ip: options.clientIp ? options.clientIp(request) : request.ip,
+      },
       request.id,
       options.allowQueryKeys,
     );

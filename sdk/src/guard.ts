@@ -14,6 +14,12 @@ export interface KeygateOptions<Req> {
   resourceId?: (request: Req) => string | undefined;
   /** Whether a key in the query string (`?key=`, `?apiToken=`) is read; as KEYGATE_ALLOW_QUERY_KEYS (default true). */
   allowQueryKeys?: boolean;
+  /**
+   * The address of the client that presented the key, sent to keygate for tokens with an IP allowlist
+   * and for its block on addresses that guess keys. Default: Fastify's `request.ip` and Express's
+   * `req.ip` (both follow the framework's trust-proxy setting); with Hono, none unless given here.
+   */
+  clientIp?: (request: Req) => string | undefined;
 }
 
 /** keygate's error envelope, as the middleware answers refusals. */
@@ -33,6 +39,10 @@ const REFUSALS: Record<string, ErrorCode> = {
   ...KEY_REFUSALS,
   OUT_OF_SCOPE: 'NOT_FOUND',
   INSUFFICIENT_PERMISSIONS: 'INSUFFICIENT_PERMISSIONS',
+  // The token's own limits: refused with the codes the server and the gateway use (429, 429, 403).
+  RATE_LIMITED: 'RATE_LIMITED',
+  USAGE_EXCEEDED: 'USAGE_EXCEEDED',
+  IP_NOT_ALLOWED: 'IP_NOT_ALLOWED',
 };
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -64,7 +74,12 @@ function refuse(code: ErrorCode, requestId: string, message?: string): GuardOutc
 export async function judgeRequest(
   verifier: Verifier,
   input: CredentialInput,
-  question: { resourceId?: string | undefined; permission?: string | undefined; apiGroup?: string | undefined },
+  question: {
+    resourceId?: string | undefined;
+    permission?: string | undefined;
+    apiGroup?: string | undefined;
+    ip?: string | undefined;
+  },
   requestId: string,
   allowQueryKeys = true,
 ): Promise<GuardOutcome> {

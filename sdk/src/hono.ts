@@ -43,7 +43,12 @@ export function keygate(
     const outcome = await judgeRequest(
       verifier,
       { headers, rawHeaders: incoming?.rawHeaders, query: c.req.queries(), body, contentType },
-      { resourceId: options.resourceId?.(c), permission: options.permission, apiGroup: options.apiGroup },
+      {
+        resourceId: options.resourceId?.(c),
+        permission: options.permission,
+        apiGroup: options.apiGroup,
+        ip: options.clientIp?.(c),
+      },
       requestIdFrom(c.req.header('x-request-id')),
       options.allowQueryKeys,
     );

@@ -164,11 +164,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (classifyKey(key, keyPrefix, customKeys) === 'malformed') return MALFORMED;
     stats.misses++;
     // Each use of a limited token is its own request: sharing one answer would count one use.
-    if (uncacheable.has(id) || question.ip !== undefined || question.cost !== undefined) return ask(key, question, id);
-    let pending = inflight.get(id);
+    if (uncacheable.has(id) || question.cost !== undefined) return ask(key, question, id);
+    // The same key from the same client at once is one question (the client's address can change the answer).
+    const flight = question.ip === undefined ? id : `${id}\u0000${question.ip}`;
+    let pending = inflight.get(flight);
     if (!pending) {
-      pending = ask(key, question, id).finally(() => inflight.delete(id));
-      inflight.set(id, pending);
+      pending = ask(key, question, id).finally(() => inflight.delete(flight));
+      inflight.set(flight, pending);
     }
     return pending;
   };

@@ -79,7 +79,10 @@ async function honoApp(verifier: Verifier, down: Verifier): Promise<Routes> {
   const app = new Hono<{ Variables: KeygateVariables }>();
   const answer = (c: { get(name: 'keygate'): { token?: { id: string } }; json(v: unknown): Response }) =>
     c.json({ token: c.get('keygate').token?.id });
-  app.on(['GET', 'POST'], '/any', honoKeygate(verifier), answer);
+  // Hono has no portable client address: the Node adapter's socket is read here.
+  const clientIp = (c: { env: unknown }) =>
+    (c.env as { incoming?: { socket?: { remoteAddress?: string } } }).incoming?.socket?.remoteAddress;
+  app.on(['GET', 'POST'], '/any', honoKeygate(verifier, { clientIp }), answer);
   app.get('/perm', honoKeygate(verifier, { permission: 'tokens:manage' }), answer);
   app.get('/group', honoKeygate(verifier, { apiGroup: 'webhooks' }), answer);
   app.get(
@@ -103,7 +106,16 @@ forEachDialect('SDK middlewares against a live keygate', (env) => {
   let verifier: Verifier;
   let down: Verifier;
   const apps: Partial<Record<keyof typeof FRAMEWORKS, Routes>> = {};
-  const f = { reader: { id: '', key: '' }, disabled: { id: '', key: '' }, folder: '', other: '' };
+  const f = {
+    reader: { id: '', key: '' },
+    disabled: { id: '', key: '' },
+    inside: { id: '', key: '' },
+    spent: { id: '', key: '' },
+    limited: { id: '', key: '' },
+    outside: { id: '', key: '' },
+    folder: '',
+    other: '',
+  };
 
   after(async () => {
     for (const app of Object.values(apps)) await app.close();
@@ -135,6 +147,13 @@ forEachDialect('SDK middlewares against a live keygate', (env) => {
       apiGroups: ['resources'],
     });
     f.disabled = await post(`/api/v1.0/resources/${f.folder}/tokens`, { name: 'off' });
+    f.inside = await post(`/api/v1.0/resources/${f.folder}/tokens`, { name: 'in', ipAllowlist: ['127.0.0.1', '::1'] });
+    f.outside = await post(`/api/v1.0/resources/${f.folder}/tokens`, { name: 'out', ipAllowlist: ['10.0.0.0/8'] });
+    f.spent = await post(`/api/v1.0/resources/${f.folder}/tokens`, { name: 'spent', credits: { remaining: 0 } });
+    f.limited = await post(`/api/v1.0/resources/${f.folder}/tokens`, {
+      name: 'limited',
+      rateLimit: { limit: 1, window: '1h' },
+    });
     await post(`/api/v1.0/tokens/${f.disabled.id}/deactivate`, {});
     // The events endpoint is another branch's work; these tests judge the middleware, not invalidation.
     verifier = createVerifier({ baseUrl: base, key: verifierToken.key, events: false });
@@ -186,6 +205,22 @@ forEachDialect('SDK middlewares against a live keygate', (env) => {
         assert.equal(r.status, 200, `${name} ${path} ${JSON.stringify(init)}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.token, f.reader.id);
       }
+    });
+
+    it(`${name}: the client's address is sent, so IP allowlists hold behind the middleware`, async () => {
+      const inside = await send('/any', { headers: { 'x-api-key': f.inside.key } });
+      assert.equal(inside.status, 200, JSON.stringify(inside.body));
+      assert.equal(inside.body.token, f.inside.id);
+      await refused('/any', { headers: { 'x-api-key': f.outside.key } }, 403, 'IP_NOT_ALLOWED');
+    });
+
+    it(`${name}: a token out of credits or over its rate limit is refused with the server's 429 codes`, async () => {
+      await refused('/any', { headers: { 'x-api-key': f.spent.key } }, 429, 'USAGE_EXCEEDED');
+      // One request an hour for all three servers: the first of them may use it.
+      const first = await send('/any', { headers: { 'x-api-key': f.limited.key } });
+      if (first.status === 200) assert.equal(first.body.token, f.limited.id);
+      else assert.equal(first.body.error.code, 'RATE_LIMITED');
+      await refused('/any', { headers: { 'x-api-key': f.limited.key } }, 429, 'RATE_LIMITED');
     });
 
     it(`${name}: refusals in keygate's envelope, with the server's codes and statuses`, async () => {
