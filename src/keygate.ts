@@ -22,6 +22,7 @@ import { openRedis, type Redis } from './cluster/redis.js';
 import { Limiters } from './cluster/limiter.js';
 import { ClusterLink } from './cluster/link.js';
 import { Metrics } from './ops/metrics.js';
+import { RecurringProblem } from './ops/recurring.js';
 import { TokenLimits } from './services/token-limits.js';
 import { RefusedKeyThrottle } from './services/refused-key-throttle.js';
 import { watch } from './ops/instrument.js';
@@ -122,9 +123,15 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   const metrics = new Metrics();
   const redis = config.redisUrl ? openRedis(config.redisUrl, onBackgroundError) : null;
+  // Counted per call, reported once per outage and then every 10 s: a Redis outage fails every limited request.
+  const storeDown = new RecurringProblem(
+    `shared limit store (Redis) unreachable, answering ${config.redisDown === 'open' ? 'with local counts' : '503'}`,
+    onBackgroundError,
+  );
+  redis?.on('ready', () => storeDown.recovered());
   const limiters = new Limiters(redis, config.redisDown, (err, decision) => {
     metrics.limitStoreErrors.inc({ decision });
-    onBackgroundError(new Error(`shared limit store failed (${decision}): ${err.message}`));
+    storeDown.occurred(err);
   });
   const cluster = new ClusterLink(config.cluster, {
     feed,

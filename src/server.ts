@@ -64,7 +64,7 @@ export async function startServer(configured: Config): Promise<RunningServer> {
   const logger = { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
   const keygate = await createKeygate(config, {
     notifications: 'background',
-    onBackgroundError: (err) => console.error('keygate: background write failed:', (err as Error).message),
+    onBackgroundError: (err) => console.error('keygate: background task:', (err as Error).message),
   });
   if (config.adminEmail || config.adminPassword) {
     if (!config.adminEmail || !config.adminPassword)

@@ -6,6 +6,7 @@ import type { ChangeFeed } from '../services/change-feed.js';
 import type { Channel, ChannelEvents } from './channel.js';
 import { decodeMessage, encodeMessages } from './message.js';
 import { notifyInTransaction, PgChannel, pgChannelName } from './pg-channel.js';
+import { RecurringProblem } from '../ops/recurring.js';
 import { RedisChannel, redisChannelName } from './redis-channel.js';
 import type { Redis } from './redis.js';
 
@@ -51,6 +52,8 @@ export class ClusterLink {
   private everConnected = false;
   private channel: Channel | null = null;
   private readonly stops: (() => void)[] = [];
+  /** Failed publishes during one Redis outage are reported once, then counted. */
+  private readonly publishFailures: RecurringProblem;
   /** Publishes to Redis still under way, waited for on close (a CLI command's change must get out before it exits). */
   private readonly sending = new Set<Promise<void>>();
 
@@ -59,6 +62,7 @@ export class ClusterLink {
     private readonly deps: ClusterLinkDeps,
   ) {
     this.connected = config.channel === 'none';
+    this.publishFailures = new RecurringProblem('change channel: publishing to Redis failed', deps.onError);
   }
 
   status(): ChannelStatus {
@@ -121,7 +125,8 @@ export class ClusterLink {
       }
     };
     const sent = send()
-      .catch((err: Error) => this.deps.onError(new Error(`change channel: publish failed: ${err.message}`)))
+      .then(() => this.publishFailures.recovered())
+      .catch((err: Error) => this.publishFailures.occurred(err))
       .finally(() => this.sending.delete(sent));
     this.sending.add(sent);
   }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { RecurringProblem } from '../ops/recurring.js';
 
 export type { Redis };
 
@@ -18,6 +19,9 @@ export function openRedis(url: string, onError: (err: Error) => void = () => {})
     reconnectOnError: () => true,
     lazyConnect: false,
   });
-  redis.on('error', (err: Error) => onError(err));
+  // Every reconnect attempt fails while Redis is down: the first is reported, the rest counted.
+  const problem = new RecurringProblem('Redis', onError);
+  redis.on('error', (err: Error) => problem.occurred(err));
+  redis.on('ready', () => problem.recovered());
   return redis;
 }
