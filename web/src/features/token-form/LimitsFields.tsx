@@ -73,6 +73,13 @@ export function LimitsFields({
     node.addEventListener('invalid', onInvalid, true);
     return () => node.removeEventListener('invalid', onInvalid, true);
   }, []);
+  // A refused limit is shown where it is, focused, rather than below the fold of a long form.
+  useEffect(() => {
+    if (!refused) return;
+    const invalid = panel.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    invalid?.scrollIntoView({ block: 'center' });
+    invalid?.focus();
+  }, [refused]);
   const count = limitsSet(draft);
   const units = (list: readonly DurationUnit[]) => list.map((u) => ({ id: u, label: t(`limits.units.${u}`) }));
 
@@ -180,15 +187,17 @@ export function LimitsFields({
             </RadioGroup>
             {draft.credits && (
               <>
-                <TextField
-                  label={t('limits.remaining')}
-                  name="credits.remaining"
-                  inputMode="numeric"
-                  value={draft.creditsRemaining}
-                  onChange={(creditsRemaining) => set({ creditsRemaining })}
-                  validate={(v) => checkWhole(t, v, 0)}
-                  description={t('limits.remainingHint')}
-                />
+                <div className="narrow-input">
+                  <TextField
+                    label={t('limits.remaining')}
+                    name="credits.remaining"
+                    inputMode="numeric"
+                    value={draft.creditsRemaining}
+                    onChange={(creditsRemaining) => set({ creditsRemaining })}
+                    validate={(v) => checkWhole(t, v, 0)}
+                    description={t('limits.remainingHint')}
+                  />
+                </div>
                 <Checkbox className="checkbox" isSelected={draft.refill} onChange={(refill) => set({ refill })}>
                   <span className="box" aria-hidden="true" />
                   {t('limits.refill')}
@@ -236,7 +245,7 @@ export function LimitsFields({
             }}
           >
             <Label className="field-label">{t('limits.ipAllowlist')}</Label>
-            <TextArea rows={3} spellCheck={false} autoComplete="off" className="allowlist-input" />
+            <TextArea rows={4} spellCheck={false} autoComplete="off" className="allowlist-input" />
             <Text slot="description">{t('limits.ipAllowlistHint')}</Text>
             <FieldError />
           </AriaTextField>

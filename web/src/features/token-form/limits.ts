@@ -182,37 +182,40 @@ export interface LimitsView {
   ipAllowlist: string[] | null;
 }
 
-/** The limits a token has, each as a short line; an unset limit has none. */
+/**
+ * The limits a token has, each as a short line ("100 / 1 min", "42 credits left, refills to 1,000
+ * every 30 days"); an unset limit has none. `compact` drops the details, for a line in a list.
+ */
 export function limitLines(
   t: TFunction,
   format: Format,
   language: string,
   token: LimitsView,
+  compact = false,
 ): { rate?: string; credits?: string; ipAllowlist?: string } {
   const lines: { rate?: string; credits?: string; ipAllowlist?: string } = {};
   const rate = token.rateLimit;
-  if (rate === 'unlimited') lines.rate = t('limits.show.unlimited');
+  if (rate === 'unlimited') lines.rate = t(compact ? 'limits.short.unlimited' : 'limits.show.unlimited');
   else if (rate)
-    lines.rate = t(rate.per === 'owner' ? 'limits.show.ratePerOwner' : 'limits.show.rate', {
+    lines.rate = t(rate.per === 'owner' && !compact ? 'limits.show.ratePerOwner' : 'limits.show.rate', {
       limit: format.number(rate.limit),
       window: durationText(language, rate.window),
     });
   if (token.credits) {
-    const left = t('limits.show.credits', {
-      count: token.credits.remaining,
-      n: format.number(token.credits.remaining),
-    });
+    const n = { count: token.credits.remaining, n: format.number(token.credits.remaining) };
+    const left = t(compact ? 'limits.short.credits' : 'limits.show.credits', n);
     const refill = token.credits.refill;
-    lines.credits = refill
-      ? t('limits.show.creditsRefill', {
-          left,
-          amount: format.number(refill.amount),
-          interval: durationText(language, refill.interval),
-        })
-      : left;
+    lines.credits =
+      refill && !compact
+        ? t('limits.show.creditsRefill', {
+            left,
+            amount: format.number(refill.amount),
+            interval: durationText(language, refill.interval),
+          })
+        : left;
   }
   if (token.ipAllowlist?.length)
-    lines.ipAllowlist = t('limits.show.allowlist', {
+    lines.ipAllowlist = t(compact ? 'limits.short.allowlist' : 'limits.show.allowlist', {
       count: token.ipAllowlist.length,
       n: format.number(token.ipAllowlist.length),
     });

@@ -46,7 +46,7 @@ export function ResourcePath({ resourceId }: { resourceId: string | null }) {
 function LimitsLine({ token }: { token: Token }) {
   const { t, i18n } = useTranslation();
   const format = useFormat();
-  const lines = Object.values(limitLines(t, format, i18n.resolvedLanguage ?? 'en', token));
+  const lines = Object.values(limitLines(t, format, i18n.resolvedLanguage ?? 'en', token, true));
   if (!lines.length) return null;
   return <small className="token-limits">{lines.join(' · ')}</small>;
 }
