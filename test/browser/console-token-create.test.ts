@@ -59,6 +59,52 @@ const WORDS = {
   },
 } as const;
 
+/** The Limits section's words, as each language shows them. */
+const LIMIT_WORDS = {
+  en: {
+    limits: /^Limits/,
+    rate: 'Rate limit',
+    own: 'Own limit',
+    unlimited: 'Unlimited',
+    requests: 'Requests',
+    every: 'Every',
+    owner: "All the owner's tokens together",
+    credits: 'Credits',
+    counted: 'A number of uses',
+    remaining: 'Uses left',
+    refill: 'Refill regularly',
+    refillTo: 'Refill to',
+    allowlist: 'IP allowlist',
+    edit: 'Edit',
+    save: 'Save',
+    shownRate: "100 / 1 min, shared by the owner's tokens",
+    shownCredits: '42 credits left, refills to 1,000 every 30 days',
+    shownAllowlist: '2 allowed addresses or ranges',
+    listed: '100 / 1 min · 42 credits · 2 allowed ranges',
+  },
+  nl: {
+    limits: /^Limieten/,
+    rate: 'Snelheidslimiet',
+    own: 'Eigen limiet',
+    unlimited: 'Onbeperkt',
+    requests: 'Verzoeken',
+    every: 'Per',
+    owner: 'Alle tokens van de eigenaar samen',
+    credits: 'Tegoed',
+    counted: 'Een aantal keer gebruiken',
+    remaining: 'Resterend gebruik',
+    refill: 'Regelmatig aanvullen',
+    refillTo: 'Aanvullen tot',
+    allowlist: 'Toegestane IP-adressen',
+    edit: 'Bewerken',
+    save: 'Opslaan',
+    shownRate: '100 / 1 min, gedeeld door de tokens van de eigenaar',
+    shownCredits: 'Nog 42 keer te gebruiken, elke 30 dagen aangevuld tot 1.000',
+    shownAllowlist: '2 toegestane adressen of bereiken',
+    listed: '100 / 1 min · Nog 42 keer · 2 toegestane bereiken',
+  },
+} as const;
+
 type Call = Awaited<ReturnType<typeof apiSession>>;
 
 /** Calls /me with a key: the status, and what kind of principal the key is. */
@@ -185,10 +231,17 @@ if (browserPresent()) {
       await openAddDialog(page, 'nl');
       const dialog = page.getByRole('dialog');
       await dialog.locator('label.radio', { hasText: WORDS.nl.byPermission }).click();
+      // The Limits section open, with every field it has shown, fits as well.
+      await dialog.getByRole('button', { name: LIMIT_WORDS.nl.limits }).click();
+      await dialog.locator('label.radio', { hasText: LIMIT_WORDS.nl.own }).click();
+      await dialog.locator('label.radio', { hasText: LIMIT_WORDS.nl.counted }).click();
+      await dialog.locator('label.checkbox', { hasText: LIMIT_WORDS.nl.refill }).click();
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
       await assertAccessible(page, 'token form, dark, 375 px');
       await screenshot(page, 'token-create-form-nl-dark-375');
+      await dialog.getByRole('textbox', { name: LIMIT_WORDS.nl.refillTo }).scrollIntoViewIfNeeded();
+      await screenshot(page, 'token-create-limits-nl-dark-375');
       assert.deepEqual(problems, []);
       await context.close();
     });
@@ -274,52 +327,6 @@ if (browserPresent()) {
         await context.close();
       });
     }
-
-    /** The Limits section's words, as each language shows them. */
-    const LIMIT_WORDS = {
-      en: {
-        limits: /^Limits/,
-        rate: 'Rate limit',
-        own: 'Own limit',
-        unlimited: 'Unlimited',
-        requests: 'Requests',
-        every: 'Every',
-        owner: "All the owner's tokens together",
-        credits: 'Credits',
-        counted: 'A number of uses',
-        remaining: 'Uses left',
-        refill: 'Refill regularly',
-        refillTo: 'Refill to',
-        allowlist: 'IP allowlist',
-        edit: 'Edit',
-        save: 'Save',
-        shownRate: "100 / 1 min, shared by the owner's tokens",
-        shownCredits: '42 credits left, refills to 1,000 every 30 days',
-        shownAllowlist: '2 allowed addresses or ranges',
-        listed: '100 / 1 min · 42 credits · 2 allowed ranges',
-      },
-      nl: {
-        limits: /^Limieten/,
-        rate: 'Snelheidslimiet',
-        own: 'Eigen limiet',
-        unlimited: 'Onbeperkt',
-        requests: 'Verzoeken',
-        every: 'Per',
-        owner: 'Alle tokens van de eigenaar samen',
-        credits: 'Tegoed',
-        counted: 'Een aantal keer gebruiken',
-        remaining: 'Resterend gebruik',
-        refill: 'Regelmatig aanvullen',
-        refillTo: 'Aanvullen tot',
-        allowlist: 'Toegestane IP-adressen',
-        edit: 'Bewerken',
-        save: 'Opslaan',
-        shownRate: '100 / 1 min, gedeeld door de tokens van de eigenaar',
-        shownCredits: 'Nog 42 keer te gebruiken, elke 30 dagen aangevuld tot 1.000',
-        shownAllowlist: '2 toegestane adressen of bereiken',
-        listed: '100 / 1 min · Nog 42 keer · 2 toegestane bereiken',
-      },
-    } as const;
 
     type TokenView = {
       id: string;
