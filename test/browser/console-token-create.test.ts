@@ -91,7 +91,7 @@ const LIMIT_WORDS = {
     every: 'Per',
     owner: 'Alle tokens van de eigenaar samen',
     credits: 'Tegoed',
-    counted: 'Een aantal keer gebruiken',
+    counted: 'Een beperkt aantal keer',
     remaining: 'Resterend gebruik',
     refill: 'Regelmatig aanvullen',
     refillTo: 'Aanvullen tot',
