@@ -59,6 +59,52 @@ const WORDS = {
   },
 } as const;
 
+/** The Limits section's words, as each language shows them. */
+const LIMIT_WORDS = {
+  en: {
+    limits: /^Limits/,
+    rate: 'Rate limit',
+    own: 'Own limit',
+    unlimited: 'Unlimited',
+    requests: 'Requests',
+    every: 'Every',
+    owner: "All the owner's tokens together",
+    credits: 'Credits',
+    counted: 'A number of uses',
+    remaining: 'Uses left',
+    refill: 'Refill regularly',
+    refillTo: 'Refill to',
+    allowlist: 'IP allowlist',
+    edit: 'Edit',
+    save: 'Save',
+    shownRate: "100 / 1 min, shared by the owner's tokens",
+    shownCredits: '42 credits left, refills to 1,000 every 30 days',
+    shownAllowlist: '2 allowed addresses or ranges',
+    listed: '100 / 1 min · 42 credits · 2 allowed ranges',
+  },
+  nl: {
+    limits: /^Limieten/,
+    rate: 'Snelheidslimiet',
+    own: 'Eigen limiet',
+    unlimited: 'Onbeperkt',
+    requests: 'Verzoeken',
+    every: 'Per',
+    owner: 'Alle tokens van de eigenaar samen',
+    credits: 'Tegoed',
+    counted: 'Een beperkt aantal keer',
+    remaining: 'Resterend gebruik',
+    refill: 'Regelmatig aanvullen',
+    refillTo: 'Aanvullen tot',
+    allowlist: 'Toegestane IP-adressen',
+    edit: 'Bewerken',
+    save: 'Opslaan',
+    shownRate: '100 / 1 min, gedeeld door de tokens van de eigenaar',
+    shownCredits: 'Nog 42 keer te gebruiken, elke 30 dagen aangevuld tot 1.000',
+    shownAllowlist: '2 toegestane adressen of bereiken',
+    listed: '100 / 1 min · Nog 42 keer · 2 toegestane bereiken',
+  },
+} as const;
+
 type Call = Awaited<ReturnType<typeof apiSession>>;
 
 /** Calls /me with a key: the status, and what kind of principal the key is. */
@@ -185,10 +231,17 @@ if (browserPresent()) {
       await openAddDialog(page, 'nl');
       const dialog = page.getByRole('dialog');
       await dialog.locator('label.radio', { hasText: WORDS.nl.byPermission }).click();
+      // The Limits section open, with every field it has shown, fits as well.
+      await dialog.getByRole('button', { name: LIMIT_WORDS.nl.limits }).click();
+      await dialog.locator('label.radio', { hasText: LIMIT_WORDS.nl.own }).click();
+      await dialog.locator('label.radio', { hasText: LIMIT_WORDS.nl.counted }).click();
+      await dialog.locator('label.checkbox', { hasText: LIMIT_WORDS.nl.refill }).click();
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
       await assertAccessible(page, 'token form, dark, 375 px');
       await screenshot(page, 'token-create-form-nl-dark-375');
+      await dialog.getByRole('textbox', { name: LIMIT_WORDS.nl.refillTo }).scrollIntoViewIfNeeded();
+      await screenshot(page, 'token-create-limits-nl-dark-375');
       assert.deepEqual(problems, []);
       await context.close();
     });
@@ -274,6 +327,137 @@ if (browserPresent()) {
         await context.close();
       });
     }
+
+    type TokenView = {
+      id: string;
+      name: string;
+      rateLimit: unknown;
+      credits: { remaining: number; refill: unknown; refilledAt: string | null } | null;
+      ipAllowlist: string[] | null;
+    };
+
+    for (const language of ['en', 'nl'] as const) {
+      const w = WORDS[language];
+      const l = LIMIT_WORDS[language];
+      it(`adds a token with a rate limit, credits and an IP allowlist in ${language}, then edits one`, async () => {
+        const { page, context, problems } = await openConsole(rig, language);
+        await signIn(page);
+        await openAddDialog(page, language);
+        const dialog = page.getByRole('dialog');
+        const name = `Limited ${language}`;
+        await dialog.getByRole('textbox', { name: w.name, exact: true }).fill(name);
+        const trigger = dialog.getByRole('button', { name: l.limits });
+        assert.equal(await trigger.getAttribute('aria-expanded'), 'false', 'the section starts closed');
+        await trigger.click();
+        const rate = dialog.getByRole('group', { name: l.rate, exact: true });
+        await rate.locator('label.radio', { hasText: l.own }).click();
+        await rate.getByRole('textbox', { name: l.requests }).fill('100');
+        await rate.locator('label.radio', { hasText: l.owner }).click();
+        const credits = dialog.getByRole('group', { name: l.credits, exact: true });
+        await credits.locator('label.radio', { hasText: l.counted }).click();
+        await credits.getByRole('textbox', { name: l.remaining }).fill('42');
+        await credits.locator('label.checkbox', { hasText: l.refill }).click();
+        await credits.getByRole('textbox', { name: l.refillTo }).fill('1000');
+        await dialog.getByRole('textbox', { name: l.allowlist }).fill('203.0.113.0/24\n\n2001:db8::/32\n');
+        await assertAccessible(page, `token form with limits (${language})`);
+        await screenshot(page, `token-create-limits-${language}`);
+
+        await dialog.getByRole('button', { name: w.next }).click();
+        await dialog.getByRole('heading', { name: w.summary }).waitFor();
+        await dialog.getByText(l.shownRate).waitFor();
+        await dialog.getByText(l.shownCredits).waitFor();
+        await screenshot(page, `token-create-limits-summary-${language}`);
+        await dialog.getByRole('button', { name: w.submit, exact: true }).click();
+        await dialog.getByTestId('token-key').waitFor();
+        await dialog.getByRole('button', { name: w.done }).click();
+        await dialog.waitFor({ state: 'detached' });
+
+        const { items } = await call<{ items: TokenView[] }>('GET', `/resources/${resourceId}/tokens`);
+        const id = items.find((t) => t.name === name)?.id ?? '';
+        const created = await call<TokenView>('GET', `/tokens/${id}`);
+        assert.deepEqual(created.rateLimit, { limit: 100, window: '1m', per: 'owner' });
+        assert.deepEqual(created.credits && { ...created.credits, refilledAt: undefined }, {
+          remaining: 42,
+          refill: { amount: 1000, interval: '30d' },
+          refilledAt: undefined,
+        });
+        assert.deepEqual(created.ipAllowlist, ['203.0.113.0/24', '2001:db8::/32']);
+
+        // The token page shows them compactly.
+        await page.goto(`/tokens/${id}`);
+        await page.getByRole('heading', { name }).waitFor();
+        await page.getByText(l.shownRate).waitFor();
+        await page.getByText(l.shownCredits).waitFor();
+        await page.getByText(l.shownAllowlist).waitFor();
+        await assertAccessible(page, `token page with limits (${language})`);
+        await screenshot(page, `token-page-limits-${language}`);
+
+        // The list of one's tokens says them in a line under the name.
+        await page.goto('/tokens');
+        await page
+          .getByRole('row', { name: new RegExp(name) })
+          .getByText(l.listed)
+          .waitFor();
+        await assertAccessible(page, `token list with limits (${language})`);
+        await screenshot(page, `token-list-limits-${language}`);
+        await page.goto(`/tokens/${id}`);
+        await page.getByRole('heading', { name }).waitFor();
+
+        // An edit of the rate limit leaves the credits as they were: not sent, so not set again.
+        await page.getByRole('button', { name: l.edit, exact: true }).click();
+        const edit = page.getByRole('dialog');
+        await edit.getByRole('button', { name: l.limits }).click();
+        const editRate = edit.getByRole('group', { name: l.rate, exact: true });
+        assert.equal(await editRate.getByRole('textbox', { name: l.requests }).inputValue(), '100');
+        await editRate.locator('label.radio', { hasText: l.unlimited }).click();
+        await assertAccessible(page, `token edit with limits (${language})`);
+        await screenshot(page, `token-edit-limits-${language}`);
+        await edit.getByRole('button', { name: l.save }).click();
+        await edit.waitFor({ state: 'detached' });
+        const edited = await call<TokenView>('GET', `/tokens/${id}`);
+        assert.equal(edited.rateLimit, 'unlimited');
+        assert.deepEqual(edited.credits, created.credits);
+        assert.deepEqual(edited.ipAllowlist, created.ipAllowlist);
+        await page.getByText(l.unlimited, { exact: true }).waitFor();
+        assert.deepEqual(problems, []);
+        await context.close();
+      });
+    }
+
+    it('shows the server refusing an allowlist entry next to the allowlist, and a bad count before sending', async () => {
+      const { page, context, problems } = await openConsole(rig, 'en');
+      await signIn(page);
+      await openAddDialog(page, 'en');
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('textbox', { name: 'Name', exact: true }).fill('Refused allowlist');
+      await dialog.getByRole('button', { name: /^Limits/ }).click();
+      // A client check: no request is sent with 0 requests per window, and the field says why.
+      const rate = dialog.getByRole('group', { name: 'Rate limit', exact: true });
+      await rate.locator('label.radio', { hasText: 'Own limit' }).click();
+      await rate.getByRole('textbox', { name: 'Requests' }).fill('0');
+      // Closing the section does not hide the problem: submitting opens it again.
+      await dialog.getByRole('button', { name: /^Limits/ }).click();
+      await dialog.getByRole('button', { name: WORDS.en.next }).click();
+      await rate.locator('[slot="errorMessage"]').filter({ hasText: 'Enter a whole number of at least 1.' }).waitFor();
+      await rate.getByRole('textbox', { name: 'Requests' }).fill('5');
+      const allowlist = dialog.getByRole('textbox', { name: 'IP allowlist' });
+      await allowlist.fill('10.0.0.0/8\n10.0.0.999');
+      await dialog.getByRole('button', { name: WORDS.en.next }).click();
+      await dialog.getByRole('button', { name: WORDS.en.submit, exact: true }).click();
+      const field = dialog.locator('.field').filter({ has: page.getByRole('textbox', { name: 'IP allowlist' }) });
+      await field
+        .locator('[slot="errorMessage"]')
+        .filter({ hasText: 'Each line must be an IPv4 or IPv6 address or a CIDR range' })
+        .waitFor();
+      assert.equal(await allowlist.getAttribute('aria-invalid'), 'true');
+      assert.equal(await dialog.getByRole('button', { name: /^Limits/ }).getAttribute('aria-expanded'), 'true');
+      await assertAccessible(page, 'refused allowlist');
+      await screenshot(page, 'token-create-limits-refused-en');
+      const { items } = await call<{ items: { name: string }[] }>('GET', `/resources/${resourceId}/tokens`);
+      assert.ok(!items.some((t) => t.name === 'Refused allowlist'), 'no token was created');
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
 
     it('adds a token with the keyboard only', async () => {
       const { page, context, problems } = await openConsole(rig, 'en');

@@ -6,6 +6,8 @@ import { startI18n } from '../src/i18n';
 const withCss = globalThis as { CSS?: { escape?: (s: string) => string } };
 withCss.CSS ??= {};
 withCss.CSS.escape ??= (s: string) => s.replace(/[^\w-]/g, (c) => `\\${c}`);
+// jsdom lays nothing out, so it has no scrolling; the forms scroll a refused field into view.
+Element.prototype.scrollIntoView ??= () => {};
 // Node's Request takes no relative URL, and the console's calls are same-origin ('/api/…').
 const NodeRequest = globalThis.Request;
 globalThis.Request = class extends NodeRequest {

@@ -8,7 +8,9 @@ import { AppDialog, Button, ErrorMessage, Loading } from '../../components/ui';
 import { type Model, useModel } from '../../model';
 import { useMe } from '../../session';
 import { KeyReveal } from '../token-actions/KeyReveal';
+import { LimitsFields } from './LimitsFields';
 import { defaultExpiry, expiryChoices } from './access';
+import { createLimitsBody, emptyLimits } from './limits';
 import {
   AdminFields,
   ApiGroupsField,
@@ -75,6 +77,7 @@ function newDraft(model: Model): TokenDraft {
     logging: model.policy.logging.includes('none') ? 'none' : (model.policy.logging[0] ?? 'none'),
     impersonate: '',
     key: '',
+    limits: emptyLimits(),
   };
 }
 
@@ -113,6 +116,7 @@ function CreateForm({
             ...expiryBody(draft),
             apiGroups: draft.apiGroups,
             logging: draft.logging,
+            ...createLimitsBody(draft.limits),
             ...(isAdmin && draft.impersonate.trim() ? { impersonate: draft.impersonate.trim() } : {}),
             ...(isAdmin && draft.key ? { key: draft.key } : {}),
           },
@@ -182,6 +186,11 @@ function CreateForm({
       />
       <ApiGroupsField groups={model.apiGroups} value={draft.apiGroups} onChange={(apiGroups) => set({ apiGroups })} />
       <LoggingField modes={model.policy.logging} value={draft.logging} onChange={(logging) => set({ logging })} />
+      <LimitsFields
+        draft={draft.limits}
+        set={(patch) => set({ limits: { ...draft.limits, ...patch } })}
+        errors={validationErrors}
+      />
       {isAdmin && <AdminFields customKeys={model.policy.customKeys} draft={draft} set={set} />}
       <ErrorMessage text={formError} />
       <div className="button-row end">

@@ -7,6 +7,8 @@ import { formErrors } from '../../api/errors';
 import { AppDialog, Button, ErrorMessage, Loading } from '../../components/ui';
 import { useFormat } from '../../format';
 import { type Model, useModel } from '../../model';
+import { LimitsFields } from './LimitsFields';
+import { changedLimitsBody, limitsFromToken } from './limits';
 import {
   ApiGroupsField,
   ExpiryField,
@@ -19,7 +21,7 @@ import {
   type TokenDraft,
 } from './fields';
 
-/** Edit a token's name, description, permissions, API groups, expiry and logging, with the create form's fields. */
+/** Edit a token's name, description, permissions, API groups, expiry, logging and limits, with the create form's fields. */
 export function EditTokenDialog({ token, isOpen, onClose }: { token: Token; isOpen: boolean; onClose: () => void }) {
   const { t } = useTranslation();
   return (
@@ -57,7 +59,10 @@ function EditForm({ model, token, close }: { model: Model; token: Token; close: 
     logging: token.logging,
     impersonate: '',
     key: '',
+    limits: limitsFromToken(token),
   }));
+  // The limits as the token had them, so only the ones changed are sent.
+  const [limitsBefore] = useState(() => limitsFromToken(token));
   const [refusal, setRefusal] = useState<unknown>(null);
   const set = (patch: Partial<TokenDraft>) => {
     setDraft((d) => ({ ...d, ...patch }));
@@ -75,6 +80,7 @@ function EditForm({ model, token, close }: { model: Model; token: Token; close: 
             ...expiryBody(draft),
             apiGroups: draft.apiGroups,
             logging: draft.logging,
+            ...changedLimitsBody(limitsBefore, draft.limits),
           },
         }),
       ),
@@ -107,6 +113,11 @@ function EditForm({ model, token, close }: { model: Model; token: Token; close: 
       />
       <ApiGroupsField groups={model.apiGroups} value={draft.apiGroups} onChange={(apiGroups) => set({ apiGroups })} />
       <LoggingField modes={model.policy.logging} value={draft.logging} onChange={(logging) => set({ logging })} />
+      <LimitsFields
+        draft={draft.limits}
+        set={(patch) => set({ limits: { ...draft.limits, ...patch } })}
+        errors={validationErrors}
+      />
       <ErrorMessage text={formError} />
       <div className="button-row end">
         <Button onPress={close}>{t('common.cancel')}</Button>

@@ -33,6 +33,8 @@ import {
   gridAreas,
   withAccess,
 } from './access';
+import { LIMIT_FIELDS } from './LimitsFields';
+import { type LimitsDraft, limitLines, limitsBody } from './limits';
 import './token-form.css';
 
 type Logging = Schemas['Token']['logging'];
@@ -51,6 +53,7 @@ export interface TokenDraft {
   logging: Logging;
   impersonate: string;
   key: string;
+  limits: LimitsDraft;
 }
 
 /** The names the API gives fields in its refusals, as the form's fields are named. */
@@ -65,6 +68,7 @@ export const TOKEN_FIELDS = [
   'logging',
   'impersonate',
   'key',
+  ...LIMIT_FIELDS,
 ] as const;
 
 /** The expiry part of a request body: a preset, a date, or nothing when it stays as it is. */
@@ -433,6 +437,7 @@ export function DraftSummary({ model, draft, isAdmin }: { model: Model; draft: T
       <dd>{draft.apiGroups.join(', ')}</dd>
       <dt>{t('tokenForm.logging')}</dt>
       <dd>{t(`tokenForm.loggingModes.${draft.logging}`)}</dd>
+      <LimitsSummary draft={draft.limits} />
       {isAdmin && draft.impersonate && (
         <>
           <dt>{t('tokenForm.impersonate')}</dt>
@@ -446,6 +451,35 @@ export function DraftSummary({ model, draft, isAdmin }: { model: Model; draft: T
         </>
       )}
     </dl>
+  );
+}
+
+/** The limits chosen, as the token page will show them; nothing for the ones not set. */
+function LimitsSummary({ draft }: { draft: LimitsDraft }) {
+  const { t, i18n } = useTranslation();
+  const format = useFormat();
+  const lines = limitLines(t, format, i18n.resolvedLanguage ?? 'en', limitsBody(draft));
+  return (
+    <>
+      {lines.rate && (
+        <>
+          <dt>{t('limits.rateLimit')}</dt>
+          <dd>{lines.rate}</dd>
+        </>
+      )}
+      {lines.credits && (
+        <>
+          <dt>{t('limits.credits')}</dt>
+          <dd>{lines.credits}</dd>
+        </>
+      )}
+      {lines.ipAllowlist && (
+        <>
+          <dt>{t('limits.ipAllowlist')}</dt>
+          <dd>{limitsBody(draft).ipAllowlist?.join(', ')}</dd>
+        </>
+      )}
+    </>
   );
 }
 

@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { api, type Token, unwrap } from '../../api/client';
 import { Button } from '../../components/ui';
 import { useFormat } from '../../format';
+import { limitLines } from '../token-form/limits';
 import { expiryStatus } from './expiry';
 import { pathText, useResource } from './queries';
 import { UsageSparkline } from './Sparkline';
@@ -39,6 +40,15 @@ export function ResourcePath({ resourceId }: { resourceId: string | null }) {
   if (resource.data) return <span>{pathText(resource.data)}</span>;
   if (resource.isError) return <code>{resourceId}</code>;
   return <span className="muted">…</span>;
+}
+
+/** A token's limits in one short line under its name; nothing when it has none. */
+function LimitsLine({ token }: { token: Token }) {
+  const { t, i18n } = useTranslation();
+  const format = useFormat();
+  const lines = Object.values(limitLines(t, format, i18n.resolvedLanguage ?? 'en', token, true));
+  if (!lines.length) return null;
+  return <small className="token-limits">{lines.join(' · ')}</small>;
 }
 
 /** A user by id as their email (administrators may look users up). */
@@ -117,6 +127,7 @@ export function TokenTable({
               )}
               <Cell>
                 <span className="token-name">{token.name}</span>
+                <LimitsLine token={token} />
               </Cell>
               {showOwner && (
                 <Cell>

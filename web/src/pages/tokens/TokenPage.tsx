@@ -11,6 +11,7 @@ import { DeleteTokenDialog } from '../../features/token-actions/DeleteTokenDialo
 import { RevealKeyDialog } from '../../features/token-actions/RevealKeyDialog';
 import { RollTokenDialog } from '../../features/token-actions/RollTokenDialog';
 import { EditTokenDialog } from '../../features/token-form/EditTokenDialog';
+import { limitLines } from '../../features/token-form/limits';
 import { Expiry, ResourcePath, StateBadge } from '../../features/token-list/TokenTable';
 import '../../features/token-list/token-list.css';
 import { useFormat } from '../../format';
@@ -134,12 +135,13 @@ export default function TokenPage() {
 
 /** The Details tab: what the token is, what it may do, and its life so far. */
 function TokenDetails({ token }: { token: Token }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const format = useFormat();
   const model = useModel().data;
   const me = useMe().data;
   const describe = (name: string) => model?.permissions.find((p) => p.name === name)?.description;
   const group = (name: string) => model?.apiGroups.find((g) => g.name === name)?.description;
+  const limits = limitLines(t, format, i18n.resolvedLanguage ?? 'en', token);
   return (
     <div className="card">
       <dl className="details">
@@ -190,6 +192,33 @@ function TokenDetails({ token }: { token: Token }) {
         </dd>
         <dt>{t('tokens.fields.logging')}</dt>
         <dd>{t(`tokens.logging.${token.logging}`)}</dd>
+        {limits.rate && (
+          <>
+            <dt>{t('limits.rateLimit')}</dt>
+            <dd>{limits.rate}</dd>
+          </>
+        )}
+        {limits.credits && (
+          <>
+            <dt>{t('limits.credits')}</dt>
+            <dd>{limits.credits}</dd>
+          </>
+        )}
+        {limits.ipAllowlist && (
+          <>
+            <dt>{t('limits.ipAllowlist')}</dt>
+            <dd>
+              {limits.ipAllowlist}
+              <ul className="permission-list" aria-label={t('limits.ipAllowlist')}>
+                {token.ipAllowlist?.map((range) => (
+                  <li key={range}>
+                    <code>{range}</code>
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
         <dt>{t('tokens.fields.expires')}</dt>
         <dd>
           <Expiry expiresAt={token.expiresAt} />
