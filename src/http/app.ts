@@ -17,6 +17,22 @@ import type { UpstreamHealth } from '../gateway/upstreams.js';
 import { API_VERSIONS, deprecationHeaders } from './versions.js';
 import { installHttpMetrics } from '../ops/instrument.js';
 
+/**
+ * A stable operationId from the method and the path, for clients generated from the document:
+ * `GET /api/v1.0/tokens/:id/usage` → `getTokensIdUsage`, `DELETE /resources/:id/members/:userId` →
+ * `deleteResourcesIdMembersUserId`.
+ */
+function operationId(method: string | string[], url: string): string {
+  const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
+  const words = url
+    .replace(/^\/api\/v\d+\.\d+/, '')
+    .split(/[/.:_-]+/)
+    .filter(Boolean)
+    .map((w) => w.replace(/[^A-Za-z0-9]/g, ''))
+    .filter(Boolean);
+  return verb + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
 /** Log fields that could carry a key, a password or a session; pino replaces them. */
 export const REDACTED_LOG_PATHS = [
   'req.headers.authorization',
@@ -71,6 +87,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
       info: {
         title: 'keygate API',
         version: API_VERSIONS[0]!.version,
+        license: { name: 'MIT', identifier: 'MIT' },
         description:
           'Resource-scoped API tokens: issue, manage and verify keys. Present a key in `X-API-Key` (or `X-ApiKey`, ' +
           '`Authorization: apiToken <key>`, `Authorization: Bearer <key>`, the `key` or `apiToken` query parameter, a form field `key`, ' +
@@ -105,18 +122,25 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
           },
         },
       },
+      // Paths are absolute on the keygate that serves the document.
+      servers: [{ url: '/', description: 'This keygate' }],
       security: [{ apiKey: [] }, { apiKeyAlt: [] }, { authorization: [] }, { queryKey: [] }, { session: [] }],
     },
     // Each operation says which API group a token needs to call it, from the route's own config.
     // Public operations (health, changelog, sign-in) need no credentials, and say so.
     transform: ({ schema, url, route }) => {
+      if (!schema) return { schema, url };
       const config = route.config as { apiGroup?: string; auth?: string } | undefined;
-      if (schema && config?.auth === 'none') return { schema: { ...schema, security: [] }, url };
+      const named = {
+        ...schema,
+        operationId: (schema as { operationId?: string }).operationId ?? operationId(route.method, url),
+      };
+      if (config?.auth === 'none') return { schema: { ...named, security: [] }, url };
       const group = config?.apiGroup;
-      if (!schema || !group) return { schema, url };
+      if (!group) return { schema: named, url };
       const note = `API group: \`${group}\` (or \`native\`).`;
       const description = (schema as { description?: string }).description;
-      return { schema: { ...schema, description: description ? `${description}\n\n${note}` : note }, url };
+      return { schema: { ...named, description: description ? `${description}\n\n${note}` : note }, url };
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });

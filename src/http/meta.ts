@@ -131,7 +131,17 @@ export function metaRoutes(app: FastifyTypebox, upstreams: () => UpstreamHealth[
     '/api/changelog.atom',
     {
       config: open,
-      schema: { tags: ['meta'], summary: 'API changes as an Atom feed', response: { ...errorResponses } },
+      schema: {
+        tags: ['meta'],
+        summary: 'API changes as an Atom feed',
+        response: {
+          200: {
+            description: 'An Atom 1.0 feed of the changelog.',
+            content: { 'application/atom+xml': { schema: { type: 'string' } } },
+          },
+          ...errorResponses,
+        },
+      },
     },
     async (request, reply) => reply.type('application/atom+xml; charset=utf-8').send(changelogAtom(baseUrl(request))),
   );
