@@ -81,6 +81,10 @@ export function leakRoutes(app: FastifyTypebox): void {
       '/secret-scanning/github',
       {
         config: { auth: 'none', bodyHoldsKeys: true },
+        // Off unless configured: answered before the body is read, as if there were no such route.
+        onRequest: async () => {
+          if (!kg.leaks.githubEnabled) fail('ROUTE_NOT_FOUND');
+        },
         schema: {
           tags: ['leaks'],
           summary: 'GitHub secret scanning: deactivate the keys GitHub found',
@@ -95,7 +99,6 @@ export function leakRoutes(app: FastifyTypebox): void {
         },
       },
       async (request) => {
-        if (!kg.leaks.githubEnabled) fail('ROUTE_NOT_FOUND');
         const keyId = request.headers['github-public-key-identifier'];
         const signature = request.headers['github-public-key-signature'];
         const raw = rawBodies.get(request);
