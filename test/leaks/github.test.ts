@@ -146,7 +146,7 @@ forEachDialect(
 );
 
 forEachDialect('POST /secret-scanning/github without KEYGATE_GITHUB_SCANNING_KEYS', (env) => {
-  it('answers 404 ROUTE_NOT_FOUND', async () => {
+  it('answers 404 ROUTE_NOT_FOUND, whatever the body', async () => {
     const body = JSON.stringify([]);
     const res = await env().app.inject({
       method: 'POST',
@@ -160,5 +160,13 @@ forEachDialect('POST /secret-scanning/github without KEYGATE_GITHUB_SCANNING_KEY
     });
     assert.equal(res.statusCode, 404);
     assert.equal(res.json().error.code, 'ROUTE_NOT_FOUND');
+    // Before the body is read: a body it would refuse is answered the same.
+    const odd = await env().app.inject({
+      method: 'POST',
+      url: '/api/v1.0/secret-scanning/github',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"x": 1}',
+    });
+    assert.equal(odd.statusCode, 404);
   });
 });
