@@ -113,6 +113,15 @@ forEachDialect(
       );
     });
 
+    it('a rolled-out key still in its grace period counts as live: the token is switched off', async () => {
+      const { kg } = env();
+      const made = await liveToken();
+      const rolled = await kg.tokens.roll(await asUser(kg, adminId), made.view.row.id, 3600, null);
+      noteSecret(rolled.key);
+      assert.equal((await report(env(), made.key, '10.0.0.7')).status, 202);
+      assert.equal((await kg.stores.tokens.findById(made.view.row.id))?.active, 0);
+    });
+
     it('answers the same for an unknown key, an already inactive key and a live one', async () => {
       const { kg } = env();
       const live = await liveToken();
