@@ -59,6 +59,8 @@ export interface Config {
   rateLimits: RateLimitDefaults;
   /** Running in production: who may scrape /metrics, and how shutdown drains. */
   ops: OpsConfig;
+  /** GitHub's secret-scanning public keys file (KEYGATE_GITHUB_SCANNING_KEYS); unset, POST /secret-scanning/github answers 404. */
+  githubScanningKeys: string | undefined;
 }
 
 /** Operating settings: metrics access and graceful shutdown. */
@@ -187,6 +189,7 @@ export const SETTINGS = [
   'KEYGATE_METRICS_TOKEN',
   'KEYGATE_SHUTDOWN_TIMEOUT_MS',
   'KEYGATE_SHUTDOWN_DELAY_MS',
+  'KEYGATE_GITHUB_SCANNING_KEYS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -397,7 +400,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (metricsToken !== undefined && metricsToken.length < 16)
     wrong('KEYGATE_METRICS_TOKEN', 'must be at least 16 characters');
 
+  const githubScanningKeys = raw('KEYGATE_GITHUB_SCANNING_KEYS');
+
   return {
+    githubScanningKeys: githubScanningKeys === undefined ? undefined : resolve(githubScanningKeys),
     rateLimits,
     redisUrl,
     redisDown: redisDown as Config['redisDown'],

@@ -26,6 +26,7 @@ import { RecurringProblem } from './ops/recurring.js';
 import { TokenLimits } from './services/token-limits.js';
 import { RefusedKeyThrottle } from './services/refused-key-throttle.js';
 import { watch } from './ops/instrument.js';
+import { LeakService } from './services/leaks.js';
 
 /** Everything a running keygate is made of, wired once. HTTP, CLI and tests all start here. */
 export interface Keygate {
@@ -67,6 +68,8 @@ export interface Keygate {
   limits: TokenLimits;
   /** Blocks an address after too many refused keys (the API, the gateway and verify check it before a lookup). */
   refusedKeys: RefusedKeyThrottle;
+  /** Leaked keys reported by anyone (POST /revoke) or by GitHub's secret scanning: their tokens are switched off. */
+  leaks: LeakService;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -210,6 +213,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     metrics,
     limits,
     refusedKeys,
+    leaks: new LeakService(keys, stores, audit, config.githubScanningKeys, clock),
     ping: () => ping(opened.db),
     async close() {
       await cluster.close();

@@ -166,7 +166,7 @@ export const Token = Type.Object(
     active: Type.Boolean(),
     deactivatedBy: Nullable(Type.String(), {
       description:
-        'While inactive: the user who switched it off. When that is not the owner, only someone with tokens:manage on its resource can switch it on again.',
+        'While inactive: the user who switched it off (or `leak report` when its key was reported leaked). When that is not the owner, only someone with tokens:manage on its resource can switch it on again.',
     }),
     state: OneOf(['active', 'inactive', 'expired']),
     impersonate: Nullable(Type.Object({ id: Type.String(), email: Type.String() })),

@@ -9,11 +9,18 @@ import type { AccessRecord } from '../services/access-log.js';
 import { arrive, type RequestAuth } from './authenticate.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's bodies carry keys by design (leak reports): the access log never captures them. */
+    bodyHoldsKeys?: boolean;
+  }
   interface FastifyInstance {
     /** Records a request answered outside the hooks (see frameworkErrors). */
     recordAccess?: (request: FastifyRequest, reply: FastifyReply, refusedBy?: ErrorCode) => void;
   }
 }
+
+/** What a capture holds instead of a body that carries keys by design. */
+const NOT_RECORDED = '[not recorded]';
 
 const API_VERSION_RE = /^\/api\/(v\d+\.\d+)(?:\/|$)/;
 
@@ -117,7 +124,11 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
     queryAt: number,
   ): string {
     const headers = redactHeaders(request.headers, pattern, limit);
-    const body = redactBody(request.body, request.headers['content-type'], pattern, limit);
+    // Redaction finds generated keys by their shape; a reported key may be a chosen one, so none is kept.
+    const keysInBody = request.routeOptions.config?.bodyHoldsKeys === true;
+    const body = keysInBody
+      ? { body: NOT_RECORDED, truncated: false }
+      : redactBody(request.body, request.headers['content-type'], pattern, limit);
     const query = queryAt < 0 ? '' : capText(redactQuery(request.url.slice(queryAt + 1), pattern), limit).text;
     const out: Record<string, unknown> = {
       request: { query, headers: headers.headers, body: body.body },
@@ -127,8 +138,9 @@ export function installAccessLogging(app: FastifyInstance, kg: Keygate): void {
       const replyHeaders = reply.getHeaders() as Record<string, string | string[] | number | undefined>;
       const responseHeaders = redactHeaders(replyHeaders, pattern, limit);
       const payload = auth.responseBody;
-      const responseBody =
-        typeof payload === 'string' || payload instanceof Uint8Array
+      const responseBody = keysInBody
+        ? { body: NOT_RECORDED, truncated: false }
+        : typeof payload === 'string' || payload instanceof Uint8Array
           ? redactBody(payload, String(replyHeaders['content-type'] ?? ''), pattern, limit)
           : { body: payload === undefined || payload === null ? null : '[stream]', truncated: false };
       out.response = { headers: responseHeaders.headers, body: responseBody.body };

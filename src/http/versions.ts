@@ -10,6 +10,7 @@ import { userRoutes } from './v1/users.js';
 import { verifyRoutes } from './v1/verify.js';
 import { webhookRoutes } from './v1/webhooks.js';
 import { eventRoutes } from './v1/events.js';
+import { leakRoutes } from './v1/leaks.js';
 
 /**
  * The API versions this server offers. Adding v2.0 is one more entry with its own route set;
@@ -46,6 +47,7 @@ export const API_VERSIONS: ApiVersion[] = [
       webhookRoutes(app);
       modelRoutes(app);
       eventRoutes(app);
+      leakRoutes(app);
     },
   },
 ];
