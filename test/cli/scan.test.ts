@@ -79,6 +79,8 @@ describe('findKeys', () => {
     const finds = findKeys(`x\nAUTH=Bearer${key}trailing`, 'kg_');
     assert.deepEqual(finds, [{ line: 2, column: 12, prefix: key.slice(0, 7) }]);
     assert.ok(!JSON.stringify(finds).includes(key.slice(0, 12)));
+    const nearMiss = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
+    assert.deepEqual(findKeys(`${nearMiss} ${key}`, 'kg_'), [{ line: 1, column: 41, prefix: key.slice(0, 7) }]);
   });
 });
 
