@@ -94,12 +94,12 @@ function git(args: string[], cwd: string | undefined): Buffer {
 
 /**
  * Scans what is about to be committed: the staged (index) content of added, copied and modified
- * files, not the working copy, which may differ. Paths are relative to the repository's top.
+ * files (renamed ones too: a moved file may have gained a key), not the working copy, which may differ. Paths are relative to the repository's top.
  * Throws when git fails (not a repository, git missing).
  */
 export function scanStaged(prefix: string, note: (text: string) => void, cwd?: string): ScanResult {
   const result: ScanResult = { finds: [], unreadable: 0 };
-  const listed = git(['diff', '--cached', '--name-only', '--diff-filter=ACM', '-z'], cwd).toString('utf8');
+  const listed = git(['diff', '--cached', '--name-only', '--diff-filter=ACMR', '-z'], cwd).toString('utf8');
   for (const file of listed.split('\0').filter(Boolean)) {
     // `:./path` would be relative to cwd; `:path` is relative to the top, as diff prints it.
     const size = Number(

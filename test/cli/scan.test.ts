@@ -188,6 +188,22 @@ describe('keygate scan (the real CLI)', () => {
     assert.equal(staged.stdout, `src/app.ts:2: ${key.slice(0, 7)}… (keygate key)\n`);
     assertNoKey(staged);
 
+    // A file moved and given a key in the same commit is a rename to git, and still scanned.
+    git('reset', '-q');
+    rmSync(join(repo, 'src/unstaged.ts'));
+    writeFileSync(join(repo, 'src/settings.ts'), 'export const a = 1;\nexport const b = 2;\nexport const c = 3;\n');
+    git('add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'start');
+    git('mv', 'src/settings.ts', 'src/moved.ts');
+    writeFileSync(
+      join(repo, 'src/moved.ts'),
+      `export const a = 1;\nexport const b = 2;\nexport const c = 3;\n${key}\n`,
+    );
+    git('add', '.');
+    assert.match(git('diff', '--cached', '--name-status').toString(), /^R\d+\tsrc\/settings.ts\tsrc\/moved.ts/m);
+    const moved = await cli(['--staged'], { cwd: repo });
+    assert.equal(moved.stdout, `src/moved.ts:4: ${key.slice(0, 7)}… (keygate key)\n`);
+
     assert.equal((await cli(['--staged', 'src'], { cwd: repo })).code, 2, 'paths and --staged do not mix');
     assert.equal((await cli(['--staged'], { cwd: join(root, 'clean') })).code, 2, 'not a git repository');
   });
