@@ -488,12 +488,16 @@ export function buildProgram(io: Io): Command {
         if (!(err instanceof ConfigError)) throw err;
         return usage(err.message);
       }
-      let result: ReturnType<typeof scanPaths>;
-      try {
-        result = opts.staged ? scanStaged(prefix, io.err) : scanPaths(paths, prefix, io.err);
-      } catch (err) {
-        return usage(`cannot read the staged files: ${(err as Error).message.split('\n')[0]}`);
-      }
+      let result = { finds: [], unreadable: 0 } as ReturnType<typeof scanPaths>;
+      if (!opts.staged) result = scanPaths(paths, prefix, io.err);
+      else
+        try {
+          result = scanStaged(prefix, io.err);
+        } catch (err) {
+          // git's own words (such as "not a git repository"), not the command line that failed.
+          const said = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n')[0];
+          return usage(`cannot read the staged files: ${said || (err as Error).message}`);
+        }
       if (opts.json)
         io.out(JSON.stringify(result.finds.map(({ file, line, column, prefix }) => ({ file, line, column, prefix }))));
       else for (const find of result.finds) io.out(formatFind(find));

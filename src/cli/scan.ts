@@ -99,6 +99,8 @@ function git(args: string[], cwd: string | undefined): Buffer {
  */
 export function scanStaged(prefix: string, note: (text: string) => void, cwd?: string): ScanResult {
   const result: ScanResult = { finds: [], unreadable: 0 };
+  // Outside a repository `git diff` turns into `diff --no-index`; this says "not a git repository".
+  git(['rev-parse', '--git-dir'], cwd);
   const listed = git(['diff', '--cached', '--name-only', '--diff-filter=ACMR', '-z'], cwd).toString('utf8');
   for (const file of listed.split('\0').filter(Boolean)) {
     // `:./path` would be relative to cwd; `:path` is relative to the top, as diff prints it.
