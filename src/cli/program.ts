@@ -13,6 +13,7 @@ import type { Principal } from '../services/principal.js';
 import { migrateToLatest, openDatabase } from '../store/database.js';
 import type { UserRow } from '../store/users.js';
 import { resourceJson, tokenJson, userJson } from '../http/views.js';
+import { formatFind, scanPaths, scanStaged } from './scan.js';
 
 /** Where a run of the CLI reads its settings and writes its output (the process's, or a test's). */
 export interface Io {
@@ -461,6 +462,48 @@ export function buildProgram(io: Io): Command {
         });
       });
   }
+
+  program
+    .command('scan [paths...]')
+    .description(
+      'Find leaked keygate keys in files and directories, or in what git has staged (--staged); exits 1 when any is found',
+    )
+    .option('--staged', 'scan the files staged for commit (for a pre-commit hook)')
+    .option('--prefix <prefix>', 'the key prefix (KEYGATE_KEY_PREFIX, default kg_)')
+    .option('--json', 'print a JSON array of {file, line, column, prefix}')
+    .action((paths: string[], opts: { staged?: boolean; prefix?: string; json?: boolean }) => {
+      // Exit codes travel as CommanderError so run() returns them without printing anything more.
+      const usage = (message: string) => {
+        io.err(`keygate scan: ${message}`);
+        throw new CommanderError(2, 'keygate.scan.usage', message);
+      };
+      if (opts.staged ? paths.length > 0 : paths.length === 0) usage('give paths to scan, or --staged (not both)');
+      // Only the prefix setting matters here; going through loadConfig checks --prefix the same way.
+      let prefix: string;
+      try {
+        prefix = loadConfig(
+          opts.prefix === undefined ? io.env : { ...io.env, KEYGATE_KEY_PREFIX: opts.prefix },
+        ).keyPrefix;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return usage(err.message);
+      }
+      let result = { finds: [], unreadable: 0 } as ReturnType<typeof scanPaths>;
+      if (!opts.staged) result = scanPaths(paths, prefix, io.err);
+      else
+        try {
+          result = scanStaged(prefix, io.err);
+        } catch (err) {
+          // git's own words (such as "not a git repository"), not the command line that failed.
+          const said = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n')[0];
+          return usage(`cannot read the staged files: ${said || (err as Error).message}`);
+        }
+      if (opts.json)
+        io.out(JSON.stringify(result.finds.map(({ file, line, column, prefix }) => ({ file, line, column, prefix }))));
+      else for (const find of result.finds) io.out(formatFind(find));
+      if (result.finds.length > 0) throw new CommanderError(1, 'keygate.scan.found', 'keys found');
+      if (result.unreadable > 0) throw new CommanderError(2, 'keygate.scan.unreadable', 'unreadable paths');
+    });
 
   return program;
 }
