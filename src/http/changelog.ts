@@ -9,6 +9,18 @@ export interface ChangelogEntry {
 
 export const CHANGELOG: ChangelogEntry[] = [
   {
+    id: '2026-11-28-leaks-and-operations',
+    date: '2026-11-28T00:00:00Z',
+    version: 'v1.0',
+    title: 'Leaked-key reports, readiness and metrics',
+    body:
+      'POST /api/v1.0/revoke {key} (public, rate-limited) switches off the token of a leaked key and always answers 202; ' +
+      'POST /api/v1.0/secret-scanning/github takes GitHub secret scanning partner reports (signed, when configured). ' +
+      'GET /ready (database, change channel, Redis) and GET /metrics (Prometheus) join GET /health. ' +
+      'Keys from an address that keeps guessing are refused with 429 RATE_LIMITED for a while; POST /verify applies the same to the ip it is given. ' +
+      'A token with limits can no longer change limits or create tokens (403 FORBIDDEN). Every operation now has an operationId.',
+  },
+  {
     id: '2026-11-27-token-limits',
     date: '2026-11-27T00:00:00Z',
     version: 'v1.0',
