@@ -138,6 +138,10 @@ forEachDialect('SDK client against a live keygate', (env) => {
       'GET /api/v1.0/tokens/{id}/key': () => client.GET('/api/v1.0/tokens/{id}/key', p(ids.token)),
       'GET /api/v1.0/tokens/{id}/usage': () => client.GET('/api/v1.0/tokens/{id}/usage', p(ids.token)),
       'POST /api/v1.0/verify': () => client.POST('/api/v1.0/verify', { body: { key: 'kg_not_a_key' } }),
+      // Not a key of this server: refused before anything is looked up (a live key would be switched off).
+      'POST /api/v1.0/revoke': () => client.POST('/api/v1.0/revoke', { body: { key: 'kg_not_a_key' } }),
+      // Not configured here: answered as a route that does not exist.
+      'POST /api/v1.0/secret-scanning/github': () => client.POST('/api/v1.0/secret-scanning/github', { body: [] }),
       // A stream that never ends by itself: opened (or refused), then let go.
       'GET /api/v1.0/events': async () => {
         const { data } = await client.GET('/api/v1.0/events', { parseAs: 'stream' });
