@@ -56,12 +56,25 @@ async function drain(s: {
   await s.keygate.close();
 }
 
+/**
+ * The server's logger settings: the configured level, with keys, cookies and query strings redacted;
+ * to standard output, or to `file` (the tests keep each keygate's log beside its database, to be searched
+ * for secrets).
+ */
+export function loggerOptions(config: Config, file?: string) {
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+    ...(file !== undefined ? { file } : {}),
+  };
+}
+
 /** Starts keygate: opens and migrates the store, bootstraps the administrator, listens. */
 export async function startServer(configured: Config): Promise<RunningServer> {
   // The gateway's OpenAPI documents are read first: their tags extend the access model's API groups.
   const withGateway = await prepareGateway(configured);
   const config = withGateway?.config ?? configured;
-  const logger = { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
+  const logger = loggerOptions(config);
   const keygate = await createKeygate(config, {
     notifications: 'background',
     onBackgroundError: (err) => console.error('keygate: background task:', (err as Error).message),

@@ -1,4 +1,5 @@
 import { freePort } from '../support/net.js';
+import { recordOutput } from '../support/run-record.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -60,10 +61,12 @@ export async function startInstance(name: string, env: Record<string, string>): 
     child,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      recordOutput(`instance-${name}`, output);
     },
   };
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isWellFormedGeneratedKey } from '../../src/domain/keys.js';
 import { call, userWithSession } from '../support/client.js';
 import { createTestEnv, type TestEnv } from '../support/harness.js';
+import { recordOutput } from '../support/run-record.js';
 
 /** How to run one example: a program and its arguments, from the repository's root. */
 export interface Example {
@@ -39,7 +41,10 @@ export function run(command: string, args: string[], env: Record<string, string>
       stderr += chunk;
     });
     child.on('error', (err) => reject(new Error(`cannot run ${command} (is it installed?): ${err.message}`)));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      recordOutput(`example-${basename(args.at(-1) ?? command)}`, stdout + stderr);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

@@ -3,6 +3,7 @@ import { csrfTokenFor } from '../../src/http/csrf.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import type { Keygate } from '../../src/keygate.js';
 import type { Principal } from '../../src/services/principal.js';
+import { recordResponse } from './run-record.js';
 import { noteSecret, noteSecretsIn } from './secret-scan.js';
 
 export interface Reply {
@@ -36,6 +37,7 @@ export async function call(
   let body: unknown = res.body;
   if ((res.headers['content-type'] ?? '').toString().includes('json') && res.body !== '') body = JSON.parse(res.body);
   noteSecretsIn(body);
+  recordResponse(method, url, res.statusCode, body);
   return { status: res.statusCode, body, headers: res.headers };
 }
 

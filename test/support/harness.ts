@@ -7,6 +7,8 @@ import { buildApp } from '../../src/http/app.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import { createKeygate, type Keygate } from '../../src/keygate.js';
 import { randomBase62 } from '../../src/domain/keys.js';
+import { loggerOptions } from '../../src/server.js';
+import { keepDataDir, keepSchema } from './run-record.js';
 import { assertNoSecretsAtRest } from './secret-scan.js';
 
 /**
@@ -48,7 +50,8 @@ export async function createTestEnv(
   });
   const pgSchema = dialectUrl ? `t_${randomBase62(12).toLowerCase()}` : undefined;
   const kg = await createKeygate(config, { pgSchema, passwordHashing: TEST_HASHING });
-  const app = await buildApp(kg);
+  // The server's own logger, at debug, into the data directory: whatever keygate logs is searched for secrets too.
+  const app = await buildApp(kg, { logger: testLogger(config, dataDir) });
   await app.ready();
   return {
     app,
@@ -58,11 +61,24 @@ export async function createTestEnv(
       await app.close();
       // Everything this keygate wrote — database, WAL, sinks — must be free of keys and passwords.
       await assertNoSecretsAtRest(kg, dataDir);
-      if (pgSchema) await kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
-      await kg.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await disposeData(kg, dataDir, pgSchema);
     },
   };
+}
+
+/** The server's logger settings at debug level, writing to `server.log` in the data directory. */
+function testLogger(config: Config, dataDir: string) {
+  return { ...loggerOptions(config, join(dataDir, 'server.log')), level: 'debug' };
+}
+
+/**
+ * Drops a test keygate's schema and data directory — or, when the run keeps a record, hands both to the
+ * run-wide secret scan — and closes it.
+ */
+async function disposeData(kg: Keygate, dataDir: string, pgSchema: string | undefined): Promise<void> {
+  if (pgSchema && !keepSchema(pgSchema)) await kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
+  await kg.close();
+  if (!keepDataDir(dataDir)) rmSync(dataDir, { recursive: true, force: true });
 }
 
 /**
@@ -119,11 +135,11 @@ export async function createTestCluster(
   const instances: TestEnv[] = [];
   const dispose = async () => {
     for (const { app } of instances) await app.close();
-    const first = instances[0];
-    if (first) for (const { kg } of instances) await assertNoSecretsAtRest(kg, dataDir);
-    if (pgSchema && first) await first.kg.stores.db.schema.dropSchema(pgSchema).ifExists().cascade().execute();
-    for (const { kg } of instances) await kg.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const { kg } of instances) await assertNoSecretsAtRest(kg, dataDir);
+    const [first, ...others] = instances;
+    for (const { kg } of others) await kg.close();
+    if (first) await disposeData(first.kg, dataDir, pgSchema);
+    else rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     for (let i = 0; i < count; i++) {
@@ -132,7 +148,7 @@ export async function createTestCluster(
         passwordHashing: TEST_HASHING,
         ...(options.clock ? { clock: options.clock } : {}),
       });
-      const app = await buildApp(kg);
+      const app = await buildApp(kg, { logger: testLogger(config, dataDir) });
       instances.push({ app, kg, config });
       await app.ready();
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { isWellFormedGeneratedKey } from '../../src/domain/keys.js';
 import type { Keygate } from '../../src/keygate.js';
+import { recordSecret } from './run-record.js';
 
 /**
  * Secrets the tests minted or sent — keys the API answered with, passwords posted — so that, when a
@@ -19,7 +20,10 @@ const signingSecrets = new Set<string>();
 
 /** Notes a secret to look for at rest. Short strings are ignored: they would match by chance. */
 export function noteSecret(value: unknown, into: Set<string> = minted): void {
-  if (typeof value === 'string' && value.length >= 12) into.add(value);
+  if (typeof value !== 'string' || value.length < 12 || into.has(value)) return;
+  into.add(value);
+  // Signing secrets may rest in their own column, so only the others count for the run-wide scan.
+  if (into === minted) recordSecret(value);
 }
 
 /** Notes the secrets in a request body or response body: keys, passwords, secrets, at any depth. */
@@ -32,7 +36,8 @@ export function noteSecretsIn(body: unknown, depth = 0): void {
   }
 }
 
-function filesUnder(dir: string): string[] {
+/** Every file under `dir`, at any depth. */
+export function filesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
@@ -42,9 +47,17 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
-/** Where in `text` a minted secret or a generated-shape key occurs, if anywhere. */
-function findSecret(text: string, prefix: string, signingSecretsMayRest: boolean): string | undefined {
-  for (const secret of minted) if (text.includes(secret)) return `a minted secret (${secret.slice(0, 4)}…)`;
+/**
+ * Where in `text` one of `secrets` (default: those this process minted) or a generated-shape key
+ * occurs, if anywhere.
+ */
+export function findSecret(
+  text: string,
+  prefix: string,
+  signingSecretsMayRest: boolean,
+  secrets: Iterable<string> = minted,
+): string | undefined {
+  for (const secret of secrets) if (text.includes(secret)) return `a minted secret (${secret.slice(0, 4)}…)`;
   if (!signingSecretsMayRest)
     for (const secret of signingSecrets)
       if (text.includes(secret)) return `a webhook signing secret (${secret.slice(0, 4)}…)`;
