@@ -54,9 +54,11 @@ export class LeakService {
     if (entry.expires_at !== null && entry.expires_at <= now) return false;
     return this.stores.transaction(async (tx) => {
       const row = await tx.tokens.findById(entry.token_id);
-      if (row?.active !== 1 || (row.expires_at !== null && row.expires_at <= now)) return false;
+      if (!row) return false;
       // Held like an administrator's deactivation: the owner alone cannot switch a leaked key back on.
-      await tx.tokens.update(row.id, { active: 0, deactivated_by: LEAK_REPORTER, updated_at: now });
+      // Conditional, so that of two reports of one key at once only one switches it off and is audited.
+      if (!(await tx.tokens.deactivateIfLive(row.id, { deactivated_by: LEAK_REPORTER, updated_at: now }, now)))
+        return false;
       tx.changes.push({ kind: 'token', id: row.id });
       const updated = (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND');
       await this.audit.record(

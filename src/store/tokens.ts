@@ -67,6 +67,22 @@ export class TokenStore {
   }
 
   /**
+   * Switches a token off only if it is still active and unexpired at `now`; whether it did. One
+   * conditional statement, so of two concurrent calls exactly one wins (PostgreSQL re-checks the
+   * condition on the locked row; SQLite has one writer).
+   */
+  async deactivateIfLive(id: string, patch: Partial<TokenRow>, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ ...patch, active: 0 })
+      .where('id', '=', id)
+      .where('active', '=', 1)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
    * Gives a token a new key. The old keys stop at `oldKeysUntil` (a grace period), or at once
    * when it is null. Caches hear of it from the change feed, by token id.
    */

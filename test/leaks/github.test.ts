@@ -132,6 +132,39 @@ forEachDialect(
       assert.equal((await kg.stores.tokens.findById(live.view.row.id))?.active, 1, 'still active');
     });
 
+    it('after 20 badly signed reports from one address, answers 429 before reading the body; signed reports still pass', async () => {
+      const { kg, app } = env();
+      const live = await liveToken(env());
+      const matches = [{ token: live.key, type: 'keygate_api_key' }];
+      // Its own address, so the other tests' failures do not count.
+      const inject = (signed: boolean) => {
+        const body = JSON.stringify(matches);
+        return app.inject({
+          method: 'POST',
+          url: '/api/v1.0/secret-scanning/github',
+          remoteAddress: '10.9.9.9',
+          headers: {
+            'content-type': 'application/json',
+            'github-public-key-identifier': KEY_ID,
+            'github-public-key-signature': sign(
+              'sha256',
+              Buffer.from(body),
+              signed ? github.privateKey : stranger.privateKey,
+            ).toString('base64'),
+          },
+          payload: body,
+        });
+      };
+      for (let i = 0; i < 20; i++) assert.equal((await inject(false)).statusCode, 401);
+      const refused = await inject(false);
+      assert.equal(refused.statusCode, 429);
+      assert.equal(refused.json().error.code, 'RATE_LIMITED');
+      assert.match(String(refused.headers['retry-after']), /^\d+$/);
+      // Counted per address: GitHub, reporting from its own address, is not held up by another's failures.
+      assert.equal((await scan(base, matches)).status, 200);
+      assert.equal((await kg.stores.tokens.findById(live.view.row.id))?.active, 0);
+    });
+
     it('a body that is not an array of matches is 400', async () => {
       const res = await fetch(`${base}/api/v1.0/secret-scanning/github`, {
         method: 'POST',

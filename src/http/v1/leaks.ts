@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { fail } from '../../domain/errors.js';
 import { MAX_KEY_LENGTH } from '../../domain/keys.js';
@@ -8,6 +8,11 @@ import type { FastifyTypebox } from '../types.js';
 
 /** Reports a limit may count per address before it answers 429. */
 const REPORTS_PER_MINUTE = 10;
+/**
+ * Unsigned or wrongly signed GitHub reports an address may send in a minute before the endpoint answers
+ * 429 without reading the body: GitHub's own reports are signed and never counted, so it is never held up.
+ */
+const BAD_SIGNATURES_PER_MINUTE = 20;
 
 const RevokeBody = Type.Object(
   { key: Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH, description: 'The leaked key.' }) },
@@ -37,6 +42,18 @@ const rawBodies = new WeakMap<FastifyRequest, Buffer>();
 export function leakRoutes(app: FastifyTypebox): void {
   const kg = app.keygate;
   const reports = kg.limiters.create({ keyPrefix: 'leak-report', points: REPORTS_PER_MINUTE, durationSec: 60 });
+  const badSignatures = kg.limiters.create({
+    keyPrefix: 'github-scan-bad-signature',
+    points: BAD_SIGNATURES_PER_MINUTE,
+    durationSec: 60,
+  });
+  /** Refuses with 429 RATE_LIMITED and Retry-After. */
+  const tooMany = (reply: FastifyReply, resetMs: number, what: string): never => {
+    kg.metrics.limited.inc({ kind: 'leak_report' });
+    const wait = Math.max(1, Math.ceil(resetMs / 1000));
+    reply.header('retry-after', String(wait));
+    return fail('RATE_LIMITED', `Too many ${what} from this address; try again in ${wait} s.`);
+  };
 
   // Public: whoever finds a key reports it here, and its token is switched off. The answer never says whether it existed.
   app.post(
@@ -53,12 +70,7 @@ export function leakRoutes(app: FastifyTypebox): void {
     },
     async (request, reply) => {
       const limit = await reports.consume(request.ip);
-      if (!limit.allowed) {
-        kg.metrics.limited.inc({ kind: 'leak_report' });
-        const wait = Math.max(1, Math.ceil(limit.resetMs / 1000));
-        reply.header('retry-after', String(wait));
-        fail('RATE_LIMITED', `Too many leak reports from this address; try again in ${wait} s.`);
-      }
+      if (!limit.allowed) tooMany(reply, limit.resetMs, 'leak reports');
       const { key } = request.body;
       if (!kg.leaks.isKeyShaped(key)) fail('VALIDATION_FAILED', 'key is not a key of this server.', 'key');
       await kg.leaks.revoke(key, { via: 'report' }, requestContext(request));
@@ -82,14 +94,16 @@ export function leakRoutes(app: FastifyTypebox): void {
       {
         config: { auth: 'none', bodyHoldsKeys: true },
         // Off unless configured: answered before the body is read, as if there were no such route.
-        onRequest: async () => {
+        onRequest: async (request, reply) => {
           if (!kg.leaks.githubEnabled) fail('ROUTE_NOT_FOUND');
+          const failures = await badSignatures.peek(request.ip);
+          if (failures && failures.consumed >= BAD_SIGNATURES_PER_MINUTE)
+            tooMany(reply, failures.resetMs, 'unsigned reports');
         },
         schema: {
           tags: ['leaks'],
           summary: 'GitHub secret scanning: deactivate the keys GitHub found',
-          description:
-            "GitHub's secret-scanning partner format: the body is a JSON array of {token, type, url, source}, signed with ECDSA P-256 / SHA-256 (base64 DER in Github-Public-Key-Signature, the key named by Github-Public-Key-Identifier, from the file in KEYGATE_GITHUB_SCANNING_KEYS). A missing or wrong signature is 401 and nothing is done. Each live key of an active token deactivates it as POST /revoke does, its audit record naming GitHub's url and source; the answer labels each token true_positive (a live key of this server) or false_positive. Without KEYGATE_GITHUB_SCANNING_KEYS the endpoint answers 404 ROUTE_NOT_FOUND.",
+          description: `GitHub's secret-scanning partner format: the body is a JSON array of {token, type, url, source}, signed with ECDSA P-256 / SHA-256 (base64 DER in Github-Public-Key-Signature, the key named by Github-Public-Key-Identifier, from the file in KEYGATE_GITHUB_SCANNING_KEYS). A missing or wrong signature is 401 and nothing is done; after ${BAD_SIGNATURES_PER_MINUTE} of those in a minute from one address, 429 RATE_LIMITED (signed reports are never counted). Each live key of an active token deactivates it as POST /revoke does, its audit record naming GitHub's url and source; the answer labels each token true_positive (a live key of this server) or false_positive. Without KEYGATE_GITHUB_SCANNING_KEYS the endpoint answers 404 ROUTE_NOT_FOUND.`,
           headers: Type.Object({
             'github-public-key-identifier': Type.Optional(Type.String({ maxLength: 200 })),
             'github-public-key-signature': Type.Optional(Type.String({ maxLength: 1000 })),
@@ -107,8 +121,10 @@ export function leakRoutes(app: FastifyTypebox): void {
           !signature ||
           !raw ||
           !(await kg.leaks.githubSignatureValid(raw, String(keyId), String(signature)))
-        )
+        ) {
+          await badSignatures.consume(request.ip);
           fail('UNAUTHENTICATED', 'The report is not signed with a GitHub secret-scanning key this server knows.');
+        }
         const origin = requestContext(request);
         const verdicts = [];
         for (const match of request.body) {
