@@ -6,7 +6,7 @@ import { admit, admitLimits, identityOf, type Admission } from './admission.js';
 import type { Keygate } from '../keygate.js';
 import { installAccessLogging } from '../http/access-logging.js';
 import { arrive, countRefusal, decorateRequestAuth, refuseBlockedAddress } from '../http/authenticate.js';
-import { clientErrorResponder, frameworkErrors, installErrorHandling } from '../http/errors.js';
+import { clientErrorResponder, frameworkErrors, installErrorHandling, refuseWhileClosing } from '../http/errors.js';
 import { requestContext } from '../http/request-context.js';
 import { nextRequestId, requestIdOf } from '../http/request-id.js';
 import { parseBody, readableKind, readBody, withoutFields } from './body.js';
@@ -61,6 +61,7 @@ export async function buildGatewayApp(
     routerOptions: { maxParamLength: 2048 },
     frameworkErrors,
     clientErrorHandler: clientErrorResponder(nextRequestId),
+    return503OnClosing: false,
   });
   installErrorHandling(app);
   decorateRequestAuth(app);
@@ -85,6 +86,7 @@ export async function buildGatewayApp(
     reply.header('x-request-id', request.id);
     done();
   });
+  refuseWhileClosing(app);
   installAccessLogging(app, kg);
   installHttpMetrics(app, kg.metrics, 'gateway');
 

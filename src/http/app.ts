@@ -8,7 +8,7 @@ import { SharedSignInThrottle, type SignInThrottle } from '../services/sign-in-t
 import { installAccessLogging } from './access-logging.js';
 import { consoleRoutes, isConsolePath } from './console.js';
 import { arrive, decorateRequestAuth, installAuthentication } from './authenticate.js';
-import { clientErrorResponder, frameworkErrors, installErrorHandling } from './errors.js';
+import { clientErrorResponder, frameworkErrors, installErrorHandling, refuseWhileClosing } from './errors.js';
 import { metaRoutes } from './meta.js';
 import { nextRequestId, requestIdOf } from './request-id.js';
 import { SHARED_SCHEMAS } from '../schemas.js';
@@ -70,6 +70,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors,
     clientErrorHandler: clientErrorResponder(nextRequestId),
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyTypebox;
 
   app.decorate('keygate', kg);
@@ -160,6 +161,7 @@ export async function buildApp(kg: Keygate, options: AppOptions = {}): Promise<F
     reply.header('x-frame-options', 'DENY');
     done();
   });
+  refuseWhileClosing(app);
 
   installAccessLogging(app, kg);
   installHttpMetrics(app, kg.metrics, 'api');

@@ -124,6 +124,25 @@ export function isStoreUnavailable(err: { code?: unknown; message?: unknown }): 
 }
 
 /**
+ * Answers a request that arrives on a kept-alive connection after close began with 503 UNAVAILABLE in
+ * the error envelope, and closes that connection. (Fastify's own `return503OnClosing` answer, turned off
+ * where this is installed, has no code.) Registered after the hook that reads credentials, so the
+ * refusal is access-logged like any other.
+ */
+export function refuseWhileClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    reply.header('connection', 'close');
+    done(new KeygateError('UNAVAILABLE', 'This instance is shutting down; send the request again.'));
+  });
+}
+
+/**
  * Every error leaves through here: ours keep their code, the framework's are mapped, and
  * anything else is logged (without request data) and answered as INTERNAL with the request id.
  */
