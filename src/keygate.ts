@@ -213,7 +213,7 @@ export async function createKeygate(config: Config, options: KeygateOptions = {}
     metrics,
     limits,
     refusedKeys,
-    leaks: new LeakService(keys, stores, audit, config.githubScanningKeys, clock),
+    leaks: new LeakService(keys, stores, tokens, config.githubScanningKeys, clock),
     ping: () => ping(opened.db),
     async close() {
       await cluster.close();

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { createPublicKey, verify } from 'node:crypto';
-import { fail } from '../domain/errors.js';
 import type { Stores } from '../store/index.js';
-import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
+import type { Origin } from './audit.js';
 import { hashesEqual, type KeyRing } from './key-ring.js';
-import { tokenSnapshot } from './tokens.js';
+import type { TokenService } from './tokens.js';
 
 /** Who a token deactivated by a leak report was switched off by (its `deactivated_by`; no user has this id). */
 export const LEAK_REPORTER = 'leak report';
@@ -28,7 +27,7 @@ export class LeakService {
   constructor(
     private readonly keys: KeyRing,
     private readonly stores: Stores,
-    private readonly audit: AuditTrail,
+    private readonly tokens: TokenService,
     /** KEYGATE_GITHUB_SCANNING_KEYS: GitHub's public keys file; unset, the GitHub endpoint is off. */
     private readonly githubKeysFile: string | undefined,
     private readonly clock: () => Date = () => new Date(),
@@ -49,43 +48,18 @@ export class LeakService {
     const hash = this.keys.hash(key);
     const entry = await this.stores.tokens.findKey(hash);
     if (!entry || !hashesEqual(entry.key_hash, hash)) return false;
-    const now = this.clock().toISOString();
     // A rolled-out key past its grace period opens nothing: nothing to stop.
-    if (entry.expires_at !== null && entry.expires_at <= now) return false;
-    return this.stores.transaction(async (tx) => {
-      const row = await tx.tokens.findById(entry.token_id);
-      if (!row) return false;
-      // Held like an administrator's deactivation: the owner alone cannot switch a leaked key back on.
-      // Conditional, so that of two reports of one key at once only one switches it off and is audited.
-      if (!(await tx.tokens.deactivateIfLive(row.id, { deactivated_by: LEAK_REPORTER, updated_at: now }, now)))
-        return false;
-      tx.changes.push({ kind: 'token', id: row.id });
-      const updated = (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND');
-      await this.audit.record(
-        'system',
-        {
-          // The ordinary deactivation action, so webhooks send `token.deactivated` to the owner.
-          action: 'token.deactivate',
-          targetType: 'token',
-          targetId: row.id,
-          resourceId: row.resource_id,
-          details: {
-            name: updated.name,
-            ownerId: updated.owner_id,
-            reason: 'leaked',
-            by: LEAK_REPORTER,
-            keyPrefix: row.key_prefix,
-            ...(from.via === 'github'
-              ? { reportedBy: 'github-secret-scanning', url: from.url, source: from.source }
-              : { reportedBy: 'revoke-endpoint' }),
-            changes: fieldChanges(tokenSnapshot(row), tokenSnapshot(updated)),
-          },
-          origin,
-        },
-        tx.audit,
-      );
-      return true;
-    });
+    if (entry.expires_at !== null && entry.expires_at <= this.clock().toISOString()) return false;
+    const reportedBy =
+      from.via === 'github'
+        ? { reportedBy: 'github-secret-scanning', url: from.url, source: from.source }
+        : { reportedBy: 'revoke-endpoint' };
+    return this.tokens.deactivateAsSystem(
+      entry.token_id,
+      LEAK_REPORTER,
+      { reason: 'leaked', by: LEAK_REPORTER, ...reportedBy },
+      origin,
+    );
   }
 
   /** Whether the GitHub secret-scanning endpoint is configured. */

@@ -20,11 +20,11 @@ import {
   type Ancestry,
   type TokenFacts,
 } from '../domain/policy.js';
-import type { Stores } from '../store/index.js';
+import type { Stores, TransactionStores } from '../store/index.js';
 import type { TokenFilter, TokenRow } from '../store/tokens.js';
 import type { Access } from './access.js';
 import { tokenFacts } from './access-cache.js';
-import { fieldChanges, type AuditTrail, type Origin } from './audit.js';
+import { fieldChanges, type Actor, type AuditTrail, type Origin } from './audit.js';
 import type { KeyRing } from './key-ring.js';
 import { actingUser, isSystemAdmin, ownerId, type Principal } from './principal.js';
 import type { UserService } from './users.js';
@@ -608,13 +608,40 @@ export class TokenService {
     origin: Origin,
   ): Promise<TokenView> {
     set.updated_at = this.clock().toISOString();
-    const after = await this.stores.transaction(async (tx) => {
-      await tx.tokens.update(row.id, set);
+    const after = await this.writeAudited(
+      p,
+      row,
+      async (tx) => {
+        await tx.tokens.update(row.id, set);
+        return true;
+      },
+      action,
+      {},
+      origin,
+    );
+    return this.view(after ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.'));
+  }
+
+  /**
+   * One audited change of a token, in one transaction: `write` changes the row (false: it changed
+   * nothing, and nothing is recorded), then the change is published and the audit record holds the
+   * fields that changed, plus `details`. The new row, or null when `write` declined.
+   */
+  private async writeAudited(
+    actor: Actor,
+    row: TokenRow,
+    write: (tx: TransactionStores) => Promise<boolean>,
+    action: string,
+    details: Record<string, unknown>,
+    origin: Origin,
+  ): Promise<TokenRow | null> {
+    return this.stores.transaction(async (tx) => {
+      if (!(await write(tx))) return null;
       tx.changes.push({ kind: 'token', id: row.id });
-      const updated =
-        (await tx.tokens.findById(row.id)) ?? fail('NOT_FOUND', 'There is no such token, or it is outside your reach.');
+      const updated = await tx.tokens.findById(row.id);
+      if (!updated) return null;
       await this.audit.record(
-        p,
+        actor,
         {
           action,
           targetType: 'token',
@@ -623,6 +650,7 @@ export class TokenService {
           details: {
             name: updated.name,
             ownerId: updated.owner_id,
+            ...details,
             changes: fieldChanges(tokenSnapshot(row), tokenSnapshot(updated)),
           },
           origin,
@@ -631,7 +659,27 @@ export class TokenService {
       );
       return updated;
     });
-    return this.view(after);
+  }
+
+  /**
+   * Switches a token off as keygate itself (a leaked key), held like an administrator's deactivation:
+   * `deactivated_by` is `by`, so the owner alone cannot switch it back on. Audited as the ordinary
+   * `token.deactivate` (the owner hears `token.deactivated`) with `details`. Conditional: false, with
+   * nothing written, when the token is not active and unexpired — so of two reports at once, one acts.
+   */
+  async deactivateAsSystem(id: string, by: string, details: Record<string, unknown>, origin: Origin): Promise<boolean> {
+    const row = await this.stores.tokens.findById(id);
+    if (!row) return false;
+    const now = this.clock().toISOString();
+    const updated = await this.writeAudited(
+      'system',
+      row,
+      (tx) => tx.tokens.deactivateIfLive(id, { deactivated_by: by, updated_at: now }, now),
+      'token.deactivate',
+      { ...details, keyPrefix: row.key_prefix },
+      origin,
+    );
+    return updated !== null;
   }
 
   setActive(p: Principal, id: string, active: boolean, origin: Origin): Promise<TokenView> {
