@@ -19,6 +19,16 @@ async function report(env: TestEnv, key: unknown, ip: string, headers: Record<st
   return { status: res.statusCode, body: res.json(), headers: res.headers };
 }
 
+/** The audit records of a token's deactivations. */
+function deactivations(kg: TestEnv['kg'], tokenId: string) {
+  return kg.stores.db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('target_id', '=', tokenId)
+    .where('action', '=', 'token.deactivate')
+    .execute();
+}
+
 forEachDialect(
   'POST /revoke: anyone reports a leaked key',
   (env) => {
@@ -64,12 +74,7 @@ forEachDialect(
       assert.equal(row?.active, 0);
       assert.equal(row?.deactivated_by, 'leak report');
 
-      const audit = await kg.stores.db
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('target_id', '=', view.row.id)
-        .where('action', '=', 'token.deactivate')
-        .execute();
+      const audit = await deactivations(kg, view.row.id);
       assert.equal(audit.length, 1);
       const record = audit[0]!;
       assert.equal(record.actor_type, 'system');
@@ -134,12 +139,7 @@ forEachDialect(
         assert.equal(a.status, 202);
         assert.deepEqual(a.body, { status: 'received' });
       }
-      const audit = await kg.stores.db
-        .selectFrom('audit_events')
-        .select('id')
-        .where('target_id', '=', live.view.row.id)
-        .where('action', '=', 'token.deactivate')
-        .execute();
+      const audit = await deactivations(kg, live.view.row.id);
       assert.equal(audit.length, 1, 'reporting an inactive key again changes nothing');
     });
 
@@ -150,12 +150,7 @@ forEachDialect(
         ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4', '10.0.1.5'].map((ip) => report(env(), live.key, ip)),
       );
       for (const a of answers) assert.equal(a.status, 202);
-      const audit = await kg.stores.db
-        .selectFrom('audit_events')
-        .select('id')
-        .where('target_id', '=', live.view.row.id)
-        .where('action', '=', 'token.deactivate')
-        .execute();
+      const audit = await deactivations(kg, live.view.row.id);
       assert.equal(audit.length, 1, 'one deactivation, one audit record, one token.deactivated');
       assert.equal((await kg.stores.tokens.findById(live.view.row.id))?.active, 0);
     });
