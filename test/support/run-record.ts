@@ -52,6 +52,17 @@ export function recordOutput(name: string, text: string): void {
   if (recording) writeFileSync(join(dir('output'), `${unique(name)}.log`), text);
 }
 
+/** The leading path segments of `url` that are plain words: `/api/v1.0/tokens/tok_x/roll?key=…` → `/api/v1.0/tokens`. */
+function routeOf(url: string): string {
+  const segments = (url.split('?')[0] ?? '').split('/');
+  const words = [];
+  for (const segment of segments) {
+    if (!/^[a-z][a-z0-9.-]{0,30}$/.test(segment) && segment !== '') break;
+    words.push(segment);
+  }
+  return words.join('/');
+}
+
 /**
  * Keeps a response body a test received. The one place a key may be shown — the top-level `key` of the
  * answer that issues it (a new token, a roll, a reveal) — is left out; a key anywhere else in any
@@ -64,6 +75,8 @@ export function recordResponse(method: string, url: string, status: number, body
     const { key: _shownOnce, ...rest } = kept as Record<string, unknown>;
     kept = rest;
   }
-  const line = JSON.stringify({ method, url: url.replace(/([?&](?:key|apiToken)=)[^&]*/g, '$1…'), status, body: kept });
+  // The request's URL is not kept: tests put keys in paths and query strings on purpose, and it is the
+  // answer that must not hold one. Its route (the path up to the first id or key) tells where it came from.
+  const line = JSON.stringify({ method, route: routeOf(url), status, body: kept });
   appendFileSync(join(dir('responses'), `${process.pid}.ndjson`), `${line}\n`);
 }
