@@ -141,21 +141,55 @@ interface Operation {
   method: string;
   path: string;
   hasBody: boolean;
+  /** The body's required fields; with none, whether an empty body is refused all the same (minProperties). */
+  required: string[];
+  emptyRefused: boolean;
+  query: { name: string; schema: ParamSchema }[];
   secured: boolean;
+}
+
+interface ParamSchema {
+  type?: string;
+  enum?: string[];
+  format?: string;
+  pattern?: string;
+  maxLength?: number;
+}
+
+interface BodySchema {
+  required?: string[];
+  minProperties?: number;
 }
 
 /** Every operation of the document, with whether it takes a JSON body and whether it needs a credential. */
 function operations(doc: {
-  paths: Record<string, Record<string, { operationId: string; security?: unknown[]; requestBody?: unknown }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        security?: unknown[];
+        parameters?: { in: string; name: string; schema: ParamSchema }[];
+        requestBody?: { content: Record<string, { schema: BodySchema }> };
+      }
+    >
+  >;
 }): Operation[] {
   return Object.entries(doc.paths).flatMap(([path, ops]) =>
-    Object.entries(ops).map(([method, op]) => ({
-      id: op.operationId,
-      method: method.toUpperCase(),
-      path,
-      hasBody: op.requestBody !== undefined,
-      secured: op.security === undefined || op.security.length > 0,
-    })),
+    Object.entries(ops).map(([method, op]) => {
+      const body = op.requestBody?.content['application/json']?.schema;
+      return {
+        id: op.operationId,
+        method: method.toUpperCase(),
+        path,
+        hasBody: op.requestBody !== undefined,
+        required: body?.required ?? [],
+        emptyRefused: (body?.minProperties ?? 0) > 0,
+        query: (op.parameters ?? []).filter((p) => p.in === 'query').map(({ name, schema }) => ({ name, schema })),
+        secured: op.security === undefined || op.security.length > 0,
+      };
+    }),
   );
 }
 
@@ -197,7 +231,7 @@ function pathVariables(op: Operation): { key: string; value: string }[] {
 }
 
 /** A valid body per operation: the generator's own bodies are random words, which the API rightly refuses. */
-const VALID_BODIES: Record<string, unknown> = {
+const VALID_BODIES: Record<string, Record<string, unknown>> = {
   postUsers: { email: 'portman-{{$guid}}@example.com', name: 'Portman user', systemRole: 'user' },
   patchUsersId: { name: 'Renamed by Portman' },
   postResources: { type: 'account', name: 'Portman account', parentId: null },
@@ -215,6 +249,36 @@ const VALID_BODIES: Record<string, unknown> = {
   postRevoke: { key: 'not-a-key-{{$guid}}' },
   postSession: { email: v('adminEmail'), password: v('adminPassword') },
 };
+
+/** A value a query parameter's schema refuses (and which kind of check refuses it), when a URL can carry one plainly. */
+function refusedValue(schema: ParamSchema): [kind: string, value: string] | undefined {
+  if (schema.type === 'integer') return ['integer', 'not-a-number'];
+  if (schema.enum) return ['enum', 'not-an-option'];
+  if (schema.format === 'date-time') return ['date-time', 'not-a-date'];
+  if (schema.pattern?.startsWith('^[1-5]')) return ['pattern', 'not-a-status'];
+  if (schema.maxLength !== undefined) return ['maxLength', 'x'.repeat(schema.maxLength + 1)];
+  return undefined;
+}
+
+/**
+ * Per operation, one query parameter for each kind of check (integer, enum, date-time, pattern,
+ * length), with a value it refuses: every check is met per operation without a request per parameter.
+ */
+function refusedQueries(op: Operation): { name: string; value: string }[] {
+  const byKind = new Map<string, { name: string; value: string }>();
+  for (const { name, schema } of op.query) {
+    const refused = refusedValue(schema);
+    if (refused && !byKind.has(refused[0])) byKind.set(refused[0], { name, value: refused[1] });
+  }
+  return [...byKind.values()];
+}
+
+/** The valid body of an operation; one that takes a body and has none here fails the run, so it gets one. */
+function validBody(op: Operation): Record<string, unknown> {
+  const body = VALID_BODIES[op.id];
+  assert.ok(body, `no valid body for ${op.id}: add one to VALID_BODIES`);
+  return body as Record<string, unknown>;
+}
 
 /** A key of the right shape that no token has. */
 const WRONG_KEY = { key: 'X-API-Key', value: 'kg_notAKeyThatExists0000000000000000000', in: 'header' };
@@ -281,6 +345,7 @@ function portmanConfig(ops: Operation[]): unknown {
     ...contracted.map((op) => ({ openApiOperationId: op.id, ...seeded(op) })).filter((o) => Object.keys(o).length > 1),
     ...STREAMING.map((id) => ({ openApiOperationId: id, overwriteRequestSecurity: { apiKey: WRONG_KEY } })),
   ];
+  const bodied = api.filter((op) => op.hasBody && !SIGNED.includes(op.id));
   const perOperation = (
     list: Operation[],
     name: string,
@@ -325,17 +390,44 @@ function portmanConfig(ops: Operation[]): unknown {
             ],
           }),
         ),
+        ...perOperation(bodied, 'a field the schema does not know', 400, (op) => ({
+          overwriteRequestBody: [{ key: '.', value: { ...validBody(op), notAField: 1 }, overwrite: true }],
+        })),
+        ...perOperation(bodied, 'a field of the wrong type', 400, (op) => {
+          const [first, ...rest] = Object.entries(validBody(op));
+          const body = { ...Object.fromEntries(rest), ...(first ? { [first[0]]: { wrong: ['type'] } } : {}) };
+          return { overwriteRequestBody: [{ key: '.', value: body, overwrite: true }] };
+        }),
         ...perOperation(
-          api.filter((op) => op.hasBody && !SIGNED.includes(op.id)),
-          'a body the schema refuses',
+          bodied.filter((op) => op.required.length > 0 || op.emptyRefused),
+          'the required fields left out',
           400,
-          () => ({ overwriteRequestBody: [{ key: '.', value: { notAField: 1 }, overwrite: true }] }),
+          (op) => {
+            // With no field required, an empty body is what the schema's minProperties refuses.
+            const kept = op.required.length === 0 ? [] : Object.entries(validBody(op));
+            const body = Object.fromEntries(kept.filter(([k]) => !op.required.includes(k)));
+            return { overwriteRequestBody: [{ key: '.', value: body, overwrite: true }] };
+          },
         ),
+        // One variation per query parameter, each refused on its own.
+        ...api
+          .filter((op) => !STREAMING.includes(op.id))
+          .flatMap((op) =>
+            refusedQueries(op).map(({ name, value }) => ({
+              openApiOperationId: op.id,
+              variations: [
+                refusal(`a query parameter the schema refuses: ${name}`, 400, [
+                  { ...seeded(op), overwriteRequestQueryParams: [{ key: name, value }] },
+                ]),
+              ],
+            })),
+          ),
       ],
     },
     overwrites,
     globals: {
       collectionTestScripts: [GLOBAL_TESTS],
+      stripResponseExamples: true,
       orderOfFolders: ['meta', 'users', 'resources', 'tokens', 'verify', 'logs', 'webhooks', 'session'],
     },
   };
@@ -436,7 +528,18 @@ forEachDialect(
       assert.equal(ran('no credential'), secured);
       assert.equal(ran('a key that does not exist'), secured);
       assert.equal(ran('an id that does not exist'), ops.filter((op) => op.path.includes('{id}')).length);
-      assert.equal(ran('a body the schema refuses'), ops.filter((op) => op.hasBody && !SIGNED.includes(op.id)).length);
+      const bodied = ops.filter((op) => op.hasBody && !SIGNED.includes(op.id));
+      assert.equal(ran('a field the schema does not know'), bodied.length);
+      assert.equal(ran('a field of the wrong type'), bodied.length);
+      assert.equal(
+        ran('the required fields left out'),
+        bodied.filter((o) => o.required.length || o.emptyRefused).length,
+      );
+      const queried = ops.filter((op) => op.path.startsWith(`${API}/`) && !STREAMING.includes(op.id));
+      assert.equal(
+        names.filter((n) => n.includes('[a query parameter the schema refuses: ')).length,
+        queried.reduce((n, op) => n + refusedQueries(op).length, 0),
+      );
       const refusals = run.executions.filter((e) => e.status !== null && e.status >= 400 && e.status < 500).length;
       console.log(
         `newman: ${run.stats.requests.total} requests, ${run.stats.assertions.total} assertions, ${refusals} refusals`,
