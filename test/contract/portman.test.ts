@@ -490,8 +490,13 @@ function collectionFor(doc: string): Promise<string> {
 
 /** Runs the collection with newman in a child process, the ids, keys and password in its environment only. */
 async function runNewman(collection: string, base: string, s: Seed): Promise<NewmanRun> {
-  const vars: Record<string, string> = { baseUrl: base, ...s.ids, apiKey: s.adminKey, verifyKey: s.verifyKey };
-  vars.adminPassword = PASSWORD;
+  const vars: Record<string, string> = {
+    baseUrl: base,
+    ...s.ids,
+    apiKey: s.adminKey,
+    verifyKey: s.verifyKey,
+    adminPassword: PASSWORD,
+  };
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [name, value] of Object.entries(vars)) env[`PM_VAR_${name}`] = value;
   const newman = await run(process.execPath, ['-e', NEWMAN_RUNNER, collection], { env });
