@@ -104,7 +104,14 @@ export function opsRoutes(app: FastifyTypebox): void {
         summary: 'Prometheus metrics',
         description:
           'Text exposition format. With KEYGATE_METRICS_TOKEN set it needs `Authorization: Bearer <that token>`; without, it answers callers on loopback only (not through a proxy).',
-        response: { 200: Type.String({ description: 'Prometheus text format 0.0.4' }), ...errorResponses },
+        // Named as text: left to the default, the document would promise JSON for the Prometheus text.
+        response: {
+          200: {
+            description: 'Prometheus text format 0.0.4',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
