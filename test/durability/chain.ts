@@ -20,8 +20,8 @@ export interface ChainSettings {
   loadMs: { min: number; max: number };
   /** KEYGATE_ACCESS_LOG_FLUSH_MS of the processes. */
   flushMs: number;
-  /** Beyond the interval, the time a batch may take to be written (see README). */
-  writeAllowanceMs: number;
+  /** Beyond the interval, the time a batch may take to be written (see README), per dialect. */
+  writeAllowanceMs: Record<'sqlite' | 'postgres', number>;
   admin: { email: string; password: string };
 }
 
@@ -72,7 +72,7 @@ function sum(tally: Tally, field: 'acked' | 'unackedApplied' | 'unackedNotApplie
  * side by side; within one, nothing overlaps.
  */
 export function startChain(
-  dialect: { name: string; url: string | undefined },
+  dialect: { name: 'sqlite' | 'postgres'; url: string | undefined },
   seed: number,
   launcher: Launcher,
   settings: ChainSettings,
@@ -87,13 +87,16 @@ export function startChain(
 }
 
 async function run(
-  dialect: { name: string; url: string | undefined },
+  dialect: { name: 'sqlite' | 'postgres'; url: string | undefined },
   seed: number,
   launcher: Launcher,
   settings: ChainSettings,
   results: ReturnType<typeof deferred<RoundResult>>[],
 ): Promise<ChainSummary> {
-  const random = seededRandom(seed);
+  // Two streams: the kill delays repeat exactly for a seed; the choice of operations repeats as far
+  // as the interleaving of answers (which decides how many are drawn) allows.
+  const delays = seededRandom(seed);
+  const choices = seededRandom(seed ^ 0x5bd1e995);
   const dataDir = mkdtempSync(join(tmpdir(), 'keygate-sigkill-'));
   const pgSchema = dialect.url ? `d_${randomBase62(10).toLowerCase()}` : undefined;
   const store = { url: dialect.url, dataDir, pgSchema };
@@ -106,7 +109,7 @@ async function run(
     KEYGATE_REFUSED_KEY_LIMIT: '0',
     ...(dialect.url ? { KEYGATE_DATABASE_URL: dialect.url, KEYGATE_DATABASE_SCHEMA: pgSchema! } : {}),
   };
-  const world = new World(random);
+  const world = new World(choices);
   const outputs: string[] = [];
   const accessLog = { checked: 0, lost: 0, oldestLostMs: 0, longestStallMs: 0, lostSpanMs: 0 };
   let server: ServerProcess | undefined;
@@ -174,7 +177,7 @@ async function run(
     for (let round = 1; round <= settings.rounds; round++) {
       const running = server;
       const tag = `${dialect.name}-L${life}`;
-      const loadMs = settings.loadMs.min + Math.floor(random() * (settings.loadMs.max - settings.loadMs.min));
+      const loadMs = settings.loadMs.min + Math.floor(delays() * (settings.loadMs.max - settings.loadMs.min));
       const before = structuredClone(world.tally);
       let killed = false;
       const stopped = () => killed;
@@ -207,7 +210,7 @@ async function run(
         records,
         killedSent,
         killedAt,
-        settings.flushMs + settings.writeAllowanceMs,
+        settings.flushMs + settings.writeAllowanceMs[dialect.name],
         said.written,
       );
       accessLog.checked += finding.checked;
