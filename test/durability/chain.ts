@@ -35,7 +35,14 @@ export interface RoundResult {
 /** What the whole chain did, for the suite's last checks. */
 export interface ChainSummary {
   tally: Tally;
-  accessLog: { checked: number; lost: number; oldestLostMs: number; longestStallMs: number; lostSpanMs: number };
+  accessLog: {
+    checked: number;
+    lost: number;
+    oldestLostMs: number;
+    longestStallMs: number;
+    lostSpanMs: number;
+    vouched: number;
+  };
   /** Keys the answers gave out that some keygate process printed (should be 0). */
   printedKeys: number;
 }
@@ -111,7 +118,7 @@ async function run(
   };
   const world = new World(choices);
   const outputs: string[] = [];
-  const accessLog = { checked: 0, lost: 0, oldestLostMs: 0, longestStallMs: 0, lostSpanMs: 0 };
+  const accessLog = { checked: 0, lost: 0, oldestLostMs: 0, longestStallMs: 0, lostSpanMs: 0, vouched: 0 };
   let server: ServerProcess | undefined;
   try {
     server = await startServer(launcher, env);
@@ -214,6 +221,7 @@ async function run(
         said.written,
       );
       accessLog.checked += finding.checked;
+      accessLog.vouched += said.written;
       accessLog.lost += finding.lost;
       accessLog.oldestLostMs = Math.max(accessLog.oldestLostMs, finding.oldestLostMs);
       accessLog.longestStallMs = Math.max(accessLog.longestStallMs, finding.stalledMs);

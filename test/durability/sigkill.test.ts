@@ -61,7 +61,7 @@ for (const { dialect, chain } of chains) {
         .join(', ');
       t.diagnostic(`seed ${SEED}; acknowledged / unacknowledged found applied / not applied: ${kinds}`);
       t.diagnostic(
-        `access log: ${accessLog.checked} records older than the bound (${SETTINGS.flushMs} + ${SETTINGS.writeAllowanceMs[dialect.name]} ms) checked, ${accessLog.lost} younger lost; ` +
+        `access log: ${accessLog.vouched} records the killed processes had counted as written, all there; ${accessLog.checked} records older than the bound (${SETTINGS.flushMs} + ${SETTINGS.writeAllowanceMs[dialect.name]} ms) checked, ${accessLog.lost} younger lost; ` +
           `the oldest lost was answered ${Math.round(accessLog.oldestLostMs)} ms before a kill and ${Math.round(accessLog.lostSpanMs)} ms before the process was last seen working; ` +
           `the longest a process went unseen before its kill: ${Math.round(accessLog.longestStallMs)} ms`,
       );
