@@ -31,6 +31,8 @@ export class AccessLog {
   private queue: AccessRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** The listeners' work on the last written batch, which runs beside the next batch's write. */
+  private listening: Promise<void> = Promise.resolve();
   private readonly listeners: BatchListener[] = [];
   private readonly sink: WriteStream | NodeJS.WritableStream | undefined;
   private readonly counts: Omit<AccessLogCounters, 'queued'> = {
@@ -85,12 +87,15 @@ export class AccessLog {
     this.listeners.push(listener);
   }
 
-  /** Writes what is queued now; concurrent calls are serialised, and the promise settles once it is written. */
+  /**
+   * Writes what is queued now; concurrent calls are serialised, and the promise settles once it is
+   * written and told to the listeners.
+   */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.flushing = this.flushing.then(() => this.writeQueued());
-    return this.flushing;
+    return this.flushing.then(() => this.listening);
   }
 
   private async writeQueued(): Promise<void> {
@@ -116,6 +121,16 @@ export class AccessLog {
       // Waited for, so a flush means the lines are handed to the file (and back-pressure holds the queue).
       await new Promise<void>((resolve) => sink.write(text, () => resolve()));
     }
+    // The listeners (usage counts, first-use notices) hear this batch while the next one is written:
+    // awaited in line, their own writes (usage updates wait for the token rows that edits lock) held
+    // the next batch back, so a crash lost records older than the flush interval. Waiting for the
+    // previous batch's listeners keeps at most one batch being heard, as back-pressure.
+    const previous = this.listening;
+    this.listening = previous.then(() => this.tell(batch));
+    await previous;
+  }
+
+  private async tell(batch: readonly AccessRecord[]): Promise<void> {
     for (const listener of this.listeners) {
       try {
         await listener(batch);
