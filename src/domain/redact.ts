@@ -60,7 +60,9 @@ export function redactValue(value: unknown, pattern: RegExp, depth = 0): unknown
   if (Array.isArray(value)) return value.map((v) => redactValue(v, pattern, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
-    out[name] = isSecretField(name) && v !== null && v !== undefined ? REDACTED : redactValue(v, pattern, depth + 1);
+    // Names are scrubbed too: a form parser turns JSON text sent as a form into one field named by that text.
+    out[scrubKeys(name, pattern)] =
+      isSecretField(name) && v !== null && v !== undefined ? REDACTED : redactValue(v, pattern, depth + 1);
   }
   return out;
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { ERROR_CODES } from '../../src/domain/errors.js';
-import { call, userWithSession, type Reply } from '../support/client.js';
+import { generateKey } from '../../src/domain/keys.js';
+import { asUser, call, userWithSession, type Reply } from '../support/client.js';
 import { forEachDialect } from '../support/harness.js';
+import { noteSecret } from '../support/secret-scan.js';
 
 /**
  * Requests the route fuzzer (routes.test.ts) found answered with a 5xx or outside the envelope,
@@ -27,4 +29,38 @@ forEachDialect('route fuzzer regressions', (env) => {
         'URI_TOO_LONG',
       );
   });
+
+  it("a key inside a form field's name is redacted from a logging token's access-log capture", async () => {
+    // JSON text sent as a form parses into one field whose name is the whole text: the capture
+    // redacted values by field name and key shape, but kept names as they were, key and all.
+    const { app, kg } = env();
+    const admin = await userWithSession(app, kg, 'admin');
+    const account = await kg.resources.create(await asUser(kg, admin.id), { type: 'account', name: 'Logged' }, null);
+    const logged = await kg.tokens.create(
+      await asUser(kg, admin.id),
+      account.id,
+      { name: 'logs everything', level: 'administrator', logging: 'request+response' },
+      null,
+    );
+    noteSecret(logged.key);
+    const stray = generateKey(kg.config.keyPrefix);
+    const res = await call(app, 'POST', `/api/v1.0/resources/${account.id}/tokens`, {
+      key: logged.key,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: JSON.stringify({ key: logged.key, API_Key: stray }),
+    });
+    assert.ok(res.status >= 400 && res.status < 500, JSON.stringify(res.body));
+    await kg.accessLog.flush();
+    const rows = await kg.stores.db
+      .selectFrom('access_log')
+      .select('capture')
+      .where('request_id', '=', String(res.headers['x-request-id']))
+      .execute();
+    assert.equal(rows.length, 1);
+    const capture = String(rows[0]!.capture);
+    assert.ok(capture.includes('[redacted]'), 'the capture kept the body, redacted');
+    assert.ok(!capture.includes(logged.key), 'the key is not in the capture');
+    assert.ok(!capture.includes(stray), 'nor is any key-shaped text');
+  });
 });
+
