@@ -73,7 +73,8 @@ export function checkAnswer(
   const everything = res.body + JSON.stringify(res.headers);
   for (const secret of world.secrets()) assert.ok(!everything.includes(secret), `the answer holds a principal's secret: ${what()}`);
   if (res.status < 400) {
-    if (String(res.headers['content-type'] ?? '').includes('json') && res.body !== '') noteSecretsIn(JSON.parse(res.body));
+    if (/^application\/json/.test(String(res.headers['content-type'] ?? '')) && res.body !== '')
+      noteSecretsIn(JSON.parse(res.body));
     return;
   }
   if (req.method === 'HEAD') return;

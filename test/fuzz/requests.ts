@@ -300,7 +300,7 @@ const wrongValue = fc.oneof(
 function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   return fc.oneof(
-    { weight: 4, arbitrary: valid },
+    { weight: 10, arbitrary: valid },
     {
       weight: 4,
       arbitrary: fc.tuple(valid, fc.nat(), wrongValue).map(([v, i, w]) => {
@@ -343,7 +343,7 @@ function bodyFor(op: Operation): fc.Arbitrary<BodySpec> {
   const value = mutated(valid);
   return fc.oneof(
     { weight: op.body ? 1 : 4, arbitrary: fc.constant<BodySpec>({ kind: 'none' }) },
-    { weight: 8, arbitrary: value.map((v): BodySpec => ({ kind: 'json', value: v })) },
+    { weight: 14, arbitrary: value.map((v): BodySpec => ({ kind: 'json', value: v })) },
     {
       weight: 2,
       arbitrary: fc.tuple(value, fc.option(fc.constantFrom(...FORM_RAW), { nil: undefined })).map(

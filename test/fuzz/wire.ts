@@ -20,10 +20,12 @@ export interface Exchange {
 }
 
 /**
- * Writes the chunks, then half-closes, and reads until the server closes. A 5 s backstop ends a
- * connection the server keeps open; it is never the thing a test checks.
+ * Writes the chunks and reads until the server closes. A request that is whole says
+ * `Connection: close`, so the server closes once it has answered; one that is cut off is
+ * half-closed by us (Node then drops what it was reading, and answers nothing). A 5 s backstop
+ * ends a connection the server keeps open; it is never the thing a test checks.
  */
-export function exchange(port: number, chunks: Buffer[]): Promise<Exchange> {
+export function exchange(port: number, chunks: Buffer[], halfClose = false): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const got: Buffer[] = [];
@@ -42,7 +44,7 @@ export function exchange(port: number, chunks: Buffer[]): Promise<Exchange> {
     socket.setTimeout(5000, () => socket.destroy());
     socket.on('connect', () => {
       for (const chunk of chunks) socket.write(chunk);
-      socket.end();
+      if (halfClose) socket.end();
     });
   });
 }
@@ -63,6 +65,12 @@ export function parseResponses(text: string): Exchange['responses'] {
     const length = headers['content-length'];
     const bodyStart = end + 4;
     const status = Number(statusLine?.split(' ')[1] ?? 0);
+    if (headers['transfer-encoding'] === 'chunked') {
+      const { body, end: next } = dechunk(rest, bodyStart);
+      out.push({ status, headers, body });
+      rest = rest.slice(next);
+      continue;
+    }
     if (length === undefined) {
       out.push({ status, headers, body: rest.slice(bodyStart) });
       break;
@@ -71,6 +79,21 @@ export function parseResponses(text: string): Exchange['responses'] {
     rest = rest.slice(bodyStart + Number(length));
   }
   return out;
+}
+
+/** A chunked body from `at`: its text, and where the next response starts (the end, if it is cut off). */
+function dechunk(text: string, at: number): { body: string; end: number } {
+  let body = '';
+  let i = at;
+  for (;;) {
+    const eol = text.indexOf('\r\n', i);
+    if (eol === -1) return { body, end: text.length };
+    const size = Number.parseInt(text.slice(i, eol), 16);
+    if (!Number.isFinite(size)) return { body, end: text.length };
+    if (size === 0) return { body: Buffer.from(body, 'latin1').toString('utf8'), end: Math.min(text.length, eol + 4) };
+    body += text.slice(eol + 2, eol + 2 + size);
+    i = eol + 2 + size + 2;
+  }
 }
 
 /** What a raw attack does to a request; each builds bytes from the operation and the world. */
