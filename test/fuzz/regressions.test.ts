@@ -62,5 +62,30 @@ forEachDialect('route fuzzer regressions', (env) => {
     assert.ok(!capture.includes(logged.key), 'the key is not in the capture');
     assert.ok(!capture.includes(stray), 'nor is any key-shaped text');
   });
+
+  it("a refusal does not echo a field name that holds the caller's key (JSON text sent as a form; a name with NUL)", async () => {
+    // The unknown field's name went into the error's message and `field` as sent, key and all.
+    const { app, kg } = env();
+    const admin = await userWithSession(app, kg, 'admin');
+    const account = await kg.resources.create(await asUser(kg, admin.id), { type: 'account', name: 'Echo' }, null);
+    const made = await kg.tokens.create(await asUser(kg, admin.id), account.id, { name: 'echo', level: 'administrator' }, null);
+    noteSecret(made.key);
+    const asForm = await call(app, 'PATCH', `/api/v1.0/users/${admin.id}`, {
+      key: made.key,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: JSON.stringify({ API_Key: made.key }),
+    });
+    assertEnvelope(asForm, 'VALIDATION_FAILED');
+    assert.equal(asForm.body.error.field, '(unnamed)');
+    assert.ok(!JSON.stringify(asForm.body).includes(made.key), 'the key is not echoed');
+    const withNul = await call(app, 'PATCH', `/api/v1.0/resources/${account.id}`, {
+      key: made.key,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x', nested: { [`${made.key}\u0000`]: 1 } }),
+    });
+    assertEnvelope(withNul, 'VALIDATION_FAILED');
+    assert.equal(withNul.body.error.field, 'nested.(unnamed)');
+    assert.ok(!JSON.stringify(withNul.body).includes(made.key), 'the key is not echoed');
+  });
 });
 
