@@ -10,6 +10,8 @@ export interface Tally {
   requests: number;
   statuses: Record<number, number>;
   refusedWrites: number;
+  /** Error codes answered, by count. */
+  codes: Record<string, number>;
 }
 
 export interface Answer {
@@ -71,7 +73,8 @@ export function checkAnswer(
     );
   assert.ok(res.status >= 100 && res.status < 500, `a ${res.status}: ${what()}`);
   const everything = res.body + JSON.stringify(res.headers);
-  for (const secret of world.secrets()) assert.ok(!everything.includes(secret), `the answer holds a principal's secret: ${what()}`);
+  for (const secret of world.secrets())
+    assert.ok(!everything.includes(secret), `the answer holds a principal's secret: ${what()}`);
   if (res.status < 400) {
     if (/^application\/json/.test(String(res.headers['content-type'] ?? '')) && res.body !== '')
       noteSecretsIn(JSON.parse(res.body));
@@ -92,6 +95,6 @@ export function checkAnswer(
   assert.ok(Object.hasOwn(ERROR_CODES, code as string), `a code outside the registry: ${what()}`);
   assert.equal(ERROR_CODES[code as ErrorCode].status, res.status, `status and code disagree: ${what()}`);
   assert.equal(typeof body.error?.message, 'string', what());
-  assert.ok((body.error?.message as string).length > 0, `an empty message: ${what()}`);
+  assert.ok(String(body.error?.message).length > 0, `an empty message: ${what()}`);
   assert.equal(typeof body.error?.requestId, 'string', what());
 }

@@ -118,7 +118,9 @@ export async function documentedOperations(app: FastifyTypebox): Promise<Operati
         method: method.toUpperCase(),
         path,
         params: names.map((name) => ({ name, kind: paramKind(path, name) })),
-        query: parameters.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: resolve(p.schema) ?? {} })),
+        query: parameters
+          .filter((p) => p.in === 'query')
+          .map((p) => ({ name: p.name, schema: resolve(p.schema) ?? {} })),
         headers: parameters
           .filter((p) => p.in === 'header')
           .map((p) => ({ name: p.name, schema: resolve(p.schema) ?? {} })),

@@ -68,7 +68,12 @@ forEachDialect('route fuzzer regressions', (env) => {
     const { app, kg } = env();
     const admin = await userWithSession(app, kg, 'admin');
     const account = await kg.resources.create(await asUser(kg, admin.id), { type: 'account', name: 'Echo' }, null);
-    const made = await kg.tokens.create(await asUser(kg, admin.id), account.id, { name: 'echo', level: 'administrator' }, null);
+    const made = await kg.tokens.create(
+      await asUser(kg, admin.id),
+      account.id,
+      { name: 'echo', level: 'administrator' },
+      null,
+    );
     noteSecret(made.key);
     const asForm = await call(app, 'PATCH', `/api/v1.0/users/${admin.id}`, {
       key: made.key,
@@ -88,4 +93,3 @@ forEachDialect('route fuzzer regressions', (env) => {
     assert.ok(!JSON.stringify(withNul.body).includes(made.key), 'the key is not echoed');
   });
 });
-

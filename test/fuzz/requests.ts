@@ -51,8 +51,25 @@ export class Big {
 // ---------------------------------------------------------------------------------------------
 // The symbolic request.
 
-export type Carrier = 'x-api-key' | 'x-apikey' | 'apiToken' | 'bearer' | 'query:key' | 'query:apiToken' | 'form' | 'json';
-export const CARRIERS: Carrier[] = ['x-api-key', 'x-apikey', 'apiToken', 'bearer', 'query:key', 'query:apiToken', 'form', 'json'];
+export type Carrier =
+  | 'x-api-key'
+  | 'x-apikey'
+  | 'apiToken'
+  | 'bearer'
+  | 'query:key'
+  | 'query:apiToken'
+  | 'form'
+  | 'json';
+export const CARRIERS: Carrier[] = [
+  'x-api-key',
+  'x-apikey',
+  'apiToken',
+  'bearer',
+  'query:key',
+  'query:apiToken',
+  'form',
+  'json',
+];
 
 /** Whose key a carrier holds: a principal's, one never issued, one with a broken checksum, or none. */
 export type KeyOf = PrincipalName | 'unissued' | 'malformed' | 'blank';
@@ -73,7 +90,11 @@ export type BodySpec =
   | { kind: 'multipart'; value: unknown };
 
 /** What Content-Type to send: the natural one for the body, none, one from the list, or two. */
-export type ContentTypeSpec = { as: 'natural' } | { as: 'none' } | { as: 'given'; value: string } | { as: 'two'; values: [string, string] };
+export type ContentTypeSpec =
+  | { as: 'natural' }
+  | { as: 'none' }
+  | { as: 'given'; value: string }
+  | { as: 'two'; values: [string, string] };
 
 export interface RequestSpec {
   params: (Ref | Big | string)[];
@@ -191,10 +212,16 @@ function hinted(name: string): fc.Arbitrary<unknown> | undefined {
     case 'currentPassword':
       return fc.constantFrom(PASSWORD, 'short', 'p'.repeat(1024), 'p'.repeat(1025));
     case 'url':
-      return fc.constantFrom(WEBHOOK_URL, 'https://user:pw@example.com/', 'http://169.254.169.254/', 'ftp://x', 'not a url');
+      return fc.constantFrom(
+        WEBHOOK_URL,
+        'https://user:pw@example.com/',
+        'http://169.254.169.254/',
+        'ftp://x',
+        'not a url',
+      );
     case 'key':
     case 'token':
-      return fc.constantFrom<KeyOf>('unissued', 'malformed').map((k) => new KeyValue(k));
+      return fc.constantFrom('unissued' as const, 'malformed' as const).map((k) => new KeyValue(k));
     case 'name':
       return fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom(' ', 'Δ name', '\t'));
     case 'ids':
@@ -218,7 +245,8 @@ const SAFE_PATTERN_LIMIT = 64;
 export function valueFor(schema: Schema | undefined, name = '', depth = 0): fc.Arbitrary<unknown> {
   if (!schema || depth > 6) return fc.jsonValue({ maxDepth: 1 });
   const hint = name ? hinted(name) : undefined;
-  if (hint && schema.type !== 'array') return fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: plain(schema, name, depth) });
+  if (hint && schema.type !== 'array')
+    return fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: plain(schema, name, depth) });
   return plain(schema, name, depth);
 }
 
@@ -235,7 +263,10 @@ function plain(schema: Schema, name: string, depth: number): fc.Arbitrary<unknow
     case 'boolean':
       return fc.boolean();
     case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -1000, -(2 ** 31)), max: Math.min(schema.maximum ?? 1000, 2 ** 31) });
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -1000, -(2 ** 31)),
+        max: Math.min(schema.maximum ?? 1000, 2 ** 31),
+      });
     case 'number':
       return fc.double({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1000, noNaN: true });
     case 'array': {
@@ -254,17 +285,21 @@ function plain(schema: Schema, name: string, depth: number): fc.Arbitrary<unknow
 
 function stringFor(schema: Schema): fc.Arbitrary<string> {
   if (schema.format === 'date-time')
-    return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+    return fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString());
   if (schema.format === 'email') return fc.emailAddress().map((e) => e.slice(0, schema.maxLength ?? 320));
   const max = Math.min(schema.maxLength ?? 40, 40);
   const min = Math.min(schema.minLength ?? 0, max);
   if (schema.pattern && schema.pattern.length <= SAFE_PATTERN_LIMIT) {
     try {
-      return fc
-        .stringMatching(new RegExp(schema.pattern))
-        // Padded with itself, not filtered: a filter for long matches of a short-biased generator never ends.
-        .map((s) => (s.length >= min ? s : s.repeat(Math.ceil(min / Math.max(1, s.length))).padEnd(min, 'a')))
-        .map((s) => s.slice(0, schema.maxLength ?? 80));
+      return (
+        fc
+          .stringMatching(new RegExp(schema.pattern))
+          // Padded with itself, not filtered: a filter for long matches of a short-biased generator never ends.
+          .map((s) => (s.length >= min ? s : s.repeat(Math.ceil(min / Math.max(1, s.length))).padEnd(min, 'a')))
+          .map((s) => s.slice(0, schema.maxLength ?? 80))
+      );
     } catch {
       // A pattern fast-check cannot generate from: any text will do, validation decides.
     }
@@ -276,10 +311,16 @@ function objectFor(schema: Schema, depth: number): fc.Arbitrary<Record<string, u
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const entries = Object.entries(props);
-  if (entries.length === 0) return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 });
+  if (entries.length === 0)
+    return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 });
   const model: Record<string, fc.Arbitrary<unknown>> = {};
   for (const [k, v] of entries) model[k] = valueFor(v, k, depth + 1);
-  return fc.record(model, { requiredKeys: [...required] }) as fc.Arbitrary<Record<string, unknown>>;
+  const some = fc.record(model, { requiredKeys: [...required] }) as fc.Arbitrary<Record<string, unknown>>;
+  if (required.size === 0) return some;
+  // Only what is required, more often than not: many optional fields together often conflict
+  // (a level and a permission list), and a request should also get through to the service.
+  const needed = Object.fromEntries(Object.entries(model).filter(([k]) => required.has(k)));
+  return fc.oneof(fc.record(needed) as fc.Arbitrary<Record<string, unknown>>, some);
 }
 
 /** Sets a property as data, even `__proto__` (plain assignment would set the prototype instead). */
@@ -298,7 +339,8 @@ const wrongValue = fc.oneof(
 
 /** Bends a valid value: a field of the wrong type, an extra or missing one, the wrong top-level type, deep nesting. */
 function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   return fc.oneof(
     { weight: 10, arbitrary: valid },
     {
@@ -312,9 +354,9 @@ function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
     },
     {
       weight: 2,
-      arbitrary: fc.tuple(valid, fc.constantFrom(...EXTRA_NAMES), wrongValue).map(([v, k, w]) =>
-        isObject(v) ? setOwn({ ...v }, k, w) : v,
-      ),
+      arbitrary: fc
+        .tuple(valid, fc.constantFrom(...EXTRA_NAMES), wrongValue)
+        .map(([v, k, w]) => (isObject(v) ? setOwn({ ...v }, k, w) : v)),
     },
     {
       weight: 1,
@@ -334,28 +376,57 @@ function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   );
 }
 
-const INVALID_UTF8: number[][] = [[0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80]];
+const INVALID_UTF8: number[][] = [
+  [0xff],
+  [0xfe, 0xff],
+  [0xc0, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0x80],
+  [0xe2, 0x82],
+  [0xf4, 0x90, 0x80, 0x80],
+];
 
-const FORM_RAW = ['a=%zz', 'name=%ff%fe', '&&&', '=x', 'a[b][c]=1', 'name=1&name=2', '%', 'key', 'name=a%00b', `name=${'%41'.repeat(5000)}`];
+const FORM_RAW = [
+  'a=%zz',
+  'name=%ff%fe',
+  '&&&',
+  '=x',
+  'a[b][c]=1',
+  'name=1&name=2',
+  '%',
+  'key',
+  'name=a%00b',
+  `name=${'%41'.repeat(5000)}`,
+];
 
 function bodyFor(op: Operation): fc.Arbitrary<BodySpec> {
-  const valid = op.body ? valueFor(op.body) : fc.dictionary(fc.constantFrom('name', 'id', 'x'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 });
+  const valid = op.body
+    ? valueFor(op.body)
+    : fc.dictionary(fc.constantFrom('name', 'id', 'x'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 2 });
   const value = mutated(valid);
   return fc.oneof(
     { weight: op.body ? 1 : 4, arbitrary: fc.constant<BodySpec>({ kind: 'none' }) },
     { weight: 14, arbitrary: value.map((v): BodySpec => ({ kind: 'json', value: v })) },
     {
       weight: 2,
-      arbitrary: fc.tuple(value, fc.option(fc.constantFrom(...FORM_RAW), { nil: undefined })).map(
-        ([v, raw]): BodySpec => (raw === undefined ? { kind: 'form', value: v } : { kind: 'form', value: v, raw }),
-      ),
+      arbitrary: fc
+        .tuple(value, fc.option(fc.constantFrom(...FORM_RAW), { nil: undefined }))
+        .map(
+          ([v, raw]): BodySpec => (raw === undefined ? { kind: 'form', value: v } : { kind: 'form', value: v, raw }),
+        ),
     },
     { weight: 1, arbitrary: fc.string({ maxLength: 50 }).map((text): BodySpec => ({ kind: 'text', text })) },
     {
       weight: 2,
-      arbitrary: fc.tuple(valid, fc.constantFrom(...INVALID_UTF8)).map(([v, bytes]): BodySpec => ({ kind: 'invalid-utf8', value: v, bytes })),
+      arbitrary: fc
+        .tuple(valid, fc.constantFrom(...INVALID_UTF8))
+        .map(([v, bytes]): BodySpec => ({ kind: 'invalid-utf8', value: v, bytes })),
     },
-    { weight: 2, arbitrary: fc.tuple(valid, fc.nat()).map(([v, cut]): BodySpec => ({ kind: 'truncated-json', value: v, cut })) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(valid, fc.nat()).map(([v, cut]): BodySpec => ({ kind: 'truncated-json', value: v, cut })),
+    },
     { weight: 1, arbitrary: valid.map((v): BodySpec => ({ kind: 'multipart', value: v })) },
   );
 }
@@ -391,7 +462,10 @@ function contentTypeFor(): fc.Arbitrary<ContentTypeSpec> {
   return fc.oneof(
     { weight: 10, arbitrary: fc.constant<ContentTypeSpec>({ as: 'natural' }) },
     { weight: 1, arbitrary: fc.constant<ContentTypeSpec>({ as: 'none' }) },
-    { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES).map((value): ContentTypeSpec => ({ as: 'given', value })) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(...CONTENT_TYPES).map((value): ContentTypeSpec => ({ as: 'given', value })),
+    },
     {
       weight: 1,
       arbitrary: fc
@@ -402,7 +476,33 @@ function contentTypeFor(): fc.Arbitrary<ContentTypeSpec> {
 }
 
 /** Path segments that are not ids: nonsense, encodings, very long. */
-const SEGMENTS = ['x', 'res_', 'tok_', 'usr_', 'tok_AAAAAAAAAAAAAAAAAAAA', '0', '-1', '1e999', 'null', 'undefined', '__proto__', 'constructor', '%20', '%2F', '%25', '%zz', '%00', '%C0%AF', '%ED%A0%80', '..', '%2e%2e', 'a%20b', '%F0%9F%92%A5', new Big('long-string', 499), new Big('long-string', 501)];
+const SEGMENTS = [
+  'x',
+  'res_',
+  'tok_',
+  'usr_',
+  'tok_AAAAAAAAAAAAAAAAAAAA',
+  '0',
+  '-1',
+  '1e999',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  '%20',
+  '%2F',
+  '%25',
+  '%zz',
+  '%00',
+  '%C0%AF',
+  '%ED%A0%80',
+  '..',
+  '%2e%2e',
+  'a%20b',
+  '%F0%9F%92%A5',
+  new Big('long-string', 499),
+  new Big('long-string', 501),
+];
 
 function paramFor(kind: TargetKind): fc.Arbitrary<Ref | Big | string> {
   return fc.oneof(
@@ -410,7 +510,10 @@ function paramFor(kind: TargetKind): fc.Arbitrary<Ref | Big | string> {
     {
       weight: 1,
       arbitrary: fc
-        .tuple(fc.constantFrom<TargetKind | 'email'>('resource', 'user', 'token', 'webhook', 'delivery', 'email'), fc.nat(9))
+        .tuple(
+          fc.constantFrom<TargetKind | 'email'>('resource', 'user', 'token', 'webhook', 'delivery', 'email'),
+          fc.nat(9),
+        )
         .map(([k, i]) => new Ref(k, i)),
     },
     { weight: 2, arbitrary: fc.constantFrom(...SEGMENTS) },
@@ -418,8 +521,40 @@ function paramFor(kind: TargetKind): fc.Arbitrary<Ref | Big | string> {
   );
 }
 
-const QUERY_WRONG = ['', 'abc', '-1', '0', '1.5', '1e999', 'NaN', '99999999999999999999', 'null', '[]', '{}', 'true', '*', '%00', '\u0000', '\uD800', new Big('long-string', 2000), '2001-13-45', '2001-01-01T00:00:00Z'];
-const RAW_QUERY = ['%zz', 'a=%', '&&=', 'limit[]=1', 'limit[a]=1', 'limit=1&limit=2', '=%00', '__proto__=1', 'constructor[prototype]=1', 'a=%ff', '%E0%A4%A'];
+const QUERY_WRONG = [
+  '',
+  'abc',
+  '-1',
+  '0',
+  '1.5',
+  '1e999',
+  'NaN',
+  '99999999999999999999',
+  'null',
+  '[]',
+  '{}',
+  'true',
+  '*',
+  '%00',
+  '\u0000',
+  '\uD800',
+  new Big('long-string', 2000),
+  '2001-13-45',
+  '2001-01-01T00:00:00Z',
+];
+const RAW_QUERY = [
+  '%zz',
+  'a=%',
+  '&&=',
+  'limit[]=1',
+  'limit[a]=1',
+  'limit=1&limit=2',
+  '=%00',
+  '__proto__=1',
+  'constructor[prototype]=1',
+  'a=%ff',
+  '%E0%A4%A',
+];
 
 function queryFor(op: Operation): fc.Arbitrary<[string, unknown][]> {
   const perParam = op.query.map(({ name, schema }) =>
@@ -439,7 +574,10 @@ function queryFor(op: Operation): fc.Arbitrary<[string, unknown][]> {
     ),
   );
   const extra = fc.array(
-    fc.tuple(fc.constantFrom('limit', 'cursor', 'q', 'format', 'x', '__proto__', 'toString', 'key[]', 'state'), fc.constantFrom(...QUERY_WRONG)),
+    fc.tuple(
+      fc.constantFrom('limit', 'cursor', 'q', 'format', 'x', '__proto__', 'toString', 'key[]', 'state'),
+      fc.constantFrom(...QUERY_WRONG),
+    ),
     { maxLength: 2 },
   );
   return fc.tuple(fc.tuple(...perParam), extra).map(([parts, more]) => [...parts.flat(), ...more]);
@@ -453,9 +591,9 @@ function credentialFor(op: Operation): fc.Arbitrary<CredentialSpec> {
     { weight: 6, arbitrary: principal },
     { weight: 1, arbitrary: fc.constantFrom<KeyOf>('unissued', 'malformed', 'blank') },
   );
-  const one = fc.tuple(fc.constantFrom(...CARRIERS), principal).map(
-    ([carrier, key]): CredentialSpec => ({ as: 'keys', placements: [{ carrier, key }] }),
-  );
+  const one = fc
+    .tuple(fc.constantFrom(...CARRIERS), principal)
+    .map(([carrier, key]): CredentialSpec => ({ as: 'keys', placements: [{ carrier, key }] }));
   return fc.oneof(
     { weight: op.public ? 4 : 2, arbitrary: fc.constant<CredentialSpec>({ as: 'none' }) },
     { weight: 6, arbitrary: one },
@@ -467,10 +605,17 @@ function credentialFor(op: Operation): fc.Arbitrary<CredentialSpec> {
           csrf: fc.constantFrom('right', 'right', 'missing', 'wrong', 'twice'),
           crossSite: fc.boolean(),
         })
-        .map((c): CredentialSpec => ({ as: 'cookie', ...(c as Omit<Extract<CredentialSpec, { as: 'cookie' }>, 'as'>) })),
+        .map(
+          (c): CredentialSpec => ({ as: 'cookie', ...(c as Omit<Extract<CredentialSpec, { as: 'cookie' }>, 'as'>) }),
+        ),
     },
     // Every carrier at once, with the same key.
-    { weight: 2, arbitrary: principal.map((key): CredentialSpec => ({ as: 'keys', placements: CARRIERS.map((carrier) => ({ carrier, key })) })) },
+    {
+      weight: 2,
+      arbitrary: principal.map(
+        (key): CredentialSpec => ({ as: 'keys', placements: CARRIERS.map((carrier) => ({ carrier, key })) }),
+      ),
+    },
     // Every carrier at once, or some, with keys that may differ (and may be repeated: duplicate headers).
     {
       weight: 3,
@@ -479,27 +624,82 @@ function credentialFor(op: Operation): fc.Arbitrary<CredentialSpec> {
           fc.array(fc.record({ carrier: fc.constantFrom(...CARRIERS), key: keyOf }), { minLength: 2, maxLength: 10 }),
           fc.option(principal, { nil: undefined }),
         )
-        .map(([placements, cookie]): CredentialSpec => (cookie ? { as: 'keys', placements, cookie } : { as: 'keys', placements })),
+        .map(
+          ([placements, cookie]): CredentialSpec =>
+            cookie ? { as: 'keys', placements, cookie } : { as: 'keys', placements },
+        ),
     },
     {
       weight: 1,
       arbitrary: fc
         .tuple(
           fc.constantFrom('authorization', 'x-api-key', 'x-apikey', 'cookie'),
-          fc.constantFrom('Basic dXNlcjpwdw==', 'Bearer', 'Bearer  ', 'apiToken a b', 'Bearer kg_', 'keygate_session=', 'keygate_session=x; keygate_session=y', 'kg_'.padEnd(300, 'A'), '\t', ','),
+          fc.constantFrom(
+            'Basic dXNlcjpwdw==',
+            'Bearer',
+            'Bearer  ',
+            'apiToken a b',
+            'Bearer kg_',
+            'keygate_session=',
+            'keygate_session=x; keygate_session=y',
+            'kg_'.padEnd(300, 'A'),
+            '\t',
+            ',',
+          ),
         )
         .map(([name, value]): CredentialSpec => ({ as: 'header', name, value })),
     },
   );
 }
 
-/** Requests for one operation. */
+/**
+ * A request made in good faith: a body that fits the schema, its natural content type, real ids,
+ * one principal presenting itself properly. These reach the services, and so do their refusals.
+ */
+function wellMeant(op: Operation): fc.Arbitrary<RequestSpec> {
+  const takesBody = op.body !== undefined;
+  return fc.record({
+    params: fc.tuple(...op.params.map((p) => fc.nat(9).map((i): Ref | Big | string => new Ref(p.kind, i)))),
+    query: fc
+      .tuple(...op.query.map(({ name, schema }) => fc.option(valueFor(schema, name), { nil: undefined, freq: 2 })))
+      .map((values) =>
+        values.flatMap((v, i): [string, unknown][] => (v === undefined ? [] : [[op.query[i]!.name, v]])),
+      ),
+    rawQuery: fc.constant(undefined),
+    body: takesBody
+      ? valueFor(op.body).map((value): BodySpec => ({ kind: 'json', value }))
+      : fc.constant<BodySpec>({ kind: 'none' }),
+    contentType: fc.constant<ContentTypeSpec>({ as: 'natural' }),
+    credential: fc.oneof(
+      fc
+        .tuple(fc.constantFrom(...CARRIERS), fc.constantFrom(...PRINCIPALS))
+        .map(([carrier, key]): CredentialSpec => ({ as: 'keys', placements: [{ carrier, key }] })),
+      fc
+        .constantFrom(...PRINCIPALS)
+        .map((who): CredentialSpec => ({ as: 'cookie', who, csrf: 'right', crossSite: false })),
+    ),
+    sign: fc.constant(op.path.includes('secret-scanning')),
+  });
+}
+
+/** Requests for one operation: some well meant, most hostile. */
 export function requestFor(op: Operation): fc.Arbitrary<RequestSpec> {
+  return fc.oneof({ weight: 1, arbitrary: wellMeant(op) }, { weight: 2, arbitrary: hostile(op) });
+}
+
+/** Requests that bend everything: body, types, content type, query, credentials. */
+function hostile(op: Operation): fc.Arbitrary<RequestSpec> {
   return fc.record({
     params: fc.tuple(...op.params.map((p) => paramFor(p.kind))),
     query: queryFor(op),
     rawQuery: fc.option(fc.constantFrom(...RAW_QUERY), { nil: undefined, freq: 8 }),
-    body: op.method === 'GET' || op.method === 'DELETE' ? fc.oneof({ weight: 6, arbitrary: fc.constant<BodySpec>({ kind: 'none' }) }, { weight: 1, arbitrary: bodyFor(op) }) : bodyFor(op),
+    body:
+      op.method === 'GET' || op.method === 'DELETE'
+        ? fc.oneof(
+            { weight: 6, arbitrary: fc.constant<BodySpec>({ kind: 'none' }) },
+            { weight: 1, arbitrary: bodyFor(op) },
+          )
+        : bodyFor(op),
     contentType: contentTypeFor(),
     credential: credentialFor(op),
     sign: op.path.includes('secret-scanning') ? fc.boolean() : fc.constant(false),
@@ -555,7 +755,8 @@ class Encoder {
     if (v instanceof KeyValueResolved) return v.value;
     if (v instanceof Big) {
       this.bigs.push(v);
-      return `\u0001BIG${this.bigs.length - 1}\u0001`;
+      // A private-use character: JSON.stringify keeps it as is, and no generated text holds it.
+      return `\uE000BIG${this.bigs.length - 1}\uE000`;
     }
     if (Array.isArray(v)) return v.map((x) => this.resolve(x, depth + 1));
     if (v !== null && typeof v === 'object') {
@@ -568,14 +769,15 @@ class Encoder {
 
   json(v: unknown): string {
     const text = JSON.stringify(this.resolve(v)) ?? 'null';
-    return text.replace(/"\\u0001BIG(\d+)\\u0001"/g, (_, i: string) => this.bigs[Number(i)]!.json());
+    return text.replace(/"\uE000BIG(\d+)\uE000"/g, (_, i: string) => this.bigs[Number(i)]!.json());
   }
 
   /** A flat value for a form field or query parameter. */
   flat(v: unknown): string {
     if (v instanceof Big) return v.plain();
     const r = this.resolve(v);
-    if (typeof r === 'string') return r.replace(/\u0001BIG(\d+)\u0001/g, (_, i: string) => this.bigs[Number(i)]!.plain());
+    if (typeof r === 'string')
+      return r.replace(/\uE000BIG(\d+)\uE000/g, (_, i: string) => this.bigs[Number(i)]!.plain());
     return this.json(v);
   }
 
@@ -650,7 +852,8 @@ export function concrete(
     for (const { carrier, key } of cred.placements) {
       const value = enc.key(key);
       if (carrier === 'x-api-key' || carrier === 'x-apikey') add(carrier, value);
-      else if (carrier === 'apiToken' || carrier === 'bearer') add('authorization', `${carrier === 'bearer' ? 'Bearer' : 'apiToken'} ${value}`);
+      else if (carrier === 'apiToken' || carrier === 'bearer')
+        add('authorization', `${carrier === 'bearer' ? 'Bearer' : 'apiToken'} ${value}`);
       else if (carrier === 'query:key') query.append('key', value);
       else if (carrier === 'query:apiToken') query.append('apiToken', value);
       else {

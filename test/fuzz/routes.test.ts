@@ -26,11 +26,12 @@ import { buildWorld, snapshotDiff, type World } from './world.js';
  * FUZZ_ROUTE_RUNS (per operation) and FUZZ_RAW_RUNS raise the counts for a long hunt; FUZZ_SEED
  * replays a failure (the seed is printed with it).
  */
-const ROUTE_RUNS = Number(process.env.FUZZ_ROUTE_RUNS ?? 12);
-const RAW_RUNS = Number(process.env.FUZZ_RAW_RUNS ?? 60);
+const ROUTE_RUNS = Number(process.env.FUZZ_ROUTE_RUNS ?? 20);
+const RAW_RUNS = Number(process.env.FUZZ_RAW_RUNS ?? 80);
 /** Fuzzes only the operations whose "METHOD /path" contains this text (a hunt on one route). */
 const ONLY = process.env.FUZZ_ONLY;
-const SEED = process.env.FUZZ_SEED === undefined ? Date.now() ^ (Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED);
+const SEED =
+  process.env.FUZZ_SEED === undefined ? Date.now() ^ (Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED);
 
 // The test's own GitHub secret-scanning key, so signed reports reach the handler.
 const github = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -40,7 +41,11 @@ writeFileSync(
   githubKeys,
   JSON.stringify({
     public_keys: [
-      { key_identifier: GITHUB_KEY_ID, key: github.publicKey.export({ type: 'spki', format: 'pem' }), is_current: true },
+      {
+        key_identifier: GITHUB_KEY_ID,
+        key: github.publicKey.export({ type: 'spki', format: 'pem' }),
+        is_current: true,
+      },
     ],
   }),
 );
@@ -57,7 +62,7 @@ forEachDialect(
   (env, dialect) => {
     let ops: Operation[] = [];
     let world: World;
-    const tally: Tally = { requests: 0, statuses: {}, refusedWrites: 0 };
+    const tally: Tally = { requests: 0, statuses: {}, refusedWrites: 0, codes: {} };
 
     it('reads the operations from the OpenAPI document and seeds a world', async () => {
       const { app, kg } = env();
@@ -80,16 +85,31 @@ forEachDialect(
                 const write = WRITES.has(op.method);
                 const before = write ? await world.snapshot() : undefined;
                 const t0 = performance.now();
-                if (process.env.FUZZ_DEBUG === 'trace') writeFileSync('/tmp/fz/last.json', redact(JSON.stringify({ ...req, payload: req.payload?.toString('latin1') })));
+                if (process.env.FUZZ_DEBUG === 'trace')
+                  writeFileSync(
+                    '/tmp/fz/last.json',
+                    redact(JSON.stringify({ ...req, payload: req.payload?.toString('latin1') })),
+                  );
                 const answer = await sendInjected(app, req, op.path.endsWith('/events'));
-                if (process.env.FUZZ_DEBUG && performance.now() - t0 > 1000) console.error('SLOW', performance.now() - t0, redact(req.url.slice(0, 300)), answer.status);
+                if (process.env.FUZZ_DEBUG && performance.now() - t0 > 1000)
+                  console.error('SLOW', performance.now() - t0, redact(req.url.slice(0, 300)), answer.status);
                 tally.requests += 1;
                 tally.statuses[answer.status] = (tally.statuses[answer.status] ?? 0) + 1;
                 checkAnswer(req, answer, world, redact);
+                if (answer.status >= 400) {
+                  const code = String(JSON.parse(answer.body).error.code);
+                  tally.codes[code] = (tally.codes[code] ?? 0) + 1;
+                  if (process.env.FUZZ_DEBUG === 'codes')
+                    console.error('CODE', code, redact(JSON.parse(answer.body).error.message).slice(0, 120));
+                }
                 if (before && answer.status >= 400) {
                   tally.refusedWrites += 1;
                   const changed = snapshotDiff(before, await world.snapshot());
-                  assert.deepEqual(changed, [], `a refused ${req.method} changed state: ${redact(req.url)} → ${answer.status}`);
+                  assert.deepEqual(
+                    changed,
+                    [],
+                    `a refused ${req.method} changed state: ${redact(req.url)} → ${answer.status}`,
+                  );
                 }
                 if (write && answer.status < 400) await world.refresh();
               }),
@@ -97,12 +117,16 @@ forEachDialect(
             );
           } catch (err) {
             // fast-check's own report names the seed too; this line says how to replay this operation alone.
-            (err as Error).message = redact(`FUZZ_SEED=${seed - index} (operation ${index}): ${(err as Error).message}`);
+            (err as Error).message = redact(
+              `FUZZ_SEED=${seed - index} (operation ${index}): ${(err as Error).message}`,
+            );
             throw err;
           }
         });
       }
-      t.diagnostic(`[${dialect}] ${tally.requests} requests over ${ops.length} operations (${tally.refusedWrites} refused writes checked for changes); statuses ${JSON.stringify(tally.statuses)}; seed ${SEED}`);
+      t.diagnostic(
+        `[${dialect}] ${tally.requests} requests over ${ops.length} operations (${tally.refusedWrites} refused writes checked for changes); statuses ${JSON.stringify(tally.statuses)}; codes ${JSON.stringify(tally.codes)}; seed ${SEED}`,
+      );
       if (!ONLY) assert.ok(tally.requests >= ops.length * ROUTE_RUNS, 'every operation was fuzzed');
     });
 
@@ -123,11 +147,18 @@ forEachDialect(
             const got = await exchange(port, chunks, !expectAnswer);
             sent += 1;
             const what = `${c.attack} on ${op.method} ${op.path}`;
-            if (expectAnswer) assert.ok(got.responses.length > 0, `no answer to ${what}: ${redact(got.text.slice(0, 300))}`);
+            if (expectAnswer)
+              assert.ok(got.responses.length > 0, `no answer to ${what}: ${redact(got.text.slice(0, 300))}`);
             let accepted = false;
             for (const r of got.responses) {
               answered += 1;
-              checkAnswer({ method: op.method, url: op.path, headers: {}, payload: undefined }, { status: r.status, headers: r.headers, body: r.body }, world, redact, what);
+              checkAnswer(
+                { method: op.method, url: op.path, headers: {}, payload: undefined },
+                { status: r.status, headers: r.headers, body: r.body },
+                world,
+                redact,
+                what,
+              );
               if (r.status < 400) accepted = true;
             }
             if (before && !accepted) {
@@ -136,7 +167,9 @@ forEachDialect(
             }
             if (write && accepted) await world.refresh();
             // Whatever that connection did, the server still answers the next one.
-            const health = await exchange(port, [Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]);
+            const health = await exchange(port, [
+              Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+            ]);
             assert.equal(health.responses[0]?.status, 200, `/health after ${what}`);
           }),
           { numRuns: RAW_RUNS, seed: SEED, includeErrorInReport: true },
@@ -147,7 +180,11 @@ forEachDialect(
       }
       // And it still does its job: the administrator's key is honoured.
       await world.refresh();
-      const me = await exchange(port, [Buffer.from(`GET /api/v1.0/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${world.keys.admin}\r\n\r\n`)]);
+      const me = await exchange(port, [
+        Buffer.from(
+          `GET /api/v1.0/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${world.keys.admin}\r\n\r\n`,
+        ),
+      ]);
       assert.equal(me.responses[0]?.status, 200);
       t.diagnostic(`[${dialect}] ${sent} raw connections, ${answered} answers; seed ${SEED}`);
     });

@@ -75,7 +75,11 @@ export function parseResponses(text: string): Exchange['responses'] {
       out.push({ status, headers, body: rest.slice(bodyStart) });
       break;
     }
-    out.push({ status, headers, body: Buffer.from(rest.slice(bodyStart, bodyStart + Number(length)), 'latin1').toString('utf8') });
+    out.push({
+      status,
+      headers,
+      body: Buffer.from(rest.slice(bodyStart, bodyStart + Number(length)), 'latin1').toString('utf8'),
+    });
     rest = rest.slice(bodyStart + Number(length));
   }
   return out;
@@ -191,62 +195,136 @@ export function rawBytes(
     case 'Authorization and X-API-Key, different keys':
       return answer(withBody(`${line()}Authorization: Bearer ${key}\r\nX-API-Key: ${other}\r\n`, json));
     case 'two Content-Type: json then form':
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\n`, json, 'application/x-www-form-urlencoded'));
+      return answer(
+        withBody(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\n`,
+          json,
+          'application/x-www-form-urlencoded',
+        ),
+      );
     case 'two Content-Type: form then json':
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\nContent-Type: application/x-www-form-urlencoded\r\n`, json));
+      return answer(
+        withBody(`${line()}X-API-Key: ${key}\r\nContent-Type: application/x-www-form-urlencoded\r\n`, json),
+      );
     case 'two Content-Length, equal':
       return answer(withBody(`${line()}X-API-Key: ${key}\r\nContent-Length: ${json.length}\r\n`, json));
     case 'two Content-Length, different':
       return answer(withBody(`${line()}X-API-Key: ${key}\r\nContent-Length: ${json.length + 1}\r\n`, json));
     case 'two Cookie lines':
-      return answer(withBody(`${line()}Cookie: keygate_session=${world.cookies.admin}\r\nCookie: keygate_session=${world.cookies.reader}\r\nX-CSRF-Token: ${world.csrf('admin')}\r\n`, json));
+      return answer(
+        withBody(
+          `${line()}Cookie: keygate_session=${world.cookies.admin}\r\nCookie: keygate_session=${world.cookies.reader}\r\nX-CSRF-Token: ${world.csrf('admin')}\r\n`,
+          json,
+        ),
+      );
     case 'two Host lines':
       return answer(withBody(`${line()}Host: evil.example\r\nX-API-Key: ${key}\r\n`, json));
     case 'invalid UTF-8 in a JSON body': {
       const at = Math.max(1, json.indexOf('":"') + 3);
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\n`, Buffer.concat([json.subarray(0, at), bad, json.subarray(at)])));
+      return answer(
+        withBody(`${line()}X-API-Key: ${key}\r\n`, Buffer.concat([json.subarray(0, at), bad, json.subarray(at)])),
+      );
     }
     case 'invalid UTF-8 in a form body':
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\n`, Buffer.concat([Buffer.from('name='), bad, Buffer.from('&x=%ff')]), 'application/x-www-form-urlencoded'));
+      return answer(
+        withBody(
+          `${line()}X-API-Key: ${key}\r\n`,
+          Buffer.concat([Buffer.from('name='), bad, Buffer.from('&x=%ff')]),
+          'application/x-www-form-urlencoded',
+        ),
+      );
     case 'invalid UTF-8 in the X-API-Key value':
       return answer([Buffer.from(`${line()}X-API-Key: `), bad, Buffer.from(`\r\nContent-Length: 0\r\n\r\n`)]);
     case 'invalid UTF-8 in the path':
-      return maybe([Buffer.from(`${op.method} ${path}/`), bad, Buffer.from(` HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\n\r\n`)]);
+      return maybe([
+        Buffer.from(`${op.method} ${path}/`),
+        bad,
+        Buffer.from(` HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\n\r\n`),
+      ]);
     case 'invalid UTF-8 in the query':
-      return maybe([Buffer.from(`${op.method} ${path}?limit=`), bad, Buffer.from(` HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\n\r\n`)]);
+      return maybe([
+        Buffer.from(`${op.method} ${path}?limit=`),
+        bad,
+        Buffer.from(` HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\n\r\n`),
+      ]);
     case 'NUL in a header value':
       return answer([Buffer.from(`${line()}X-API-Key: ${key}\u0000x\r\nContent-Length: 0\r\n\r\n`)]);
     case 'body shorter than Content-Length, then closed':
-      return maybe([Buffer.from(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: ${json.length + 100}\r\n\r\n`), json]);
+      return maybe([
+        Buffer.from(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: ${json.length + 100}\r\n\r\n`,
+        ),
+        json,
+      ]);
     case 'Content-Length of a terabyte':
-      return maybe([Buffer.from(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n`), json]);
+      return maybe([
+        Buffer.from(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n`,
+        ),
+        json,
+      ]);
     case 'Content-Length beyond 2^64':
-      return answer([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 18446744073709551617\r\n\r\n`), json]);
+      return answer([
+        Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 18446744073709551617\r\n\r\n`),
+        json,
+      ]);
     case 'negative Content-Length':
       return answer([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: -1\r\n\r\n`), json]);
     case 'Content-Length that is not a number':
       return answer([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 1e3\r\n\r\n`), json]);
     case 'chunked with a size that is not hex':
-      return answer([Buffer.from(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`)]);
+      return answer([
+        Buffer.from(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+        ),
+      ]);
     case 'chunked with a huge chunk':
-      return maybe([Buffer.from(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffff\r\n{}`)]);
+      return maybe([
+        Buffer.from(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffff\r\n{}`,
+        ),
+      ]);
     case 'chunked, never terminated':
-      return maybe([Buffer.from(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${json.length.toString(16)}\r\n`), json, Buffer.from('\r\n')]);
+      return maybe([
+        Buffer.from(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${json.length.toString(16)}\r\n`,
+        ),
+        json,
+        Buffer.from('\r\n'),
+      ]);
     case 'chunked and Content-Length':
-      return answer([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`)]);
+      return answer([
+        Buffer.from(
+          `${line()}Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+        ),
+      ]);
     case 'request line cut off':
       return maybe([Buffer.from(`${op.method} ${path.slice(0, 7)}`)]);
     case 'headers cut off':
       return maybe([Buffer.from(`${line()}X-API-Key: ${key.slice(0, 10)}`)]);
     case 'Expect: 100-continue with a body beyond the limit':
-      return answer([Buffer.from(`${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 52428800\r\n\r\n`)]);
+      return answer([
+        Buffer.from(
+          `${line()}X-API-Key: ${key}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 52428800\r\n\r\n`,
+        ),
+      ]);
     case 'a good request, then garbage on the same connection':
       return maybe([Buffer.from(`GET /health HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE \u0001\u0002 HTTP/9\r\n\r\n`)]);
     case 'obsolete line folding':
       return answer(withBody(`${line()}X-API-Key: ${key}\r\n  continued\r\n`, json));
     case 'HTTP/1.0 without Host':
-      return maybe([Buffer.from(`${op.method} ${path} HTTP/1.0\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\n\r\n`), json]);
+      return maybe([
+        Buffer.from(
+          `${op.method} ${path} HTTP/1.0\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\n\r\n`,
+        ),
+        json,
+      ]);
     case 'absolute-form target':
-      return answer(withBody(`${op.method} http://127.0.0.1${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-API-Key: ${key}\r\n`, json));
+      return answer(
+        withBody(
+          `${op.method} http://127.0.0.1${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-API-Key: ${key}\r\n`,
+          json,
+        ),
+      );
   }
 }

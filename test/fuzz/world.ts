@@ -54,7 +54,10 @@ const VOLATILE = new Set([
 
 /** Builds the world over a fresh keygate. */
 export async function buildWorld(kg: Keygate): Promise<World> {
-  const adminRow = await kg.users.create({ email: email('fuzz-admin'), password: PASSWORD, systemRole: 'admin' }, 'system');
+  const adminRow = await kg.users.create(
+    { email: email('fuzz-admin'), password: PASSWORD, systemRole: 'admin' },
+    'system',
+  );
   const readerRow = await kg.users.create({ email: email('fuzz-reader'), password: PASSWORD }, 'system');
   const admin = await asUser(kg, adminRow.id);
   const account = await kg.resources.create(admin, { type: 'account', name: 'Fuzz account' }, null);
@@ -108,7 +111,7 @@ export async function buildWorld(kg: Keygate): Promise<World> {
 
   const users = [await makeUser(), await makeUser()];
   const tokenLevels = ['manager', 'reader', 'administrator'];
-  const tokens = [];
+  const tokens: string[] = [];
   for (const level of tokenLevels) tokens.push(await makeToken(level));
   const webhooks = [await makeWebhook()];
   const delivery = await kg.webhooks.ping(admin, webhooks[0]!);
@@ -116,7 +119,10 @@ export async function buildWorld(kg: Keygate): Promise<World> {
   const world: World = {
     targets,
     targetEmails,
-    keys: { admin: await principalToken('administrator', 'request+response'), reader: await principalToken('reader', 'none') },
+    keys: {
+      admin: await principalToken('administrator', 'request+response'),
+      reader: await principalToken('reader', 'none'),
+    },
     cookies: { admin: await signIn(adminRow), reader: await signIn(readerRow) },
     csrf: (who) => csrfTokenFor(world.cookies[who]),
     secrets: () => [...Object.values(world.keys), ...Object.values(world.cookies)],
@@ -231,4 +237,3 @@ export function snapshotDiff(before: Snapshot, after: Snapshot): string[] {
   }
   return out;
 }
-
