@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { ERROR_CODES } from '../../src/domain/errors.js';
 import { generateKey } from '../../src/domain/keys.js';
-import { asUser, call, userWithSession, type Reply } from '../support/client.js';
+import { asUser, call, PASSWORD, userWithSession, type Reply } from '../support/client.js';
 import { forEachDialect } from '../support/harness.js';
 import { noteSecret } from '../support/secret-scan.js';
 
@@ -30,9 +30,9 @@ forEachDialect('route fuzzer regressions', (env) => {
       );
   });
 
-  it("a key inside a form field's name is redacted from a logging token's access-log capture", async () => {
+  it("a key or password inside a form field's name is redacted from a logging token's access-log capture", async () => {
     // JSON text sent as a form parses into one field whose name is the whole text: the capture
-    // redacted values by field name and key shape, but kept names as they were, key and all.
+    // redacted values by field name and key shape, but kept names as they were, secrets and all.
     const { app, kg } = env();
     const admin = await userWithSession(app, kg, 'admin');
     const account = await kg.resources.create(await asUser(kg, admin.id), { type: 'account', name: 'Logged' }, null);
@@ -44,23 +44,29 @@ forEachDialect('route fuzzer regressions', (env) => {
     );
     noteSecret(logged.key);
     const stray = generateKey(kg.config.keyPrefix);
-    const res = await call(app, 'POST', `/api/v1.0/resources/${account.id}/tokens`, {
-      key: logged.key,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: JSON.stringify({ key: logged.key, API_Key: stray }),
-    });
-    assert.ok(res.status >= 400 && res.status < 500, JSON.stringify(res.body));
-    await kg.accessLog.flush();
-    const rows = await kg.stores.db
-      .selectFrom('access_log')
-      .select('capture')
-      .where('request_id', '=', String(res.headers['x-request-id']))
-      .execute();
-    assert.equal(rows.length, 1);
-    const capture = String(rows[0]!.capture);
-    assert.ok(capture.includes('[redacted]'), 'the capture kept the body, redacted');
-    assert.ok(!capture.includes(logged.key), 'the key is not in the capture');
-    assert.ok(!capture.includes(stray), 'nor is any key-shaped text');
+    for (const payload of [
+      JSON.stringify({ key: logged.key, API_Key: stray }),
+      JSON.stringify({ password: PASSWORD, currentPassword: PASSWORD }),
+      `${stray}=`,
+    ]) {
+      const res = await call(app, 'PATCH', `/api/v1.0/users/${admin.id}`, {
+        key: logged.key,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+      assert.ok(res.status >= 400 && res.status < 500, JSON.stringify(res.body));
+      await kg.accessLog.flush();
+      const rows = await kg.stores.db
+        .selectFrom('access_log')
+        .select('capture')
+        .where('request_id', '=', String(res.headers['x-request-id']))
+        .execute();
+      assert.equal(rows.length, 1);
+      const capture = String(rows[0]!.capture);
+      assert.ok(capture.includes('[redacted]'), 'the capture kept the body, redacted');
+      for (const secret of [logged.key, stray, PASSWORD])
+        assert.ok(!capture.includes(secret), 'no secret in the capture');
+    }
   });
 
   it("a refusal does not echo a field name that holds the caller's key (JSON text sent as a form; a name with NUL)", async () => {
