@@ -134,7 +134,7 @@ forEachDialect(
         await fc.assert(
           fc.asyncProperty(rawCaseFor(ops), async (c) => {
             const op = ops[c.op]!;
-            const { chunks, expectAnswer } = rawBytes(c, op, world, kg.config.keyPrefix, enc);
+            const { chunks, expectAnswer, expectCode } = rawBytes(c, op, world, kg.config.keyPrefix, enc);
             const write = WRITES.has(op.method);
             const before = write ? await world.snapshot() : undefined;
             const got = await exchange(port, chunks, !expectAnswer);
@@ -142,6 +142,14 @@ forEachDialect(
             const what = `${c.attack} on ${op.method} ${op.path}`;
             if (expectAnswer)
               assert.ok(got.responses.length > 0, `no answer to ${what}: ${redact(got.text.slice(0, 300))}`);
+            if (expectCode !== undefined) {
+              const first = got.responses[0];
+              assert.equal(
+                first && JSON.parse(first.body).error?.code,
+                expectCode,
+                `${what}: ${redact(String(first?.body).slice(0, 300))}`,
+              );
+            }
             // Bytes that are not an HTTP response are as bad as a 5xx.
             if (got.text.length > 0) assert.ok(got.responses.length > 0, `not an HTTP answer to ${what}`);
             let accepted = false;

@@ -165,7 +165,7 @@ export function rawBytes(
   world: World,
   prefix: string,
   resolve: (v: unknown) => string,
-): { chunks: Buffer[]; expectAnswer: boolean } {
+): { chunks: Buffer[]; expectAnswer: boolean; expectCode?: string } {
   const ids = { i: 0 };
   const path = op.path.replace(/\{\w+\}/g, () => {
     const p = op.params[ids.i++]!;
@@ -182,18 +182,23 @@ export function rawBytes(
   ];
   const bad = Buffer.from([0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80]);
   const answer = (chunks: Buffer[]) => ({ chunks, expectAnswer: true });
+  // Two different keys are refused wherever the versioned API reads credentials (public routes ignore them).
+  const authenticated = op.path.startsWith('/api/v1.0/') && !op.public;
+  const ambiguous = (chunks: Buffer[]) =>
+    authenticated ? { chunks, expectAnswer: true, expectCode: 'AMBIGUOUS_CREDENTIALS' } : answer(chunks);
+  const unparsable = (chunks: Buffer[]) => ({ chunks, expectAnswer: true, expectCode: 'MALFORMED_REQUEST' });
   const maybe = (chunks: Buffer[]) => ({ chunks, expectAnswer: false });
   switch (c.attack) {
     case 'two X-API-Key, same key':
       return answer(withBody(`${line()}X-API-Key: ${key}\r\nX-API-Key: ${key}\r\n`, json));
     case 'two X-API-Key, different keys':
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\nX-API-Key: ${other}\r\n`, json));
+      return ambiguous(withBody(`${line()}X-API-Key: ${key}\r\nX-API-Key: ${other}\r\n`, json));
     case 'X-API-Key and X-ApiKey, different keys':
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\nX-ApiKey: ${generateKey(prefix)}\r\n`, json));
+      return ambiguous(withBody(`${line()}X-API-Key: ${key}\r\nX-ApiKey: ${generateKey(prefix)}\r\n`, json));
     case 'two Authorization, different keys':
-      return answer(withBody(`${line()}Authorization: Bearer ${key}\r\nAuthorization: apiToken ${other}\r\n`, json));
+      return ambiguous(withBody(`${line()}Authorization: Bearer ${key}\r\nAuthorization: apiToken ${other}\r\n`, json));
     case 'Authorization and X-API-Key, different keys':
-      return answer(withBody(`${line()}Authorization: Bearer ${key}\r\nX-API-Key: ${other}\r\n`, json));
+      return ambiguous(withBody(`${line()}Authorization: Bearer ${key}\r\nX-API-Key: ${other}\r\n`, json));
     case 'two Content-Type: json then form':
       return answer(
         withBody(
@@ -209,7 +214,7 @@ export function rawBytes(
     case 'two Content-Length, equal':
       return answer(withBody(`${line()}X-API-Key: ${key}\r\nContent-Length: ${json.length}\r\n`, json));
     case 'two Content-Length, different':
-      return answer(withBody(`${line()}X-API-Key: ${key}\r\nContent-Length: ${json.length + 1}\r\n`, json));
+      return unparsable(withBody(`${line()}X-API-Key: ${key}\r\nContent-Length: ${json.length + 1}\r\n`, json));
     case 'two Cookie lines':
       return answer(
         withBody(
@@ -248,7 +253,7 @@ export function rawBytes(
         Buffer.from(` HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\n\r\n`),
       ]);
     case 'NUL in a header value':
-      return answer([Buffer.from(`${line()}X-API-Key: ${key}\u0000x\r\nContent-Length: 0\r\n\r\n`)]);
+      return unparsable([Buffer.from(`${line()}X-API-Key: ${key}\u0000x\r\nContent-Length: 0\r\n\r\n`)]);
     case 'body shorter than Content-Length, then closed':
       return maybe([
         Buffer.from(
@@ -264,14 +269,14 @@ export function rawBytes(
         json,
       ]);
     case 'Content-Length beyond 2^64':
-      return answer([
+      return unparsable([
         Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 18446744073709551617\r\n\r\n`),
         json,
       ]);
     case 'negative Content-Length':
-      return answer([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: -1\r\n\r\n`), json]);
+      return unparsable([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: -1\r\n\r\n`), json]);
     case 'Content-Length that is not a number':
-      return answer([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 1e3\r\n\r\n`), json]);
+      return unparsable([Buffer.from(`${line()}Content-Type: application/json\r\nContent-Length: 1e3\r\n\r\n`), json]);
     case 'chunked with a size that is not hex':
       return answer([
         Buffer.from(
@@ -293,7 +298,7 @@ export function rawBytes(
         Buffer.from('\r\n'),
       ]);
     case 'chunked and Content-Length':
-      return answer([
+      return unparsable([
         Buffer.from(
           `${line()}Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
         ),
