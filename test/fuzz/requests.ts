@@ -105,6 +105,8 @@ export interface RequestSpec {
   credential: CredentialSpec;
   /** GitHub's secret-scanning route: sign the exact bytes sent with the test's GitHub key, so the handler runs. */
   sign: boolean;
+  /** The operation's documented header parameters, with whatever text. */
+  headers: [string, string][];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,6 +681,7 @@ function wellMeant(op: Operation): fc.Arbitrary<RequestSpec> {
         .map((who): CredentialSpec => ({ as: 'cookie', who, csrf: 'right', crossSite: false })),
     ),
     sign: fc.constant(op.path.includes('secret-scanning')),
+    headers: fc.constant([]),
   });
 }
 
@@ -703,6 +706,21 @@ function hostile(op: Operation): fc.Arbitrary<RequestSpec> {
     contentType: contentTypeFor(),
     credential: credentialFor(op),
     sign: op.path.includes('secret-scanning') ? fc.boolean() : fc.constant(false),
+    headers: fc
+      .tuple(
+        ...op.headers.map(() =>
+          fc.option(
+            fc.oneof(
+              fc.stringMatching(/^[\x20-\x7e]{0,100}$/),
+              fc.constantFrom('', 'MEUCIQ==', 'not base64!', 'x'.repeat(1001)),
+            ),
+            { nil: undefined },
+          ),
+        ),
+      )
+      .map((values) =>
+        values.flatMap((v, i): [string, string][] => (v === undefined ? [] : [[op.headers[i]!.name, v]])),
+      ),
   });
 }
 
@@ -909,6 +927,7 @@ export function concrete(
     add('content-type', ct.values[0]);
     add('content-type', ct.values[1]);
   }
+  for (const [name, value] of spec.headers) add(name, value);
   if (spec.sign && signer && payload) {
     const s = signer(payload);
     add('github-public-key-identifier', s.keyId);
