@@ -31,6 +31,9 @@ export interface Captured {
   truncated: boolean;
 }
 
+/** A field name as APIs name fields (letters, digits, `_ - . $ [ ]`, up to 64); others are redacted. */
+const ORDINARY_NAME = /^[A-Za-z0-9_$.[\]-]{1,64}$/;
+
 /** Whether a field of that name holds a secret. */
 export function isSecretField(name: string): boolean {
   return SECRET_FIELD_RE.test(name);
@@ -60,7 +63,10 @@ export function redactValue(value: unknown, pattern: RegExp, depth = 0): unknown
   if (Array.isArray(value)) return value.map((v) => redactValue(v, pattern, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
-    out[name] = isSecretField(name) && v !== null && v !== undefined ? REDACTED : redactValue(v, pattern, depth + 1);
+    // A name unlike a field's is the caller's text (a form parser makes JSON sent as a form one
+    // field named by the whole text, keys and passwords and all): it is not kept.
+    out[ORDINARY_NAME.test(name) ? scrubKeys(name, pattern) : REDACTED] =
+      isSecretField(name) && v !== null && v !== undefined ? REDACTED : redactValue(v, pattern, depth + 1);
   }
   return out;
 }

@@ -138,7 +138,8 @@ export function arrive(request: FastifyRequest, allowQueryKeys: boolean, routed 
 /** The query string of a URL, read leniently (a URL the router refused, an upgrade request). */
 export function looseQuery(url: string): Record<string, string[]> {
   const at = url.indexOf('?');
-  const out: Record<string, string[]> = {};
+  // No prototype: a parameter named `__proto__` or `constructor` is a name like any other.
+  const out: Record<string, string[]> = Object.create(null);
   if (at < 0) return out;
   for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
     const values = out[name] ?? [];

@@ -53,14 +53,26 @@ function reportedError(err: FastifyError): { error: ValidationError; message: st
   return { error, message: forms.length > 0 ? `must be ${forms.join(' or ')}` : 'is not valid' };
 }
 
+/**
+ * A property name the answer may repeat: a name like the API's own. Any other name is the caller's
+ * text (JSON sent as a form becomes one field named by the whole text, key or password and all),
+ * and the answer must not echo it.
+ */
+const ECHOABLE_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$|^\d{1,6}$/;
+
+/** A property name as an error may name it: itself when it is like the API's own names, else `(unnamed)`. */
+export function echoableName(name: string): string {
+  return ECHOABLE_NAME.test(name) ? name : '(unnamed)';
+}
+
 /** The field an AJV validation error is about, as a dotted path. */
 function validationField(err: FastifyError): string | undefined {
   const first = reportedError(err)?.error;
   if (!first) return undefined;
   const params = first.params as Record<string, unknown>;
-  const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const extra = (params.missingProperty ?? params.additionalProperty) as string | undefined;
-  const field = [path, extra].filter(Boolean).join('.');
+  const names = [...first.instancePath.split('/').slice(1), ...(extra === undefined ? [] : [extra])];
+  const field = names.map(echoableName).join('.');
   return field || err.validationContext;
 }
 

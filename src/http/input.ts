@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { KeygateError } from '../domain/errors.js';
+import { echoableName } from './errors.js';
 
 const MAX_DEPTH = 64;
 
@@ -12,7 +13,9 @@ export function unstorablePath(value: unknown, path = '', depth = 0): string | n
   if (typeof value === 'string') return UNSTORABLE.test(value) ? path : null;
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return null;
   for (const [k, v] of Object.entries(value)) {
-    const here = path ? `${path}.${k}` : k;
+    // The caller's own text is not echoed as a name: it may hold a key.
+    const name = echoableName(k);
+    const here = path ? `${path}.${name}` : name;
     if (UNSTORABLE.test(k)) return here;
     const found = unstorablePath(v, here, depth + 1);
     if (found !== null) return found;
