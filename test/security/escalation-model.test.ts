@@ -4,7 +4,7 @@ import { before, it } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_MODEL } from '../../src/domain/model.js';
 import { forEachDialect } from '../support/harness.js';
-import { COMMANDS } from './model/commands.js';
+import { COMMANDS, SEED_TOKENS } from './model/commands.js';
 import { Escalation, probeAll, probeStep } from './model/probes.js';
 import { ALL, BUNDLES, GROUPS, LEVELS, RESOURCES, type Model } from './model/reference.js';
 import { setUpRoot, setUpRun, type InitialRoles, type World } from './model/world.js';
@@ -28,8 +28,8 @@ import { setUpRoot, setUpRun, type InitialRoles, type World } from './model/worl
  * machine. More: KEYGATE_ESCALATION_RUNS=200. Replay a failure: KEYGATE_ESCALATION_SEED and
  * KEYGATE_ESCALATION_PATH from fast-check's report.
  */
-const NUM_RUNS = Number(process.env.KEYGATE_ESCALATION_RUNS ?? 12);
-const MAX_COMMANDS = 12;
+const NUM_RUNS = Number(process.env.KEYGATE_ESCALATION_RUNS ?? 30);
+const MAX_COMMANDS = 16;
 const replay = process.env.KEYGATE_ESCALATION_SEED
   ? {
       seed: Number(process.env.KEYGATE_ESCALATION_SEED),
@@ -37,13 +37,11 @@ const replay = process.env.KEYGATE_ESCALATION_SEED
     }
   : {};
 
+const grant = fc.record({ at: fc.constantFrom(...RESOURCES), role: fc.constantFrom(...LEVELS) });
+/** U1 always starts with a role somewhere; U2 and U3 usually; U3 may start with none at all. */
 const initialRoles: fc.Arbitrary<InitialRoles> = fc.record(
-  {
-    U1: fc.record({ at: fc.constantFrom(...RESOURCES), role: fc.constantFrom(...LEVELS) }),
-    U2: fc.record({ at: fc.constantFrom(...RESOURCES), role: fc.constantFrom(...LEVELS) }),
-    U3: fc.record({ at: fc.constantFrom(...RESOURCES), role: fc.constantFrom(...LEVELS) }),
-  },
-  { requiredKeys: [] },
+  { U1: grant, U2: grant, U3: grant },
+  { requiredKeys: ['U1', 'U2'] },
 );
 
 forEachDialect(
@@ -76,17 +74,23 @@ forEachDialect(
       const tally = new Map<string, number>();
       let runs = 0;
       await fc.assert(
-        fc.asyncProperty(initialRoles, fc.commands(COMMANDS, { maxCommands: MAX_COMMANDS }), async (roles, cmds) => {
-          runs += 1;
-          let state: { model: Model; world: World } | undefined;
-          await fc.asyncModelRun(async () => {
-            state = await setUpRun(env(), root, roles, tally);
-            return { model: state.model, real: state.world };
-          }, cmds);
-          assert.ok(state);
-          state.world.steps.push('full probe (end of run)');
-          await probeAll(state.model, state.world);
-        }),
+        fc.asyncProperty(
+          initialRoles,
+          SEED_TOKENS,
+          fc.commands(COMMANDS, { maxCommands: MAX_COMMANDS, size: 'max' }),
+          async (roles, seeds, cmds) => {
+            runs += 1;
+            let state: { model: Model; world: World } | undefined;
+            await fc.asyncModelRun(async () => {
+              state = await setUpRun(env(), root, roles, tally);
+              for (const seed of seeds) if (seed.check(state.model)) await seed.run(state.model, state.world);
+              return { model: state.model, real: state.world };
+            }, cmds);
+            assert.ok(state);
+            state.world.steps.push('full probe (end of run)');
+            await probeAll(state.model, state.world);
+          },
+        ),
         { numRuns: NUM_RUNS, ...replay },
       );
       t.diagnostic(`${dialect}: ${runs} runs of up to ${MAX_COMMANDS} steps`);

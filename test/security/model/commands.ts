@@ -58,9 +58,6 @@ function refName(a: ActorRef): string {
   return a.kind === 'session' ? a.user : `token#${a.n}`;
 }
 
-const sameSet = (a: Iterable<string>, b: Iterable<string>) =>
-  JSON.stringify([...new Set(a)].sort()) === JSON.stringify([...new Set(b)].sort());
-
 /**
  * Sends one operation and judges keygate's answer against the model's: allowed where the model
  * forbids is an escalation (the test fails at once). Refused where the model allows is keygate
@@ -535,21 +532,47 @@ const perms: fc.Arbitrary<PermsChoice> = fc.oneof(
 );
 const groups = fc.subarray([...GROUPS], { minLength: 1, maxLength: 2 });
 const expiry: fc.Arbitrary<Expiry> = fc.constantFrom(null, 10, 20, 30);
+/** Mostly null, now and then a value (fc.option makes null the rare one). */
+const rarely = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | null> =>
+  fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb });
 
 const create = fc
   .tuple(
     actor,
     fc.oneof(
-      fc
-        .tuple(fc.option(resource, { nil: null, freq: 6 }), perms)
-        .map(([at, p]): Placement => ({ kind: 'drawn', at, perms: p })),
-      fc.nat({ max: 11 }).map((n): Placement => ({ kind: 'guided', n })),
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.option(resource, { nil: null, freq: 6 }), perms)
+          .map(([at, p]): Placement => ({ kind: 'drawn', at, perms: p })),
+      },
+      { weight: 2, arbitrary: fc.nat({ max: 11 }).map((n): Placement => ({ kind: 'guided', n })) },
     ),
     fc.option(groups, { nil: undefined, freq: 2 }),
     expiry,
-    fc.option(user, { nil: null, freq: 6 }),
+    rarely(user),
   )
   .map(([a, pl, g, e, imp]) => new CreateToken(a, pl, g, e, imp));
+
+/**
+ * The tokens a run starts with: made by people (and then by those tokens) where they may, so that
+ * every run has tokens to act with and on from its first step. Each is a judged create like any other.
+ */
+export const SEED_TOKENS: fc.Arbitrary<fc.AsyncCommand<Model, World>[]> = fc.array(
+  fc
+    .tuple(
+      fc.oneof(
+        { weight: 2, arbitrary: user.map((u): ActorRef => ({ kind: 'session', user: u })) },
+        { weight: 1, arbitrary: tokenRef.map((n): ActorRef => ({ kind: 'token', n })) },
+      ),
+      fc.nat({ max: 11 }),
+      fc.option(groups, { nil: undefined, freq: 3 }),
+      expiry,
+      rarely(user),
+    )
+    .map(([a, n, g, e, imp]) => new CreateToken(a, { kind: 'guided', n }, g, e, imp)),
+  { minLength: 1, maxLength: 4 },
+);
 
 /** The operations; making tokens is listed twice, as there is little to act on without them. */
 export const COMMANDS: fc.Arbitrary<fc.AsyncCommand<Model, World>>[] = [

@@ -326,7 +326,7 @@ function withinActor(m: Model, p: Principal, held: ReadonlySet<Permission>, shap
   if (shape.perms !== undefined && [...shape.perms].some((x) => !held.has(x))) return false;
   if (p.kind === 'token') {
     const own = tokenOf(m, p);
-    if (shape.groups !== undefined && shape.groups.some((g) => !groupAllows(own.groups, g))) return false;
+    if (shape.groups?.some((g) => !groupAllows(own.groups, g))) return false;
     if (shape.expiry !== undefined && own.expiry !== null && (shape.expiry === null || shape.expiry > own.expiry))
       return false;
   }
