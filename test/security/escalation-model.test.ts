@@ -25,11 +25,12 @@ import { setUpRoot, setUpRun, type InitialRoles, type World } from './model/worl
  * stricter (tallied and printed as diagnostics; reasons in STRICTER_BY_DESIGN).
  *
  * Budget: runs × steps are chosen to stay well under a minute per dialect on a loaded 2-core
- * machine. More: KEYGATE_ESCALATION_RUNS=200. Replay a failure: KEYGATE_ESCALATION_SEED and
+ * machine (20 runs of up to 14 steps after up to 4 seed tokens). More: KEYGATE_ESCALATION_RUNS=200
+ * KEYGATE_ESCALATION_STEPS=24. Replay a failure: KEYGATE_ESCALATION_SEED and
  * KEYGATE_ESCALATION_PATH from fast-check's report.
  */
-const NUM_RUNS = Number(process.env.KEYGATE_ESCALATION_RUNS ?? 30);
-const MAX_COMMANDS = 16;
+const NUM_RUNS = Number(process.env.KEYGATE_ESCALATION_RUNS ?? 20);
+const MAX_COMMANDS = Number(process.env.KEYGATE_ESCALATION_STEPS ?? 14);
 const replay = process.env.KEYGATE_ESCALATION_SEED
   ? {
       seed: Number(process.env.KEYGATE_ESCALATION_SEED),
@@ -65,7 +66,7 @@ forEachDialect(
       model.users.U1.roles.clear();
       await assert.rejects(probeStep(model, world), (err: Error) => {
         assert.ok(err instanceof Escalation, String(err));
-        assert.match(err.message, /U1 \(signed in\) reads A/);
+        assert.match(err.message, /U1 \(signed in\) reads [AFBG]\b/);
         return true;
       });
     });

@@ -464,7 +464,7 @@ class RenameResource extends Step {
       () =>
         call(w.env.app, 'PATCH', `/api/v1.0/resources/${w.ids[this.at]}`, {
           ...credentials(w, p),
-          body: { name: this.at },
+          body: { name: `${w.tag} ${this.at}` },
         }),
       true,
     );

@@ -14,9 +14,11 @@ import {
   USERS,
   verifyValid,
   inScope,
+  rights,
   type Model,
   type ModelToken,
   type Principal,
+  type ResourceName,
 } from './reference.js';
 import { credentials, described, ok, type World } from './world.js';
 
@@ -50,7 +52,7 @@ export function trace(w: World): string {
 /**
  * After every step: every key works exactly while the model says it is alive, every retired key is
  * refused, and every principal reads exactly the resources the model lets it read and writes none
- * it may not write.
+ * it may not write (two resources in turn; all of them in the full probe).
  */
 export async function probeStep(m: Model, w: World): Promise<void> {
   const { app } = w.env;
@@ -66,9 +68,17 @@ export async function probeStep(m: Model, w: World): Promise<void> {
     const me = await call(app, 'GET', '/api/v1.0/me', { key });
     if (ok(me)) escalation(w, `retired key #${i} works (GET /me)`, me);
   }
+  // Two of the five resources after each step, in turn; all five in the full probe.
+  w.turn += 1;
+  await probeResources(m, w, [RESOURCES[w.turn % 5]!, RESOURCES[(w.turn + 2) % 5]!]);
+}
+
+/** Every principal reads exactly the resources the model lets it read, and writes none it may not write. */
+async function probeResources(m: Model, w: World, resources: readonly ResourceName[]): Promise<void> {
+  const { app } = w.env;
   for (const p of principals(m)) {
     const as = credentials(w, p);
-    for (const r of RESOURCES) {
+    for (const r of resources) {
       const id = w.ids[r];
       const read = await call(app, 'GET', `/api/v1.0/resources/${id}`, as);
       const may = mayReadResource(m, p, r);
@@ -76,7 +86,7 @@ export async function probeStep(m: Model, w: World): Promise<void> {
       if (!ok(read) && may) disagreement(w, `${principalName(p)} reads ${r}`, read);
       if (!mayWriteResource(m, p, r)) {
         // Only refusals are probed: an allowed rename would write (rename commands check those).
-        const write = await call(app, 'PATCH', `/api/v1.0/resources/${id}`, { ...as, body: { name: r } });
+        const write = await call(app, 'PATCH', `/api/v1.0/resources/${id}`, { ...as, body: { name: `${w.tag} ${r}` } });
         if (ok(write)) escalation(w, `${principalName(p)} renames ${r}`, write);
       }
     }
@@ -91,10 +101,13 @@ export async function probeStep(m: Model, w: World): Promise<void> {
  */
 export async function probeAll(m: Model, w: World): Promise<void> {
   const { app } = w.env;
+  await probeResources(m, w, RESOURCES);
   for (const t of m.tokens) {
     const key = w.tokens[t.index]!.key;
     for (const r of RESOURCES) {
-      for (const permission of ALL) {
+      // Three of the ten permissions per token and resource, a different three each time.
+      w.turn += 1;
+      for (const permission of [0, 1, 2].map((k) => ALL[(w.turn * 3 + k) % ALL.length]!)) {
         const v = await call(app, 'POST', '/api/v1.0/verify', {
           key: w.verifier,
           body: { key, resourceId: w.ids[r], permission },
@@ -111,6 +124,26 @@ export async function probeAll(m: Model, w: World): Promise<void> {
     const as = credentials(w, p);
     const who = principalName(p);
     for (const t of m.tokens) await probeTokenActions(m, w, p, t);
+    if (p.kind === 'token') {
+      // As a verifier: any answer but NOT_FOUND about a token tells something about it.
+      for (const t of m.tokens) {
+        const v = await call(app, 'POST', '/api/v1.0/verify', { ...as, body: { key: w.tokens[t.index]!.key } });
+        if (v.status === 200 && v.body.code !== 'NOT_FOUND' && !mayVerifierSee(m, p, t))
+          escalation(w, `${who} as a verifier is told ${v.body.code} about t${t.index}`, v);
+      }
+    }
+    for (const r of RESOURCES) {
+      const members = await call(app, 'GET', `/api/v1.0/resources/${w.ids[r]}/members`, as);
+      if (ok(members) && !rights(m, p, 'resources', r).has('members:read'))
+        escalation(w, `${who} lists ${r}'s members`, members);
+    }
+    const found = await call(app, 'GET', `/api/v1.0/resources?q=${w.tag}&limit=500`, as);
+    if (ok(found))
+      for (const item of found.body.items as { id: string }[]) {
+        const r = RESOURCES.find((x) => w.ids[x] === item.id);
+        if (r === undefined || !mayReadResource(m, p, r))
+          escalation(w, `${who} finds ${r ?? `a resource not of this run (${item.id})`} by searching`, found);
+      }
     for (const r of RESOURCES) {
       const list = await call(app, 'GET', `/api/v1.0/resources/${w.ids[r]}/tokens?limit=500`, as);
       if (!ok(list)) continue;
@@ -131,6 +164,17 @@ export async function probeAll(m: Model, w: World): Promise<void> {
   }
 }
 
+/**
+ * "A verifier sees only tokens on resources where it holds keys:verify itself", and a verifier is a
+ * token holding keys:verify at its own resource.
+ */
+function mayVerifierSee(m: Model, p: Principal & { kind: 'token' }, t: ModelToken): boolean {
+  const own = m.tokens[p.index]!;
+  return (
+    !t.gone && rights(m, p, 'verify', own.home).has('keys:verify') && rights(m, p, 'verify', t.home).has('keys:verify')
+  );
+}
+
 /** "My tokens": those of the user the principal acts as, and for a token only inside its subtree. */
 function mayListAsMine(m: Model, p: Principal, t: ModelToken, me: string | null): boolean {
   if (t.gone) return false;
@@ -148,7 +192,11 @@ function nameOf(t: ModelToken | undefined, id: string): string {
   return t ? `t${t.index}` : `a token not of this run (${id})`;
 }
 
-/** One principal against one token: seeing it, and every action the model forbids. */
+/**
+ * One principal against one token: seeing it, and one of the actions the model forbids (in turn:
+ * over a run's probes every forbidden action comes up; an allowed one is never tried here, as it
+ * would change the state).
+ */
 async function probeTokenActions(m: Model, w: World, p: Principal, t: ModelToken): Promise<void> {
   const { app } = w.env;
   const as = credentials(w, p);
@@ -156,27 +204,19 @@ async function probeTokenActions(m: Model, w: World, p: Principal, t: ModelToken
   const path = `/api/v1.0/tokens/${w.tokens[t.index]!.id}`;
   const seen = await call(app, 'GET', path, as);
   if (ok(seen) && !maySeeToken(m, p, t)) escalation(w, `${who}: GET`, seen);
-  if (!mayManage(m, p, t)) {
-    const attempts: [string, () => Promise<Reply>][] = [
-      ['PATCH', () => call(app, 'PATCH', path, { ...as, body: { description: 'probe' } })],
-      ['deactivate', () => call(app, 'POST', `${path}/deactivate`, as)],
-      ['DELETE', () => call(app, 'DELETE', path, as)],
-    ];
-    for (const [what, attempt] of attempts) {
-      const reply = await attempt();
-      if (ok(reply)) escalation(w, `${who}: ${what}`, reply);
-    }
-  }
-  if (!mayActivate(m, p, t)) {
-    const reply = await call(app, 'POST', `${path}/activate`, as);
-    if (ok(reply)) escalation(w, `${who}: activate`, reply);
-  }
-  if (!mayRoll(m, p, t)) {
-    const reply = await call(app, 'POST', `${path}/roll`, { ...as, body: { graceSeconds: 0 } });
-    if (ok(reply)) escalation(w, `${who}: roll`, reply);
-  }
-  if (!mayReveal(m, p, t)) {
-    const reply = await call(app, 'GET', `${path}/key`, as);
-    if (ok(reply)) escalation(w, `${who}: reveal`, reply);
-  }
+  const manage = !mayManage(m, p, t);
+  const forbidden: [string, boolean, () => Promise<Reply>][] = [
+    ['PATCH', manage, () => call(app, 'PATCH', path, { ...as, body: { description: 'probe' } })],
+    ['deactivate', manage, () => call(app, 'POST', `${path}/deactivate`, as)],
+    ['DELETE', manage, () => call(app, 'DELETE', path, as)],
+    ['activate', !mayActivate(m, p, t), () => call(app, 'POST', `${path}/activate`, as)],
+    ['roll', !mayRoll(m, p, t), () => call(app, 'POST', `${path}/roll`, { ...as, body: { graceSeconds: 0 } })],
+    ['reveal', !mayReveal(m, p, t), () => call(app, 'GET', `${path}/key`, as)],
+  ];
+  const candidates = forbidden.filter(([, refused]) => refused);
+  if (candidates.length === 0) return;
+  w.turn += 1;
+  const [what, , attempt] = candidates[w.turn % candidates.length]!;
+  const reply = await attempt();
+  if (ok(reply)) escalation(w, `${who}: ${what}`, reply);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBase62 } from '../../../src/domain/keys.js';
 import type { TestEnv } from '../../support/harness.js';
 import { call, PASSWORD, userWithSession, type Reply } from '../../support/client.js';
 import {
@@ -33,6 +34,10 @@ export interface World {
   tally: Map<string, number>;
   /** What this run did so far, resolved (who on what), for failure messages. */
   steps: string[];
+  /** Every resource of the run is named `<tag> <name>`, so a search finds this run's resources only. */
+  tag: string;
+  /** Turns the probes that are spread over runs (one of several equivalent requests each time). */
+  turn: number;
 }
 
 /** Roles held when a run starts, one optional role per plain user. */
@@ -90,11 +95,12 @@ export async function setUpRun(
 ): Promise<{ model: Model; world: World }> {
   const { app, kg } = env;
   const ids = {} as Record<ResourceName, string>;
+  const tag = `run${randomBase62(8)}`;
   for (const r of RESOURCES) {
     const parent = PARENT[r];
     const res = await call(app, 'POST', '/api/v1.0/resources', {
       cookie: root.cookie,
-      body: { type: TYPE[r], name: r, ...(parent ? { parentId: ids[parent] } : {}) },
+      body: { type: TYPE[r], name: `${tag} ${r}`, ...(parent ? { parentId: ids[parent] } : {}) },
     });
     assert.equal(res.status, 201, described(res));
     ids[r] = res.body.id;
@@ -119,6 +125,8 @@ export async function setUpRun(
     verifier: root.verifier,
     t0: Date.now(),
     tally,
+    tag,
+    turn: 0,
     steps: [
       `start: ${
         Object.entries(roles)
