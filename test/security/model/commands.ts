@@ -8,6 +8,7 @@ import {
   deactivated,
   deactivationHolds,
   GROUPS,
+  isSystemAdmin,
   LEVELS,
   mayActivate,
   mayChangeUser,
@@ -218,7 +219,8 @@ type Edit =
   | { kind: 'perms'; perms: PermsChoice }
   | { kind: 'groups'; groups: Group[] }
   | { kind: 'expiry'; expiry: Expiry }
-  | { kind: 'active'; active: boolean };
+  | { kind: 'active'; active: boolean }
+  | { kind: 'impersonate'; as: UserName | null };
 
 function editText(e: Edit): string {
   switch (e.kind) {
@@ -230,6 +232,8 @@ function editText(e: Edit): string {
       return `expiry ${e.expiry === null ? 'never' : `${e.expiry}d`}`;
     case 'active':
       return `active ${e.active}`;
+    case 'impersonate':
+      return `impersonate ${e.as ?? 'nobody'}`;
   }
 }
 
@@ -272,8 +276,14 @@ class EditToken extends Step {
         edited = e.active ? { ...t, active: true, deactivatedBy: null } : deactivated(m, p, t);
         body = { active: e.active };
         break;
+      case 'impersonate':
+        edited = { ...t, impersonate: e.as };
+        body = { impersonate: e.as === null ? null : w.users[e.as].id };
+        break;
     }
     allowed = mayEdit(m, p, t, shape, edited);
+    // "Only system administrators create … tokens that impersonate a user"; changing whom one does is the same power.
+    if (e.kind === 'impersonate' && !isSystemAdmin(m, p, 'tokens')) allowed = false;
     if (e.kind === 'active' && e.active && deactivationHolds(m, p, t)) allowed = false;
     const label = `${principalName(p)} edits t${t.index}: ${editText(e)}`;
     const reply = await judged(w, `edit ${e.kind}`, label, allowed, () =>
@@ -587,6 +597,7 @@ export const COMMANDS: fc.Arbitrary<fc.AsyncCommand<Model, World>>[] = [
         groups.map((g): Edit => ({ kind: 'groups', groups: g })),
         expiry.map((e): Edit => ({ kind: 'expiry', expiry: e })),
         fc.boolean().map((b): Edit => ({ kind: 'active', active: b })),
+        fc.option(user, { nil: null }).map((u): Edit => ({ kind: 'impersonate', as: u })),
       ),
     )
     .map(([a, t, e]) => new EditToken(a, t, e)),

@@ -202,8 +202,11 @@ async function probeTokenActions(m: Model, w: World, p: Principal, t: ModelToken
   const as = credentials(w, p);
   const who = `${principalName(p)} on t${t.index}`;
   const path = `/api/v1.0/tokens/${w.tokens[t.index]!.id}`;
-  const seen = await call(app, 'GET', path, as);
-  if (ok(seen) && !maySeeToken(m, p, t)) escalation(w, `${who}: GET`, seen);
+  // The token, or its usage (whoever may see it), in turn.
+  w.turn += 1;
+  const usage = w.turn % 2 === 1;
+  const seen = await call(app, 'GET', usage ? `${path}/usage` : path, as);
+  if (ok(seen) && !maySeeToken(m, p, t)) escalation(w, `${who}: GET${usage ? ' usage' : ''}`, seen);
   const manage = !mayManage(m, p, t);
   const forbidden: [string, boolean, () => Promise<Reply>][] = [
     ['PATCH', manage, () => call(app, 'PATCH', path, { ...as, body: { description: 'probe' } })],
