@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { call, type Reply } from '../../support/client.js';
-import { disagreement, escalation, probeAll, probeStep } from './probes.js';
+import { disagreement, escalation, probeAll, probeStep, trace } from './probes.js';
 import {
   ALL,
   BUNDLES,
@@ -9,7 +9,9 @@ import {
   deactivationHolds,
   GROUPS,
   isSystemAdmin,
+  LEAK_REPORT,
   LEVELS,
+  reportedLeaked,
   mayActivate,
   mayChangeUser,
   mayCreate,
@@ -80,6 +82,8 @@ async function judged(
   if (!passed && allowed) {
     if (exact) disagreement(w, label, reply);
     count(w, `${op}: keygate stricter (${described(reply)})`);
+    // The step itself, so that every case of "stricter" can be checked against STRICTER_BY_DESIGN.
+    count(w, `  stricter: ${label}`);
   }
   return passed ? reply : null;
 }
@@ -93,7 +97,8 @@ function expectSame(w: World, label: string, body: any, t: ModelToken): void {
     apiGroups: [...t.groups].sort(),
     expiresAt: expiryIso(w, t.expiry),
     active: t.active,
-    deactivatedBy: t.deactivatedBy === null ? null : w.users[t.deactivatedBy].id,
+    deactivatedBy:
+      t.deactivatedBy === null || t.deactivatedBy === LEAK_REPORT ? t.deactivatedBy : w.users[t.deactivatedBy].id,
     impersonate: t.impersonate === null ? null : w.users[t.impersonate].id,
   };
   const got = {
@@ -298,7 +303,7 @@ class EditToken extends Step {
   }
 }
 
-type Action = 'activate' | 'deactivate' | 'delete' | 'roll' | 'reveal';
+type Action = 'activate' | 'deactivate' | 'delete' | 'roll' | 'roll with grace' | 'reveal';
 
 class TokenAction extends Step {
   constructor(
@@ -318,7 +323,7 @@ class TokenAction extends Step {
     const path = `/api/v1.0/tokens/${real.id}`;
     const as = credentials(w, p);
     const app = w.env.app;
-    const label = `${principalName(p)} ${this.action}s t${t.index}`;
+    const label = `${principalName(p)} ${this.action.replace(/^(\w+)/, '$1s')} t${t.index}`;
     switch (this.action) {
       case 'activate':
       case 'deactivate': {
@@ -338,13 +343,20 @@ class TokenAction extends Step {
         if (reply !== null) m.tokens[t.index] = { ...t, gone: true };
         return;
       }
-      case 'roll': {
+      case 'roll':
+      case 'roll with grace': {
+        const graceSeconds = this.action === 'roll' ? 0 : 3600;
         const reply = await judged(w, 'roll', label, mayRoll(m, p, t), () =>
-          call(app, 'POST', `${path}/roll`, { ...as, body: { graceSeconds: 0 } }),
+          call(app, 'POST', `${path}/roll`, { ...as, body: { graceSeconds } }),
         );
         if (reply === null) return;
         expectSame(w, label, reply.body, t);
-        w.retired.push(real.key);
+        if (graceSeconds > 0) w.graced.push({ index: t.index, key: real.key });
+        else {
+          // Without a grace period every older key of the token stops, those still in a grace period too.
+          w.retired.push(real.key, ...w.graced.filter((g) => g.index === t.index).map((g) => g.key));
+          w.graced = w.graced.filter((g) => g.index !== t.index);
+        }
         real.key = reply.body.key;
         return;
       }
@@ -357,7 +369,7 @@ class TokenAction extends Step {
     }
   }
   toString(): string {
-    return `${refName(this.actor)} ${this.action}s token#${this.target}`;
+    return `${refName(this.actor)} ${this.action.replace(/^(\w+)/, '$1s')} token#${this.target}`;
   }
 }
 
@@ -509,6 +521,49 @@ class Expire extends Step {
   }
 }
 
+type LeakedKey = 'current' | 'graced' | 'retired';
+
+/**
+ * Someone reports a key of a token as leaked (POST /revoke, no credentials): its current key, one
+ * rolled out with grace, or one rolled out for good (which must switch nothing off). Each report
+ * comes from its own address, as the endpoint allows ten a minute per address.
+ */
+class LeakReport extends Step {
+  constructor(
+    readonly target: number,
+    readonly which: LeakedKey,
+  ) {
+    super();
+  }
+  override check(m: Readonly<Model>): boolean {
+    return m.tokens.length > 0;
+  }
+  protected async act(m: Model, w: World): Promise<void> {
+    const t = resolveToken(m, this.target);
+    const graced = w.graced.find((g) => g.index === t.index)?.key;
+    const retired = w.retired[this.target % Math.max(1, w.retired.length)];
+    const key = this.which === 'graced' ? graced : this.which === 'retired' ? retired : w.tokens[t.index]!.key;
+    if (key === undefined) {
+      w.steps.push(`no ${this.which} key of t${t.index} to report`);
+      return;
+    }
+    const res = await w.env.app.inject({
+      method: 'POST',
+      url: '/api/v1.0/revoke',
+      payload: { key },
+      remoteAddress: `10.${this.target}.${w.turn % 250}.${(w.steps.length % 250) + 1}`,
+    });
+    w.turn += 1;
+    const whose = this.which === 'retired' ? 'a rolled-out' : `t${t.index}'s ${this.which}`;
+    w.steps.push(`someone reports ${whose} key as leaked → ${res.statusCode}`);
+    if (res.statusCode !== 202) throw new Error(`POST /revoke answered ${res.statusCode}\n${trace(w)}`);
+    if (this.which !== 'retired') m.tokens[t.index] = reportedLeaked(t);
+  }
+  toString(): string {
+    return `someone reports token#${this.target}'s ${this.which} key as leaked`;
+  }
+}
+
 /** The whole probe matrix, wherever fast-check puts it (it also runs at the end of every run). */
 class ProbeAll implements fc.AsyncCommand<Model, World> {
   check(): boolean {
@@ -602,7 +657,11 @@ export const COMMANDS: fc.Arbitrary<fc.AsyncCommand<Model, World>>[] = [
     )
     .map(([a, t, e]) => new EditToken(a, t, e)),
   fc
-    .tuple(actor, tokenRef, fc.constantFrom<Action>('activate', 'deactivate', 'delete', 'roll', 'reveal'))
+    .tuple(
+      actor,
+      tokenRef,
+      fc.constantFrom<Action>('activate', 'deactivate', 'delete', 'roll', 'roll with grace', 'reveal'),
+    )
     .map(([a, t, x]) => new TokenAction(a, t, x)),
   fc
     .tuple(actor, resource, user, fc.option(level, { nil: null, freq: 3 }))
@@ -620,5 +679,8 @@ export const COMMANDS: fc.Arbitrary<fc.AsyncCommand<Model, World>>[] = [
   fc.tuple(actor, resource).map(([a, at]) => new DeleteResource(a, at)),
   fc.tuple(actor, resource).map(([a, at]) => new RenameResource(a, at)),
   tokenRef.map((t) => new Expire(t)),
+  fc
+    .tuple(tokenRef, fc.constantFrom<LeakedKey>('current', 'current', 'graced', 'retired'))
+    .map(([t, k]) => new LeakReport(t, k)),
   fc.constant(null).map(() => new ProbeAll()),
 ];

@@ -64,6 +64,13 @@ export async function probeStep(m: Model, w: World): Promise<void> {
       disagreement(w, `t${t.index}'s key is refused (GET /me)`, me);
     }
   }
+  for (const g of w.graced) {
+    const me = await call(app, 'GET', '/api/v1.0/me', { key: g.key });
+    if (ok(me) !== tokenAlive(m, m.tokens[g.index]!)) {
+      if (ok(me)) escalation(w, `a key t${g.index} rolled out with grace works (GET /me)`, me);
+      disagreement(w, `a key t${g.index} rolled out with grace is refused (GET /me)`, me);
+    }
+  }
   for (const [i, key] of w.retired.entries()) {
     const me = await call(app, 'GET', '/api/v1.0/me', { key });
     if (ok(me)) escalation(w, `retired key #${i} works (GET /me)`, me);

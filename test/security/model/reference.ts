@@ -67,6 +67,9 @@ export interface ModelUser {
   roles: Map<ResourceName, Level>;
 }
 
+/** Who switched off a token reported as leaked: nobody's user, so it holds like an administrator's deactivation. */
+export const LEAK_REPORT = 'leak report';
+
 /** Days from the start of the run; null never expires; a negative number has passed. */
 export type Expiry = number | null;
 
@@ -80,8 +83,8 @@ export interface ModelToken {
   groups: readonly Group[];
   expiry: Expiry;
   active: boolean;
-  /** Who switched it off (the user the actor acted as); null while active. */
-  deactivatedBy: UserName | null;
+  /** Who switched it off (the user the actor acted as, or a leak report); null while active. */
+  deactivatedBy: UserName | typeof LEAK_REPORT | null;
   impersonate: UserName | null;
   /** Deleted, or gone with its resource. */
   gone: boolean;
@@ -306,6 +309,15 @@ export function mayRoll(m: Model, p: Principal, t: ModelToken): boolean {
 
 export function mayReveal(m: Model, p: Principal, t: ModelToken): boolean {
   return mayManage(m, p, t) && ownerOf(m, p) === t.owner;
+}
+
+/**
+ * The token after someone reports its key as leaked: "When it is a live key of an active token …
+ * the token is deactivated", held like an administrator's deactivation.
+ */
+export function reportedLeaked(t: ModelToken): ModelToken {
+  if (t.gone || !t.active || (t.expiry !== null && t.expiry <= 0)) return t;
+  return { ...t, active: false, deactivatedBy: LEAK_REPORT };
 }
 
 /** The token after a deactivation by `p`: another's hold survives the owner switching it off again. */

@@ -24,8 +24,10 @@ export interface World {
   users: Record<UserName, { id: string; email: string; cookie: string }>;
   /** By the model's token index: the token's id and its current key (never printed). */
   tokens: { id: string; key: string }[];
-  /** Keys that must never work again: rolled out (no grace) or of deleted tokens. */
+  /** Keys that must never work again: rolled out without a grace period. */
   retired: string[];
+  /** Keys rolled out with an hour's grace: they work exactly while their token does. */
+  graced: { index: number; key: string }[];
   /** A system administrator's system token outside the run, holding keys:verify everywhere. */
   verifier: string;
   /** The start of the run: token expiries are days from it. */
@@ -122,6 +124,7 @@ export async function setUpRun(
     users,
     tokens: [],
     retired: [],
+    graced: [],
     verifier: root.verifier,
     t0: Date.now(),
     tally,
