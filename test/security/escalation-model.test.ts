@@ -4,7 +4,7 @@ import { before, it } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_MODEL } from '../../src/domain/model.js';
 import { forEachDialect } from '../support/harness.js';
-import { COMMANDS, SEED_TOKENS } from './model/commands.js';
+import { COMMANDS, CreateToken, SEED_TOKENS } from './model/commands.js';
 import { Escalation, probeAll, probeStep } from './model/probes.js';
 import { ALL, BUNDLES, GROUPS, LEVELS, RESOURCES, type Model } from './model/reference.js';
 import { setUpRoot, setUpRun, type InitialRoles, type World } from './model/world.js';
@@ -67,6 +67,24 @@ forEachDialect(
       await assert.rejects(probeStep(model, world), (err: Error) => {
         assert.ok(err instanceof Escalation, String(err));
         assert.match(err.message, /U1 \(signed in\) reads [AFBG]\b/);
+        return true;
+      });
+    });
+
+    it('an operation keygate allows and the model forbids fails the run', async () => {
+      // admin may create an administrator token on A for real; a model that has admin demoted may not.
+      const { model, world } = await setUpRun(env(), root, {}, new Map());
+      model.users.admin.systemRole = 'user';
+      const create = new CreateToken(
+        { kind: 'session', user: 'admin' },
+        { kind: 'drawn', at: 'A', perms: { level: 'administrator' } },
+        undefined,
+        30,
+        null,
+      );
+      await assert.rejects(create.run(model, world), (err: Error) => {
+        assert.ok(err instanceof Escalation, String(err));
+        assert.match(err.message, /admin \(signed in\) creates a token of administrator at A/);
         return true;
       });
     });

@@ -131,7 +131,7 @@ abstract class Step implements fc.AsyncCommand<Model, World> {
   abstract toString(): string;
 }
 
-type PermsChoice = { level: Level } | { permissions: Permission[] };
+export type PermsChoice = { level: Level } | { permissions: Permission[] };
 
 function permsOf(c: PermsChoice): ReadonlySet<Permission> {
   return new Set('level' in c ? BUNDLES[c.level] : c.permissions);
@@ -147,9 +147,9 @@ function permsText(c: PermsChoice): string {
  * holds tokens:create, a level it holds there, no expiry beyond its own — so that runs grow tokens,
  * and tokens made by tokens, to act on. Either way keygate's answer is judged against the model.
  */
-type Placement = { kind: 'drawn'; at: ResourceName | null; perms: PermsChoice } | { kind: 'guided'; n: number };
+export type Placement = { kind: 'drawn'; at: ResourceName | null; perms: PermsChoice } | { kind: 'guided'; n: number };
 
-class CreateToken extends Step {
+export class CreateToken extends Step {
   constructor(
     readonly actor: ActorRef,
     readonly placement: Placement,
@@ -217,7 +217,7 @@ function describeToken(
 ): string {
   const g = groups ? ` [${groups.join(' ')}]` : '';
   const imp = impersonate ? ` impersonating ${impersonate}` : '';
-  return `a ${permsText(perms)}${g} token at ${at ?? 'system'}, expires ${expiry === null ? 'never' : `${expiry}d`}${imp}`;
+  return `a token of ${permsText(perms)}${g} at ${at ?? 'system'}, expires ${expiry === null ? 'never' : `${expiry}d`}${imp}`;
 }
 
 type Edit =
