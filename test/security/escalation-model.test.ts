@@ -24,6 +24,9 @@ import { setUpRoot, setUpRun, type InitialRoles, type World } from './model/worl
  * reading and renaming resources; what /verify answers), stricter fails too. Elsewhere keygate may be
  * stricter (tallied and printed as diagnostics; reasons in STRICTER_BY_DESIGN).
  *
+ * Operations run once through keygate's HTTP app in process (app.inject), per dialect. Not covered
+ * here: moving resources (bulk upsert), logs, webhooks, token limits and gateway routes.
+ *
  * Budget: runs × steps are chosen to stay well under a minute per dialect on a loaded 2-core
  * machine (20 runs of up to 14 steps after up to 4 seed tokens). More: KEYGATE_ESCALATION_RUNS=200
  * KEYGATE_ESCALATION_STEPS=24. Replay a failure: KEYGATE_ESCALATION_SEED and

@@ -400,15 +400,16 @@ export function initialModel(): Model {
 }
 
 /**
- * Where keygate is allowed to be stricter than this model, and why (the test tallies these and
- * prints them; it never fails on them):
- * - a token owning a token still needs tokens:create where that token is, not just some right there;
+ * Where keygate may be stricter than this model, the README being silent or looser (the test
+ * tallies each such step and prints it; it fails on none of them outside the exact probes):
+ * - a token acting on its user's tokens (itself included) needs tokens:create where that token is,
+ *   not just some right there (seen: a token with an explicit list lacking tokens:create rolling itself → 404);
  * - a member whose role holds rights the actor lacks can be neither changed nor removed by it;
- * - a token cannot delete the resource it is attached to;
- * - a request refused for its input (validation) before its authorization is judged.
+ * - a token cannot delete the resource it is attached to (seen: 403 FORBIDDEN).
+ * The exact probes (a key works; reading and renaming resources; /verify's valid) allow no slack.
  */
 export const STRICTER_BY_DESIGN = [
-  'owning a token needs tokens:create at it',
+  "acting on one's own token through a token needs tokens:create at it",
   'an outranking member is left alone',
   'a token does not delete its own resource',
 ] as const;
