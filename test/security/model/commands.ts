@@ -38,8 +38,10 @@ import {
   type ResourceName,
   type TokenShape,
   type UserName,
+  TYPE,
+  mayMove,
 } from './reference.js';
-import { count, credentials, described, expiryIso, ok, signIn, type World } from './world.js';
+import { count, credentials, described, expiryIso, externalId, ok, signIn, type World } from './world.js';
 
 /** At most this many tokens per run: enough for tokens acting on tokens, few enough to probe them all after each step. */
 export const MAX_TOKENS = 8;
@@ -468,6 +470,37 @@ class DeleteResource extends Step {
   }
 }
 
+/** A folder or building moves under another resource, by a bulk upsert naming its external id. */
+class MoveResource extends Step {
+  constructor(
+    readonly actor: ActorRef,
+    readonly at: 'F' | 'B' | 'G',
+    readonly to: ResourceName,
+  ) {
+    super();
+  }
+  protected async act(m: Model, w: World): Promise<void> {
+    const p = resolveActor(m, this.actor);
+    const item = {
+      externalId: externalId(w.tag, this.at),
+      type: TYPE[this.at],
+      name: `${w.tag} ${this.at}`,
+      parentId: w.ids[this.to],
+    };
+    const reply = await judged(
+      w,
+      'move resource',
+      `${principalName(p)} moves ${this.at} under ${this.to}`,
+      mayMove(m, p, this.at, this.to),
+      () => call(w.env.app, 'POST', '/api/v1.0/resources/bulk', { ...credentials(w, p), body: { items: [item] } }),
+    );
+    if (reply !== null) m.parent[this.at] = this.to;
+  }
+  toString(): string {
+    return `${refName(this.actor)} moves ${this.at} under ${this.to}`;
+  }
+}
+
 /** Renaming is judged exactly: resources:write where it is, nothing more and nothing less. */
 class RenameResource extends Step {
   constructor(
@@ -678,6 +711,9 @@ export const COMMANDS: fc.Arbitrary<fc.AsyncCommand<Model, World>>[] = [
     .map(([a, u, c]) => new ChangeUser(a, u, c)),
   fc.tuple(actor, resource).map(([a, at]) => new DeleteResource(a, at)),
   fc.tuple(actor, resource).map(([a, at]) => new RenameResource(a, at)),
+  fc
+    .tuple(actor, fc.constantFrom<'F' | 'B' | 'G'>('F', 'B', 'G'), resource)
+    .map(([a, at, to]) => new MoveResource(a, at, to)),
   tokenRef.map((t) => new Expire(t)),
   fc
     .tuple(tokenRef, fc.constantFrom<LeakedKey>('current', 'current', 'graced', 'retired'))

@@ -187,7 +187,7 @@ function mayListAsMine(m: Model, p: Principal, t: ModelToken, me: string | null)
   if (t.gone) return false;
   if (p.kind === 'session') return t.owner === me && m.users[p.user].active;
   const own = m.tokens[p.index]!;
-  return tokenAlive(m, own) && t.owner === (own.impersonate ?? own.owner) && inScope(own, t.home);
+  return tokenAlive(m, own) && t.owner === (own.impersonate ?? own.owner) && inScope(m, own, t.home);
 }
 
 function tokenById(m: Model, w: World, id: string): ModelToken | undefined {

@@ -44,7 +44,7 @@ export const BUNDLES: Record<Level, readonly Permission[]> = {
 };
 export const ALL: readonly Permission[] = BUNDLES.administrator;
 
-/** The small tree every run starts from: account A > folder F > building B, folder G under A; account X apart. */
+/** The tree every run starts from: account A > folder F > building B, folder G under A; account X apart. Folders and buildings can move. */
 export type ResourceName = 'A' | 'F' | 'B' | 'G' | 'X';
 export const RESOURCES: readonly ResourceName[] = ['A', 'F', 'B', 'G', 'X'];
 export const PARENT: Record<ResourceName, ResourceName | null> = { A: null, F: 'A', B: 'F', G: 'A', X: null };
@@ -92,6 +92,8 @@ export interface ModelToken {
 
 export interface Model {
   users: Record<UserName, ModelUser>;
+  /** Where each resource is now (moves change it). */
+  parent: Record<ResourceName, ResourceName | null>;
   /** Resources that still exist. */
   resources: Set<ResourceName>;
   tokens: ModelToken[];
@@ -107,9 +109,9 @@ export function principalName(p: Principal): string {
 const EMPTY: ReadonlySet<Permission> = new Set();
 
 /** The resource and its ancestors, itself first. */
-export function ancestry(r: ResourceName): ResourceName[] {
+export function ancestry(m: Model, r: ResourceName): ResourceName[] {
   const out: ResourceName[] = [];
-  for (let at: ResourceName | null = r; at !== null; at = PARENT[at]) out.push(at);
+  for (let at: ResourceName | null = r; at !== null; at = m.parent[at]) out.push(at);
   return out;
 }
 
@@ -121,7 +123,7 @@ export function userPerms(m: Model, u: UserName, at: ResourceName | null): Reado
   if (at === null || !m.resources.has(at)) return EMPTY;
   const out = new Set<Permission>();
   // "A role on a resource holds for everything under it."
-  for (const r of ancestry(at)) {
+  for (const r of ancestry(m, at)) {
     const role = user.roles.get(r);
     if (role !== undefined) for (const p of BUNDLES[role]) out.add(p);
   }
@@ -163,9 +165,9 @@ export function groupAllows(groups: readonly Group[], g: Group): boolean {
 }
 
 /** Whether `at` lies in the token's subtree (a system token's reach is everything). */
-export function inScope(t: ModelToken, at: ResourceName | null): boolean {
+export function inScope(m: Model, t: ModelToken, at: ResourceName | null): boolean {
   if (t.home === null) return true;
-  return at !== null && ancestry(at).includes(t.home);
+  return at !== null && ancestry(m, at).includes(t.home);
 }
 
 /**
@@ -178,7 +180,7 @@ export function rights(m: Model, p: Principal, group: Group, at: ResourceName | 
   if (!principalAlive(m, p)) return EMPTY;
   if (p.kind === 'session') return userPerms(m, p.user, at);
   const t = tokenOf(m, p);
-  if (!groupAllows(t.groups, group) || !inScope(t, at)) return EMPTY;
+  if (!groupAllows(t.groups, group) || !inScope(m, t, at)) return EMPTY;
   const held = userPerms(m, actingUserOf(t), at);
   return new Set([...t.perms].filter((x) => held.has(x)));
 }
@@ -208,8 +210,23 @@ export function mayWriteResource(m: Model, p: Principal, r: ResourceName): boole
 
 /** Only an empty resource (no child left) can be deleted, with resources:delete on it. */
 export function mayDeleteResource(m: Model, p: Principal, r: ResourceName): boolean {
-  const hasChild = RESOURCES.some((c) => PARENT[c] === r && m.resources.has(c));
+  const hasChild = RESOURCES.some((c) => m.parent[c] === r && m.resources.has(c));
   return !hasChild && rights(m, p, 'resources', r).has('resources:delete');
+}
+
+/** Where a type may be placed (the default model: account > folder (nestable) > building | database). */
+const PLACES: Record<string, readonly string[]> = { folder: ['account', 'folder'], building: ['account', 'folder'] };
+
+/**
+ * Moving a resource under another ("resources:write on the old and the new parent; no cycles; the
+ * model must allow the place"). Naming its present parent moves nothing: write there is enough.
+ */
+export function mayMove(m: Model, p: Principal, r: ResourceName, to: ResourceName): boolean {
+  const from = m.parent[r];
+  if (!m.resources.has(r) || !m.resources.has(to) || from === null) return false;
+  if (!PLACES[TYPE[r]]?.includes(TYPE[to]) || ancestry(m, to).includes(r)) return false;
+  const writes = (at: ResourceName) => rights(m, p, 'resources', at).has('resources:write');
+  return writes(to) && writes(from);
 }
 
 /** members:manage there, and never a role holding more than the actor holds ("member set never gives more"). */
@@ -229,7 +246,7 @@ export function mayChangeUser(m: Model, p: Principal): boolean {
 
 /** What a verifier is told about a key at a resource for a permission: valid or not. */
 export function verifyValid(m: Model, t: ModelToken, r: ResourceName, perm: Permission): boolean {
-  if (!tokenAlive(m, t) || !m.resources.has(r) || !inScope(t, r)) return false;
+  if (!tokenAlive(m, t) || !m.resources.has(r) || !inScope(m, t, r)) return false;
   return t.perms.has(perm) && userPerms(m, actingUserOf(t), r).has(perm);
 }
 
@@ -276,7 +293,7 @@ export function strongerIn(m: Model, p: Principal, t: ModelToken, held: Readonly
   const reaches =
     own === null
       ? t.home !== null || systemAdmin
-      : own.home === null || (t.home !== null && ancestry(t.home).includes(own.home));
+      : own.home === null || (t.home !== null && ancestry(m, t.home).includes(own.home));
   if (!reaches) out.push('scope');
   if (own !== null && own.expiry !== null && (t.expiry === null || t.expiry > own.expiry)) out.push('expiry');
   if (t.impersonate !== null && t.impersonate !== actingUser(m, p) && !systemAdmin) out.push('impersonation');
@@ -396,7 +413,7 @@ export function created(m: Model, p: Principal, spec: CreateSpec): ModelToken {
 export function initialModel(): Model {
   const users = {} as Record<UserName, ModelUser>;
   for (const u of USERS) users[u] = { systemRole: u === 'admin' ? 'admin' : 'user', active: true, roles: new Map() };
-  return { users, resources: new Set(RESOURCES), tokens: [] };
+  return { users, parent: { ...PARENT }, resources: new Set(RESOURCES), tokens: [] };
 }
 
 /**

@@ -59,6 +59,11 @@ export function described(reply: Reply): string {
   return code ? `${reply.status} ${code}` : `${reply.status}`;
 }
 
+/** A run's resources carry external ids, so that a bulk upsert can move them. */
+export function externalId(tag: string, r: ResourceName): string {
+  return `${tag}-${r}`;
+}
+
 export function ok(reply: Reply): boolean {
   return reply.status >= 200 && reply.status < 300;
 }
@@ -102,7 +107,12 @@ export async function setUpRun(
     const parent = PARENT[r];
     const res = await call(app, 'POST', '/api/v1.0/resources', {
       cookie: root.cookie,
-      body: { type: TYPE[r], name: `${tag} ${r}`, ...(parent ? { parentId: ids[parent] } : {}) },
+      body: {
+        type: TYPE[r],
+        name: `${tag} ${r}`,
+        externalId: externalId(tag, r),
+        ...(parent ? { parentId: ids[parent] } : {}),
+      },
     });
     assert.equal(res.status, 201, described(res));
     ids[r] = res.body.id;
