@@ -131,6 +131,17 @@ export async function probeAll(m: Model, w: World): Promise<void> {
     const as = credentials(w, p);
     const who = principalName(p);
     for (const t of m.tokens) await probeTokenActions(m, w, p, t);
+    // Bulk deactivation judges each token as its own deactivate does: none the model forbids may go off.
+    const forbidden = m.tokens.filter((t) => !mayManage(m, p, t));
+    if (forbidden.length > 0) {
+      const bulk = await call(app, 'POST', '/api/v1.0/tokens/deactivate', {
+        ...as,
+        body: { ids: forbidden.map((t) => w.tokens[t.index]!.id) },
+      });
+      if (ok(bulk))
+        for (const [i, result] of (bulk.body.results as { ok: boolean }[]).entries())
+          if (result.ok) escalation(w, `${who}: bulk deactivate of t${forbidden[i]!.index}`, bulk);
+    }
     if (p.kind === 'token') {
       // As a verifier: any answer but NOT_FOUND about a token tells something about it.
       for (const t of m.tokens) {
