@@ -15,12 +15,16 @@ import {
   verifyValid,
   inScope,
   rights,
+  actingUser,
+  ancestry,
+  groupAllows,
+  userPerms,
   type Model,
   type ModelToken,
   type Principal,
   type ResourceName,
 } from './reference.js';
-import { credentials, described, ok, type World } from './world.js';
+import { count, credentials, described, ok, type World } from './world.js';
 
 /** Every principal of the run: each person signed in, and every token's key (dead ones too: they must do nothing). */
 export function principals(m: Model): Principal[] {
@@ -170,6 +174,17 @@ export async function probeAll(m: Model, w: World): Promise<void> {
         if (t === undefined || !maySeeToken(m, p, t)) escalation(w, `${who} lists ${nameOf(t, item.id)} at ${r}`, list);
       }
     }
+    const audit = await call(app, 'GET', '/api/v1.0/logs/audit?limit=500', as);
+    if (ok(audit))
+      for (const record of audit.body.items as AuditItem[]) {
+        if (m.users[actingUser(m, p)].systemRole !== 'admin') count(w, 'audit records read by non-administrators');
+        if (!maySeeAuditRecord(m, w, p, record))
+          escalation(
+            w,
+            `${who} reads the audit record ${record.action} on ${record.targetType} (${describeRecord(w, record)})`,
+            audit,
+          );
+      }
     const mine = await call(app, 'GET', '/api/v1.0/tokens?limit=500', as);
     if (ok(mine)) {
       const me = p.kind === 'session' ? p.user : null;
@@ -191,6 +206,55 @@ function mayVerifierSee(m: Model, p: Principal & { kind: 'token' }, t: ModelToke
   return (
     !t.gone && rights(m, p, 'verify', own.home).has('keys:verify') && rights(m, p, 'verify', t.home).has('keys:verify')
   );
+}
+
+interface AuditItem {
+  action: string;
+  actorType: string;
+  actorId: string | null;
+  targetType: string;
+  targetId: string;
+  resourceId: string | null;
+}
+
+function resourceNamed(w: World, id: string | null): ResourceName | undefined {
+  return id === null ? undefined : RESOURCES.find((r) => w.ids[r] === id);
+}
+
+function describeRecord(w: World, r: AuditItem): string {
+  const at = resourceNamed(w, r.resourceId) ?? (r.resourceId === null ? 'no resource' : 'a resource not of this run');
+  return `at ${at}`;
+}
+
+/**
+ * The README's "Reading logs", for the audit trail: a token's owner sees its records; logs:read or
+ * members:manage on a resource opens those there and below; everyone sees their own acts and what
+ * was done to their tokens; system administrators see everything. A token needs logs:read and the
+ * logs group, and sees no more than the user it acts as, within its own subtree.
+ */
+function maySeeAuditRecord(m: Model, w: World, p: Principal, record: AuditItem): boolean {
+  const u = p.kind === 'session' ? p.user : (m.tokens[p.index]!.impersonate ?? m.tokens[p.index]!.owner);
+  const r = resourceNamed(w, record.resourceId);
+  if (p.kind === 'token') {
+    const t = m.tokens[p.index]!;
+    if (!tokenAlive(m, t) || !t.perms.has('logs:read') || !groupAllows(t.groups, 'logs')) return false;
+    const within =
+      t.home === null || (r !== undefined && (r === t.home || (m.resources.has(r) && ancestry(m, r).includes(t.home))));
+    if (!within) return false;
+  } else if (!m.users[u].active) return false;
+  const user = m.users[u];
+  if (user.systemRole === 'admin') return true;
+  if (r !== undefined && m.resources.has(r)) {
+    const held = userPerms(m, u, r);
+    if (held.has('logs:read') || held.has('members:manage')) return true;
+  }
+  const mine = (id: string | null) => {
+    const i = w.tokens.findIndex((x) => x.id === id);
+    return i >= 0 && !m.tokens[i]!.gone && m.tokens[i]!.owner === u;
+  };
+  if (record.actorType === 'user' && record.actorId === w.users[u].id) return true;
+  if (record.actorType === 'token' && mine(record.actorId)) return true;
+  return record.targetType === 'token' && mine(record.targetId);
 }
 
 /** "My tokens": those of the user the principal acts as, and for a token only inside its subtree. */
