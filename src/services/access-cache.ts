@@ -250,13 +250,17 @@ export class AccessCache {
     });
   }
 
-  /** Ids from the resource up to its root, or null when the resource does not exist. */
-  async ancestry(resourceId: string): Promise<Ancestry | null> {
+  /**
+   * Ids from the resource up to its root, or null when the resource does not exist. `reads`, when
+   * given, counts the store reads it took (0 when all was cached).
+   */
+  async ancestry(resourceId: string, reads?: { count: number }): Promise<Ancestry | null> {
     // Load one missing parent at a time; each load caches it, so this ends within the depth bound.
     for (let loads = 0; loads <= 257; loads++) {
       const walked = this.walk(resourceId);
       if (walked === null || !('missing' in walked)) return walked;
       const epoch = this.epoch;
+      if (reads) reads.count++;
       const row = await this.stores.resources.findById(walked.missing);
       if (!row) {
         this.parents.delete(walked.missing);
@@ -265,6 +269,11 @@ export class AccessCache {
       if (epoch === this.epoch) this.parents.set(row.id, { value: row.parent_id, loadedAt: this.clock() });
     }
     return null;
+  }
+
+  /** Reads a resource's row from the store, past the cache: what looking up an id that does not exist costs. */
+  async readResource(resourceId: string): Promise<void> {
+    await this.stores.resources.findById(resourceId);
   }
 
   /** Forgets what committed changes make stale; the cache listens to the change feed with this. */

@@ -514,9 +514,7 @@ export class TokenService {
     q: Omit<TokenFilter, 'now' | 'ownerId' | 'resourceId'>,
   ): Promise<TokenView[]> {
     validate(TokenListQuery, q);
-    const ancestry = await this.access.ancestryOf(resourceId);
-    const held = this.access.permissionsAt(p, ancestry);
-    if (held.size === 0) fail('NOT_FOUND', 'There is no such resource, or it is outside your reach.');
+    const { held } = await this.access.reach(p, resourceId);
     const all = held.has('tokens:read') || held.has('tokens:manage');
     const rows = await this.stores.tokens.list({
       ...q,
