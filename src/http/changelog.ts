@@ -9,6 +9,17 @@ export interface ChangelogEntry {
 
 export const CHANGELOG: ChangelogEntry[] = [
   {
+    id: '2026-12-07-hardening',
+    date: '2026-12-07T00:00:00Z',
+    version: 'v1.0',
+    title: 'Hardening: clearer refusals, no echoed secrets',
+    body:
+      'A VALIDATION_FAILED message no longer repeats an unexpected field name that is not shaped like one of the API\'s own (it says "(unnamed)"), so a key sent as a field name is never echoed. ' +
+      'A request arriving on a kept-alive connection while an instance shuts down gets 503 UNAVAILABLE in the error envelope with Connection: close. ' +
+      'POST /secret-scanning/github answers 429 RATE_LIMITED after 20 badly signed reports a minute from one address. ' +
+      'GET /metrics is documented as text/plain. A 404 for an id outside your reach and one for an id that does not exist now take the same work.',
+  },
+  {
     id: '2026-11-28-leaks-and-operations',
     date: '2026-11-28T00:00:00Z',
     version: 'v1.0',
