@@ -227,7 +227,11 @@ export function clientErrorResponder(nextRequestId: () => string) {
     const requestId = nextRequestId();
     const { status } = ERROR_CODES[code];
     const body = JSON.stringify(errorBody(code, requestId));
-    if (socket.writable)
+    // A response already under way (a stream answered before the rest of the request proved unreadable)
+    // must not get a second one written into it: what it sent is delivered, then the connection closes.
+    // `destroySoon` flushes what is queued first; `destroy` would drop it, and the client get nothing.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent)
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
           'Content-Type: application/json; charset=utf-8\r\n' +
@@ -236,6 +240,7 @@ export function clientErrorResponder(nextRequestId: () => string) {
           'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n' +
           body,
       );
-    socket.destroy();
+    if (socket.writable) socket.destroySoon();
+    else socket.destroy();
   };
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { clientErrorResponder } from '../../src/http/errors.js';
 import { ERROR_CODES } from '../../src/domain/errors.js';
 import { generateKey } from '../../src/domain/keys.js';
 import { asUser, call, PASSWORD, userWithSession, type Reply } from '../support/client.js';
@@ -97,5 +99,49 @@ forEachDialect('route fuzzer regressions', (env) => {
     assertEnvelope(withNul, 'VALIDATION_FAILED');
     assert.equal(withNul.body.error.field, 'nested.(unnamed)');
     assert.ok(!JSON.stringify(withNul.body).includes(made.key), 'the key is not echoed');
+  });
+});
+
+describe('the answer to an unreadable request (regressions)', () => {
+  /** A server whose every connection gets `serve`, and a client that reads until the server closes. */
+  async function exchange(serve: (socket: Socket) => void): Promise<string> {
+    const server = createServer(serve);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const client = connect(port, '127.0.0.1');
+        let got = '';
+        client.on('data', (c: Buffer) => {
+          got += c.toString();
+        });
+        client.on('close', () => resolve(got));
+        client.on('error', reject);
+      });
+    } finally {
+      server.close();
+    }
+  }
+  const respond = clientErrorResponder(() => 'req_test');
+  const parseError = Object.assign(new Error('Parse Error: Invalid character in chunk size'), {
+    code: 'HPE_INVALID_CHUNK_SIZE',
+  });
+
+  it('is the envelope, delivered before the connection closes', async () => {
+    const got = await exchange((socket) => respond(parseError, socket));
+    assert.match(got, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(got, /"code":"MALFORMED_REQUEST"/);
+  });
+
+  it('of a stream already answering (GET /events with a broken chunked body), is what the stream sent, not lost and not a second answer', async () => {
+    // Found by the fuzzer: the stream's head was still queued when the parser failed, and destroying the
+    // socket dropped it, so the client got nothing at all.
+    const got = await exchange((socket) => {
+      socket.cork();
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nretry: 1000\n\n');
+      Object.assign(socket, { _httpMessage: { headersSent: true } });
+      respond(parseError, socket);
+    });
+    assert.equal(got, 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nretry: 1000\n\n');
   });
 });
