@@ -163,30 +163,30 @@ export async function importTokens(
       const good = batch.filter((b): b is Extract<Parsed, { input: TokenInput }> => 'input' in b);
       const bad = batch.filter((b): b is Extract<Parsed, { problem: string }> => 'problem' in b);
       batch = [];
-      if (opts.strict && bad.length > 0) {
-        refuse(`line ${bad[0]!.line}: ${bad[0]!.problem}`);
-        stopped = true;
-        return;
-      }
-      for (const b of bad) refuse(`line ${b.line}: ${b.problem}`);
-      const { results } = await kg.tokens.createMany(
-        p,
-        good.map((g) => ({ resourceId: g.resourceId, input: g.input })),
-        null,
-        { atomic: opts.strict },
-      );
+      // In strict mode a batch already holding an unreadable line is not even checked further.
+      const { results } =
+        opts.strict && bad.length > 0
+          ? { results: [] }
+          : await kg.tokens.createMany(
+              p,
+              good.map((g) => ({ resourceId: g.resourceId, input: g.input })),
+              null,
+              { atomic: opts.strict },
+            );
       const keys: string[] = [];
+      const refusals = bad.map((b) => ({ line: b.line, text: `line ${b.line}: ${b.problem}` }));
       for (const [i, r] of results.entries()) {
         const line = good[i]!.line;
         if (r.ok) keys.push(`${JSON.stringify({ line, id: r.id, key: r.key })}\n`);
-        else {
-          refuse(refusal(line, r.error));
-          if (opts.strict) {
-            stopped = true;
-            return;
-          }
-        }
+        else refusals.push({ line, text: refusal(line, r.error) });
       }
+      refusals.sort((a, b) => a.line - b.line);
+      if (opts.strict && refusals.length > 0) {
+        refuse(refusals[0]!.text);
+        stopped = true;
+        return;
+      }
+      for (const r of refusals) refuse(r.text);
       if (keys.length > 0) {
         writeSync(fd, keys.join(''));
         fsyncSync(fd);
