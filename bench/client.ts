@@ -70,7 +70,8 @@ export class VerifyClient {
     const res = await this.pool.request({
       method: method as 'GET',
       path,
-      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      // No content type without a body: Fastify refuses an empty JSON body (a DELETE).
+      headers: body === undefined ? { 'x-api-key': key } : { 'content-type': 'application/json', 'x-api-key': key },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.body.text();
