@@ -1,5 +1,4 @@
 import { closeSync, createReadStream, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { KeygateError } from '../domain/errors.js';
 import type { Keygate } from '../keygate.js';
@@ -195,8 +194,7 @@ export async function importTokens(
       progress?.show(imported, bytes);
     };
 
-    const reader = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-    for await (const text of reader) {
+    for await (const text of linesOf(stream)) {
       lines++;
       bytes += text.length + 1;
       if (text.trim() === '') continue;
@@ -207,13 +205,28 @@ export async function importTokens(
       }
     }
     if (!stopped && batch.length > 0) await flush();
-    reader.close();
     if (opts.input !== '-') stream.destroy();
     progress?.show(imported, bytes, true);
   } finally {
     closeSync(fd);
   }
   return { lines, imported, refused, stopped, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * The lines of a stream (without their line ends, `\r\n` or `\n`), read chunk by chunk as they are
+ * asked for. Not readline's async iterator: it queues every line the stream delivers while the
+ * consumer awaits a batch's commit, so a large file ends up in memory whole.
+ */
+async function* linesOf(stream: Readable): AsyncGenerator<string> {
+  let rest = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop()!;
+    for (const part of parts) yield part.endsWith('\r') ? part.slice(0, -1) : part;
+  }
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
 /** The line printed at the end of every import, on stdout. */
