@@ -328,7 +328,8 @@ async function main(): Promise<void> {
     );
     if (r.importShare && r.importShare.serverPct > 0)
       log(
-        `                    ${fmt(r.importRate / (r.importShare.serverPct / 100))} tokens per second of its own cpu (it had ${r.importShare.serverPct}% of its core)`,
+        `                    ${fmt(r.importRate / (r.importShare.serverPct / 100))} tokens per second of its own cpu (it had ${r.importShare.serverPct}% of its core)` +
+          (r.dialect === 'postgres' ? "; PostgreSQL's own cpu is not counted" : ''),
       );
     log(
       `  cold start        ${fmt(r.readyMs)} ms to /ready — target < ${fmt(TARGET_READY_MS)}: ${check(r.readyMs < TARGET_READY_MS)}`,
