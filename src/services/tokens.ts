@@ -457,18 +457,17 @@ export class TokenService {
     await tx.tokens.insertMany(tokens.map((t) => ({ row: t.row, keyHash: t.keyHash })));
     // A look-up of the new key may have been cached as "no such key" before it existed.
     for (const { row } of tokens) tx.changes.push({ kind: 'token', id: row.id }, { kind: 'keys', tokenId: row.id });
-    await this.audit.recordMany(
-      p,
-      tokens.map(({ row }) => ({
-        action: 'token.create',
-        targetType: 'token' as const,
-        targetId: row.id,
-        resourceId: row.resource_id,
-        details: { after: { ...tokenSnapshot(row), keyPrefix: row.key_prefix } },
-        origin,
-      })),
-      tx.audit,
-    );
+    const events = tokens.map(({ row }) => ({
+      action: 'token.create',
+      targetType: 'token' as const,
+      targetId: row.id,
+      resourceId: row.resource_id,
+      details: { after: { ...tokenSnapshot(row), keyPrefix: row.key_prefix } },
+      origin,
+    }));
+    // One token (create): one record, written as every other change writes its own.
+    if (events.length === 1) await this.audit.record(p, events[0]!, tx.audit);
+    else await this.audit.recordMany(p, events, tx.audit);
   }
 
   /** The API's picture of a token. Never the key or its hash. */

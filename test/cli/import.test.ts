@@ -10,6 +10,7 @@ import { isWellFormedGeneratedKey, randomBase62 } from '../../src/domain/keys.js
 import { buildApp } from '../../src/http/app.js';
 import type { FastifyTypebox } from '../../src/http/types.js';
 import { createKeygate, type Keygate } from '../../src/keygate.js';
+import { AuditStore } from '../../src/store/audit.js';
 import type { Principal } from '../../src/services/principal.js';
 import { call } from '../support/client.js';
 import { DIALECTS } from '../support/harness.js';
@@ -185,6 +186,30 @@ for (const dialect of DIALECTS) {
         .execute();
       const told = deliveries.map((d) => (JSON.parse(d.payload) as { data: { token: { id: string } } }).data.token.id);
       assert.deepEqual(told.sort(), [reader!.id, verifier!.id].sort());
+    });
+
+    it('writes no token of a batch whose audit records cannot be written', async () => {
+      const original = AuditStore.prototype.appendMany;
+      AuditStore.prototype.appendMany = async () => {
+        throw new Error('audit store unavailable');
+      };
+      try {
+        await assert.rejects(
+          kg.tokens.createMany(
+            admin,
+            [
+              { resourceId: account, input: { name: 'unaudited 1' } },
+              { resourceId: account, input: { name: 'unaudited 2' } },
+            ],
+            null,
+          ),
+          /audit store unavailable/,
+        );
+      } finally {
+        AuditStore.prototype.appendMany = original;
+      }
+      const { views } = await kg.tokens.list(admin, { owner: '*', limit: 500 });
+      assert.ok(!views.some((v) => v.row.name.startsWith('unaudited')), 'no token without its audit record');
     });
 
     it('refuses to overwrite an existing keys file, and imports nothing then', async () => {
