@@ -35,6 +35,8 @@ export interface ImportSummary {
   /** Whether --strict stopped the import at a refused line. */
   stopped: boolean;
   seconds: number;
+  /** What stopped the import part-way (the database failing, unreadable input); undefined when it ran to the end. */
+  failure?: unknown;
 }
 
 /** One input line, parsed: what to create where, or why not. */
@@ -147,6 +149,7 @@ export async function importTokens(
   let refused = 0;
   let stopped = false;
   let bytes = 0;
+  let failure: unknown;
   try {
     const stream: Readable = opts.input === '-' ? process.stdin : createReadStream(opts.input);
     const size = stat?.isFile() ? stat.size : null;
@@ -194,23 +197,29 @@ export async function importTokens(
       progress?.show(imported, bytes);
     };
 
-    for await (const text of linesOf(stream)) {
-      lines++;
-      bytes += text.length + 1;
-      if (text.trim() === '') continue;
-      batch.push(parseLine(text, lines));
-      if (batch.length >= opts.batchSize) {
-        await flush();
-        if (stopped) break;
+    try {
+      for await (const text of linesOf(stream)) {
+        lines++;
+        bytes += text.length + 1;
+        if (text.trim() === '') continue;
+        batch.push(parseLine(text, lines));
+        if (batch.length >= opts.batchSize) {
+          await flush();
+          if (stopped) break;
+        }
       }
+      if (!stopped && batch.length > 0) await flush();
+    } catch (err) {
+      // The batches before it are in, their keys in the file: the summary must still say how many.
+      failure = err;
+      progress?.interrupt();
     }
-    if (!stopped && batch.length > 0) await flush();
     if (opts.input !== '-') stream.destroy();
-    progress?.show(imported, bytes, true);
+    if (failure === undefined) progress?.show(imported, bytes, true);
   } finally {
     closeSync(fd);
   }
-  return { lines, imported, refused, stopped, seconds: (Date.now() - started) / 1000 };
+  return { lines, imported, refused, stopped, seconds: (Date.now() - started) / 1000, failure };
 }
 
 /**
@@ -235,6 +244,7 @@ export function summaryLine(s: ImportSummary, keysOut: string): string {
   return [
     `imported ${s.imported} tokens from ${s.lines} lines in ${s.seconds.toFixed(1)} s (${rate} tokens/s)`,
     `${s.refused} refused${s.stopped ? ' (--strict: stopped at the first)' : ''}`,
+    ...(s.failure === undefined ? [] : ['stopped by the error below']),
     `keys in ${keysOut}`,
   ].join('; ');
 }

@@ -481,6 +481,7 @@ export function buildProgram(io: Io): Command {
             io,
           );
           io.out(summaryLine(summary, opts.keysOut));
+          if (summary.failure !== undefined) throw summary.failure;
           // Some lines refused: the good ones are in, and a script still hears that not all were.
           if (summary.refused > 0) throw new CommanderError(1, 'keygate.import.refused', 'lines refused');
         });

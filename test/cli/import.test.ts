@@ -212,6 +212,44 @@ for (const dialect of DIALECTS) {
       assert.ok(!views.some((v) => v.row.name.startsWith('unaudited')), 'no token without its audit record');
     });
 
+    it('still prints its summary, and keeps the committed batches and their keys, when a later batch fails', async () => {
+      const input = join(work, 'fails.ndjson');
+      writeFileSync(
+        input,
+        [1, 2, 3, 4].map((i) => JSON.stringify({ resourceId: account, name: `failing ${i}` })).join('\n'),
+      );
+      const keysOut = join(work, 'fails-keys.ndjson');
+      const original = AuditStore.prototype.appendMany;
+      let calls = 0;
+      AuditStore.prototype.appendMany = function (rows) {
+        if (++calls === 2) return Promise.reject(new Error('audit store unavailable'));
+        return original.call(this, rows);
+      };
+      let ran: Ran;
+      try {
+        ran = await inProcess([
+          'token',
+          'import',
+          input,
+          '--as',
+          'ops@example.com',
+          '--keys-out',
+          keysOut,
+          '--batch-size',
+          '2',
+        ]);
+      } finally {
+        AuditStore.prototype.appendMany = original;
+      }
+      assert.equal(ran.code, 1);
+      assert.match(ran.stdout, /imported 2 tokens from 4 lines .*stopped by the error below/);
+      assert.match(ran.stderr, /audit store unavailable/);
+      assert.deepEqual(
+        readKeys(keysOut).map((k) => k.line),
+        [1, 2],
+      );
+    });
+
     it('refuses to overwrite an existing keys file, and imports nothing then', async () => {
       const input = join(work, 'one.ndjson');
       writeFileSync(input, `${JSON.stringify({ resourceId: account, name: 'never made' })}\n`);
