@@ -224,8 +224,9 @@ export async function importTokens(
 
 /**
  * The lines of a stream (without their line ends, `\r\n` or `\n`), read chunk by chunk as they are
- * asked for. Not readline's async iterator: it queues every line the stream delivers while the
- * consumer awaits a batch's commit, so a large file ends up in memory whole.
+ * asked for: the stream's own async iterator keeps the read paced by the batches' commits, where
+ * readline's iterator queues the lines the stream delivers meanwhile (how many depends on the Node
+ * version).
  */
 async function* linesOf(stream: Readable): AsyncGenerator<string> {
   let rest = '';
