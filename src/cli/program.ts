@@ -14,18 +14,24 @@ import { migrateToLatest, openDatabase } from '../store/database.js';
 import type { UserRow } from '../store/users.js';
 import { resourceJson, tokenJson, userJson } from '../http/views.js';
 import { formatFind, scanPaths, scanStaged } from './scan.js';
+import { importTokens, summaryLine } from './import.js';
 
 /** Where a run of the CLI reads its settings and writes its output (the process's, or a test's). */
 export interface Io {
   env: Record<string, string | undefined>;
   out(text: string): void;
   err(text: string): void;
+  /** Raw writes to stderr, for a progress bar redrawn in place (only when stderr is a terminal). */
+  progress?: ((text: string) => void) | undefined;
+  isTTY?: boolean | undefined;
 }
 
 const processIo: Io = {
   env: process.env,
   out: (text) => console.log(text),
   err: (text) => console.error(text),
+  progress: (text) => process.stderr.write(text),
+  isTTY: process.stderr.isTTY === true,
 };
 
 /** `--rate-limit 100/1m`: a limit per window; `unlimited` opts out of the level's default. */
@@ -440,6 +446,44 @@ export function buildProgram(io: Io): Command {
               )
               .join('\n'),
           );
+        });
+      },
+    );
+
+  token
+    .command('import <file>')
+    .description(
+      'Create tokens from NDJSON (a file, or - for stdin): one API token create body with resourceId a line; the keys go only to --keys-out',
+    )
+    .requiredOption('--as <email>', 'act as (and be owned by) this user')
+    .requiredOption('--keys-out <file>', 'new file for the keys, NDJSON {line, id, key}, mode 0600 (never overwritten)')
+    .option('--strict', 'stop at the first refused line (nothing of its batch is written)')
+    .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .option('--batch-size <n>', 'tokens per transaction', positiveInt, 1_000)
+    .action(
+      async (
+        file: string,
+        opts: { as: string; keysOut: string; strict?: boolean; progress?: boolean; batchSize: number },
+      ) => {
+        if (opts.batchSize < 1)
+          throw new KeygateError('VALIDATION_FAILED', '--batch-size must be at least 1.', 'batch-size');
+        await withKeygate(async (kg) => {
+          const summary = await importTokens(
+            kg,
+            await actAs(kg, opts.as),
+            {
+              input: file,
+              keysOut: opts.keysOut,
+              strict: !!opts.strict,
+              progress: !!opts.progress,
+              batchSize: opts.batchSize,
+            },
+            io,
+          );
+          io.out(summaryLine(summary, opts.keysOut));
+          if (summary.failure !== undefined) throw summary.failure;
+          // Some lines refused: the good ones are in, and a script still hears that not all were.
+          if (summary.refused > 0) throw new CommanderError(1, 'keygate.import.refused', 'lines refused');
         });
       },
     );

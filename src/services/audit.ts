@@ -1,5 +1,5 @@
 import { newSortableId } from '../domain/ids.js';
-import type { AuditStore } from '../store/audit.js';
+import type { AuditRow, AuditStore } from '../store/audit.js';
 import type { Principal } from './principal.js';
 
 /** Where a change came from: the client's address and user agent. Routes build it; the CLI passes none. */
@@ -79,9 +79,18 @@ export class AuditTrail {
 
   /** Appends one record; pass the transaction's audit store to write it with the change it describes. */
   async record(actor: Actor, event: AuditEvent, store: AuditStore = this.store): Promise<void> {
+    await store.append(this.row(actor, event, this.clock()));
+  }
+
+  /** Appends one record per event, all at one time, in multi-row writes (a bulk import). */
+  async recordMany(actor: Actor, events: readonly AuditEvent[], store: AuditStore = this.store): Promise<void> {
     const now = this.clock();
+    await store.appendMany(events.map((event) => this.row(actor, event, now)));
+  }
+
+  private row(actor: Actor, event: AuditEvent, now: Date): AuditRow {
     const userAgent = event.origin?.userAgent ?? null;
-    await store.append({
+    return {
       id: newSortableId('aud', now.getTime()),
       at: now.toISOString(),
       ...actorColumns(actor),
@@ -92,6 +101,6 @@ export class AuditTrail {
       details: JSON.stringify(event.details ?? {}),
       ip: event.origin?.ip ?? null,
       user_agent: userAgent === null ? null : userAgent.slice(0, USER_AGENT_LIMIT),
-    });
+    };
   }
 }

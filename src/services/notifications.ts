@@ -202,7 +202,10 @@ export class Notifications {
     const events = rows.filter((r) => r.target_type === 'token' && eventOfAudit(r.action) !== null);
     if (events.length === 0) return;
     this.enqueue(async () => {
-      for (const row of events) await this.fromAudit(row);
+      // Who listens where, looked up once per resource for the whole batch: a bulk import commits
+      // a thousand token.create records at once, and mostly nobody listens to any of them.
+      const listening = new Map<string | null, Promise<WebhookRow[]>>();
+      for (const row of events) await this.fromAudit(row, listening);
     });
   }
 
@@ -242,9 +245,17 @@ export class Notifications {
     } while (seen !== this.pending);
   }
 
-  private async fromAudit(audit: AuditRow): Promise<void> {
+  private async fromAudit(audit: AuditRow, listening: Map<string | null, Promise<WebhookRow[]>>): Promise<void> {
     const type = eventOfAudit(audit.action);
     if (type === null) return;
+    let hooks = listening.get(audit.resource_id);
+    if (hooks === undefined) {
+      const ancestry = audit.resource_id === null ? [] : ((await this.deps.ancestry(audit.resource_id)) ?? []);
+      hooks = this.store.listening(ancestry);
+      listening.set(audit.resource_id, hooks);
+    }
+    // Nobody to tell: skip reading the token and building the event.
+    if (!(await hooks).some((h) => subscribes(JSON.parse(h.events) as string[], type))) return;
     const details = parseDetails(audit.details);
     const row = type === 'token.deleted' ? undefined : await this.deps.tokens.findById(audit.target_id);
     const snapshot = (details.after ?? details.before ?? details) as Record<string, unknown>;

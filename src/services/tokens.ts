@@ -164,6 +164,13 @@ export interface CreditsInputValue {
   refill?: { amount: number; interval: string } | null | undefined;
 }
 
+/** A new token checked and built, not yet written: its row, its key and the key's hash. */
+interface PreparedToken {
+  row: TokenRow;
+  key: string;
+  keyHash: string;
+}
+
 export type TokenPatch = Partial<Omit<TokenInput, 'key'>> & { active?: boolean | undefined };
 
 export interface TokenPolicy {
@@ -284,6 +291,94 @@ export class TokenService {
     input: TokenInput,
     origin: Origin,
   ): Promise<{ view: TokenView; key: string }> {
+    const made = await this.prepare(p, resourceId, input, this.clock());
+    try {
+      await this.stores.transaction((tx) => this.insertAll(p, [made], origin, tx));
+    } catch (err) {
+      // Two creates of one chosen key racing (or, never in practice, a generated key already
+      // taken): the primary key decides, the loser hears it clearly.
+      if (await this.stores.tokens.keyExists(made.keyHash)) fail('KEY_TAKEN', undefined, 'key');
+      throw err;
+    }
+    return { view: await this.view(made.row), key: made.key };
+  }
+
+  /**
+   * Creates many tokens at once (the CLI's bulk import): each item is checked exactly as
+   * create() checks it, and the accepted ones are written in ONE transaction, with one
+   * `token.create` audit record each and their changes published together after the commit.
+   * An item refused by the checks does not stop the others; its error is in its result. When
+   * the batch's transaction fails (a resource deleted meanwhile, a chosen key taken by a racing
+   * create), the items are written one by one, so each failure is told to its own item.
+   * `atomic`: all or nothing — one item refused and none is written (`written` is false), and a
+   * failed transaction is thrown rather than retried item by item.
+   */
+  async createMany(
+    p: Principal,
+    items: readonly { resourceId: string | null; input: TokenInput }[],
+    origin: Origin,
+    options: { atomic?: boolean } = {},
+  ): Promise<{
+    results: ({ ok: true; id: string; key: string } | { ok: false; error: KeygateError })[];
+    written: boolean;
+  }> {
+    const now = this.clock();
+    const results: ({ ok: true; id: string; key: string } | { ok: false; error: KeygateError })[] = [];
+    const made: { index: number; token: PreparedToken }[] = [];
+    const chosen = new Set<string>();
+    for (const [index, item] of items.entries()) {
+      try {
+        const token = await this.prepare(p, item.resourceId, item.input, now);
+        // Two items choosing one key: the first is taken, the second refused as the API would.
+        if (item.input.key !== undefined) {
+          if (chosen.has(token.keyHash)) fail('KEY_TAKEN', undefined, 'key');
+          chosen.add(token.keyHash);
+        }
+        made.push({ index, token });
+        results.push({ ok: true, id: token.row.id, key: token.key });
+      } catch (err) {
+        if (!(err instanceof KeygateError)) throw err;
+        results.push({ ok: false, error: err });
+      }
+    }
+    if (made.length === 0 || (options.atomic && made.length < items.length)) return { results, written: false };
+    try {
+      await this.stores.transaction((tx) =>
+        this.insertAll(
+          p,
+          made.map((m) => m.token),
+          origin,
+          tx,
+        ),
+      );
+    } catch (err) {
+      if (options.atomic) throw err;
+      if (!(err instanceof KeygateError) && !(await this.anyKeyTaken(made.map((m) => m.token)))) throw err;
+      for (const { index, token } of made) {
+        try {
+          await this.stores.transaction((tx) => this.insertAll(p, [token], origin, tx));
+        } catch (one) {
+          const error =
+            one instanceof KeygateError
+              ? one
+              : (await this.stores.tokens.keyExists(token.keyHash))
+                ? new KeygateError('KEY_TAKEN', undefined, 'key')
+                : null;
+          if (error === null) throw one;
+          results[index] = { ok: false, error };
+        }
+      }
+    }
+    return { results, written: true };
+  }
+
+  private async anyKeyTaken(tokens: readonly PreparedToken[]): Promise<boolean> {
+    for (const t of tokens) if (await this.stores.tokens.keyExists(t.keyHash)) return true;
+    return false;
+  }
+
+  /** Checks a new token as create() does and builds its row and key; writes nothing. */
+  private async prepare(p: Principal, resourceId: string | null, input: TokenInput, now: Date): Promise<PreparedToken> {
     validate(TokenCreate, input);
     await this.refuseLimitedToken(p, 'create tokens: a new token would escape its limits');
     let home: Ancestry = [];
@@ -293,7 +388,6 @@ export class TokenService {
     const resolved = this.permissionSet(input);
     const apiGroups = this.apiGroups(p, input.apiGroups);
     this.checkEscalation(p, home, resolved);
-    const now = this.clock();
     const expiresAt = this.withinCreator(
       p,
       resolveExpiry({ expiresIn: input.expiresIn, expiresAt: input.expiresAt }, now, this.policy.maxLifetimeMs),
@@ -311,10 +405,12 @@ export class TokenService {
       if (!this.keys.isAcceptableCustomKey(input.key)) fail('CUSTOM_KEY_INVALID', undefined, 'key');
       key = input.key;
     } else {
+      // 160 random bits: a generated key is never taken in practice, and if it were the insert's
+      // primary key would refuse it (create() then answers KEY_TAKEN); no look-up per token.
       key = this.keys.generate();
     }
     const keyHash = this.keys.hash(key);
-    if (await this.stores.tokens.keyExists(keyHash)) fail('KEY_TAKEN', undefined, 'key');
+    if (input.key !== undefined && (await this.stores.tokens.keyExists(keyHash))) fail('KEY_TAKEN', undefined, 'key');
 
     const id = newId('tok');
     const row: TokenRow = {
@@ -348,30 +444,30 @@ export class TokenService {
       ip_allowlist: null,
       ...limitColumns(input, now.getTime()),
     };
-    try {
-      await this.stores.transaction(async (tx) => {
-        await tx.tokens.insert(row, keyHash);
-        // A look-up of the new key may have been cached as "no such key" before it existed.
-        tx.changes.push({ kind: 'token', id }, { kind: 'keys', tokenId: id });
-        await this.audit.record(
-          p,
-          {
-            action: 'token.create',
-            targetType: 'token',
-            targetId: id,
-            resourceId,
-            details: { after: { ...tokenSnapshot(row), keyPrefix: row.key_prefix } },
-            origin,
-          },
-          tx.audit,
-        );
-      });
-    } catch (err) {
-      // Two creates of one chosen key racing: the primary key decides, the loser hears it clearly.
-      if (await this.stores.tokens.keyExists(keyHash)) fail('KEY_TAKEN', undefined, 'key');
-      throw err;
-    }
-    return { view: await this.view(row), key };
+    return { row, keyHash, key };
+  }
+
+  /** Writes prepared tokens, their key hashes and a `token.create` audit record each, in `tx`. */
+  private async insertAll(
+    p: Principal,
+    tokens: readonly PreparedToken[],
+    origin: Origin,
+    tx: TransactionStores,
+  ): Promise<void> {
+    await tx.tokens.insertMany(tokens.map((t) => ({ row: t.row, keyHash: t.keyHash })));
+    // A look-up of the new key may have been cached as "no such key" before it existed.
+    for (const { row } of tokens) tx.changes.push({ kind: 'token', id: row.id }, { kind: 'keys', tokenId: row.id });
+    const events = tokens.map(({ row }) => ({
+      action: 'token.create',
+      targetType: 'token' as const,
+      targetId: row.id,
+      resourceId: row.resource_id,
+      details: { after: { ...tokenSnapshot(row), keyPrefix: row.key_prefix } },
+      origin,
+    }));
+    // One token (create): one record, written as every other change writes its own.
+    if (events.length === 1) await this.audit.record(p, events[0]!, tx.audit);
+    else await this.audit.recordMany(p, events, tx.audit);
   }
 
   /** The API's picture of a token. Never the key or its hash. */

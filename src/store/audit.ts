@@ -4,6 +4,9 @@ import type { AuditEventsTable, Database } from './schema.js';
 
 export type AuditRow = Selectable<AuditEventsTable>;
 
+/** Rows per multi-row INSERT, far below SQLite's bound-variable limit (12 columns a row). */
+const ROWS_PER_STATEMENT = 1_000;
+
 /** The audit trail: who changed which token or membership, when. Append-only. */
 export class AuditStore {
   /** `appended` hears each written row: at once outside a transaction, else gathered until it commits. */
@@ -15,6 +18,17 @@ export class AuditStore {
   async append(row: AuditRow): Promise<void> {
     await this.db.insertInto('audit_events').values(row).execute();
     this.appended(row);
+  }
+
+  /** Appends many records in multi-row INSERTs (a bulk import writes one per token). */
+  async appendMany(rows: readonly AuditRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      await this.db
+        .insertInto('audit_events')
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .execute();
+    }
+    for (const row of rows) this.appended(row);
   }
 
   /** Events about one target, oldest first. */

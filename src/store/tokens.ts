@@ -16,6 +16,9 @@ export interface TokenFilter {
   cursor?: string | undefined;
 }
 
+/** Rows per multi-row INSERT: a token row has about 30 columns, so 500 rows stay far below SQLite's bound-variable limit. */
+const ROWS_PER_STATEMENT = 500;
+
 /** Tokens and their key hashes. Keys themselves are never given to this store. */
 export class TokenStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -28,6 +31,34 @@ export class TokenStore {
         .insertInto('token_keys')
         .values({ key_hash: keyHash, token_id: row.id, expires_at: null, created_at: row.created_at })
         .execute();
+    });
+  }
+
+  /**
+   * Inserts many tokens and their first key hashes in one transaction (a bulk import): multi-row
+   * INSERTs of at most ROWS_PER_STATEMENT rows, under SQLite's 32,766 bound variables per statement.
+   */
+  async insertMany(tokens: readonly { row: TokenRow; keyHash: string }[]): Promise<void> {
+    if (tokens.length === 0) return;
+    await inTransaction(this.db, async (trx) => {
+      for (let i = 0; i < tokens.length; i += ROWS_PER_STATEMENT) {
+        const chunk = tokens.slice(i, i + ROWS_PER_STATEMENT);
+        await trx
+          .insertInto('tokens')
+          .values(chunk.map((t) => t.row))
+          .execute();
+        await trx
+          .insertInto('token_keys')
+          .values(
+            chunk.map((t) => ({
+              key_hash: t.keyHash,
+              token_id: t.row.id,
+              expires_at: null,
+              created_at: t.row.created_at,
+            })),
+          )
+          .execute();
+      }
     });
   }
 
