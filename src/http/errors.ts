@@ -60,9 +60,15 @@ function reportedError(err: FastifyError): { error: ValidationError; message: st
  */
 const ECHOABLE_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]{0,63}$|^\d{1,6}$/;
 
-/** A property name as an error may name it: itself when it is like the API's own names, else `(unnamed)`. */
+/**
+ * A property name as an error may name it: itself when it is like the API's own names, else `(unnamed)`.
+ * A name shaped like an identifier may still be a key sent where a name goes: a generated key holds a run
+ * of 36 letters and digits, and a chosen one is at least 16 characters long — no name of the API has a
+ * run of 20, nor 16 characters with a digit among them.
+ */
 export function echoableName(name: string): string {
-  return ECHOABLE_NAME.test(name) ? name : '(unnamed)';
+  const keyLike = /[A-Za-z0-9]{20}/.test(name) || (name.length >= 16 && /\d/.test(name));
+  return ECHOABLE_NAME.test(name) && !keyLike ? name : '(unnamed)';
 }
 
 /** The field an AJV validation error is about, as a dotted path. */

@@ -100,6 +100,27 @@ forEachDialect('route fuzzer regressions', (env) => {
     assert.equal(withNul.body.error.field, 'nested.(unnamed)');
     assert.ok(!JSON.stringify(withNul.body).includes(made.key), 'the key is not echoed');
   });
+
+  it('a refusal does not echo a key sent as a property name, though it is shaped like one (found by the run-wide secret scan)', async () => {
+    const { app, kg } = env();
+    const admin = await userWithSession(app, kg, 'admin');
+    const generated = generateKey(kg.config.keyPrefix);
+    noteSecret(generated);
+    // A chosen key: letters, digits, 24 characters, no run of 20.
+    const chosen = 'Prod_4f9a_Key_7c1d_2026';
+    for (const name of [generated, chosen]) {
+      const reply = await call(app, 'PATCH', `/api/v1.0/users/${admin.id}`, {
+        cookie: admin.cookie,
+        body: { [name]: 1 },
+      });
+      assertEnvelope(reply, 'VALIDATION_FAILED');
+      assert.equal(reply.body.error.field, '(unnamed)');
+      assert.ok(!JSON.stringify(reply.body).includes(name), 'the name is not echoed');
+    }
+    // The API's own names and a caller's plain typo are still named, which is what makes the answer useful.
+    const typo = await call(app, 'PATCH', `/api/v1.0/users/${admin.id}`, { cookie: admin.cookie, body: { nmae: 'x' } });
+    assert.equal(typo.body.error.field, 'nmae');
+  });
 });
 
 describe('the answer to an unreadable request (regressions)', () => {

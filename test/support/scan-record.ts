@@ -87,8 +87,11 @@ export async function scanRecord(root: string, pgUrl: string | undefined): Promi
   const secrets = new Set<string>();
   if (existsSync(secretsDir))
     for (const file of readdirSync(secretsDir)) for (const s of linesOf(join(secretsDir, file))) secrets.add(s);
-  const matcher = new SecretMatcher(secrets);
-  const report: ScanReport = { secrets: secrets.size, files: 0, bytes: 0, schemas: 0, rows: 0, finds: [] };
+  // A secret of a few repeated characters ('x' × 30, a test's throwaway password) is also the filler the
+  // tests send on purpose (long query values, 70 kB strings): it cannot be told from them, so it is not sought.
+  const distinctive = [...secrets].filter((s) => new Set(s).size >= 4);
+  const matcher = new SecretMatcher(distinctive);
+  const report: ScanReport = { secrets: distinctive.length, files: 0, bytes: 0, schemas: 0, rows: 0, finds: [] };
   const check = (where: string, data: Buffer) => {
     report.bytes += data.length;
     const secret = matcher.find(data);
