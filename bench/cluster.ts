@@ -15,8 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { randomBase62 } from '../src/domain/keys.js';
-import { KEYGATE_ENTRY, keygateEnv, keygateUnavailable, seedKeygate, staleBuildWarning } from './keygate.js';
-import { freePort, installExitHooks, killAll, type Pinned, runBenchmark, spawnPinned, waitForHttp } from './proc.js';
+import { keygateEnv, keygateUnavailable, seedKeygate, serveKeygate, staleBuildWarning } from './keygate.js';
+import { freePort, installExitHooks, killAll, type Pinned, runBenchmark, spawnPinned } from './proc.js';
 import { envNumber } from './settings.js';
 import { luaScript, runWrk, type WrkResult } from './wrk.js';
 
@@ -51,17 +51,15 @@ function percentile(sorted: number[], p: number): number {
 
 async function startInstance(name: string, env: NodeJS.ProcessEnv): Promise<Instance> {
   const port = await freePort();
-  const server = spawnPinned({
-    name: `keygate ${name}`,
+  const { server, baseUrl } = await serveKeygate({
+    root: ROOT,
     cpu: ANY_CORE,
-    command: process.execPath,
-    args: [KEYGATE_ENTRY, 'serve'],
-    cwd: ROOT,
+    port,
     env: { ...env, PORT: String(port) },
+    name: `keygate ${name}`,
+    probe: '/ready',
   });
-  const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/ready`, server, 60_000);
-  return { name, base, server };
+  return { name, base: baseUrl, server };
 }
 
 /** Status of GET /me with `key`. */

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
 import { newId } from '../src/domain/ids.js';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
-import { KEYGATE_ENTRY, keygateEnv, keygateUnavailable, staleBuildWarning } from './keygate.js';
-import { freePort, installExitHooks, killAll, runBenchmark, spawnPinned, waitForHttp, type Pinned } from './proc.js';
+import { KEYGATE_ENTRY, keygateEnv, keygateUnavailable, serveKeygate, staleBuildWarning } from './keygate.js';
+import { freePort, installExitHooks, killAll, runBenchmark, type Pinned } from './proc.js';
 import { envNumber, loadSettings } from './settings.js';
 import { summarize, trimTop, welch, type Summary, type Welch } from './stats.js';
 
@@ -515,16 +515,7 @@ async function main(): Promise<void> {
       KEYGATE_REFUSED_KEY_LIMIT: '1000000',
     };
     mkdirSync(join(tmp, 'data'));
-    const server = spawnPinned({
-      name: 'keygate',
-      cpu: settings.serverCpu,
-      command: process.execPath,
-      args: [KEYGATE_ENTRY, 'serve'],
-      cwd: ROOT,
-      env,
-    });
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${baseUrl}/health`, server, 60_000);
+    const { server, baseUrl } = await serveKeygate({ root: ROOT, cpu: settings.serverCpu, port, env });
     log(
       `bench:enumeration — keygate from ${KEYGATE_ENTRY} on cpu${settings.serverCpu} (SQLite, argon2id m=19 MiB t=2), harness on cpu${settings.loadCpu}; ` +
         `${settings.samples} samples per condition after ${settings.warmup} warm-up, interleaved at random; load average ${loadavg()

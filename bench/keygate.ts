@@ -210,9 +210,32 @@ export async function seedKeygate(
 }
 
 /**
- * Seeds a fresh data dir, starts the built server pinned to `cpu`, and waits for GET /health.
- * The one place that knows how keygate is started.
+ * Starts the built `keygate serve` pinned to `cpu` with `env` (which sets its port to `port`) and
+ * waits until `probe` answers: the one place that knows how a benchmark starts keygate.
  */
+export async function serveKeygate(opts: {
+  root: string;
+  cpu: number | string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+  name?: string;
+  probe?: '/health' | '/ready';
+  timeoutMs?: number;
+}): Promise<{ server: Pinned; baseUrl: string }> {
+  const server = spawnPinned({
+    name: opts.name ?? 'keygate',
+    cpu: opts.cpu,
+    command: process.execPath,
+    args: [KEYGATE_ENTRY, 'serve'],
+    cwd: opts.root,
+    env: opts.env,
+  });
+  const baseUrl = `http://127.0.0.1:${opts.port}`;
+  await waitForHttp(`${baseUrl}${opts.probe ?? '/health'}`, server, opts.timeoutMs ?? 60_000);
+  return { server, baseUrl };
+}
+
+/** Seeds a fresh data dir, then starts the built server pinned to `cpu` (serveKeygate). */
 export async function startKeygate(opts: KeygateOptions): Promise<KeygateTarget> {
   const env = keygateEnv(opts);
   const t0 = Date.now();
@@ -221,16 +244,7 @@ export async function startKeygate(opts: KeygateOptions): Promise<KeygateTarget>
   opts.log(`seeded ${opts.tokenCount.toLocaleString('en-US')} tokens (+1 caller) in ${(seedMs / 1000).toFixed(1)} s`);
 
   const t1 = Date.now();
-  const server = spawnPinned({
-    name: 'keygate',
-    cpu: opts.cpu,
-    command: process.execPath,
-    args: [KEYGATE_ENTRY, 'serve'],
-    cwd: opts.root,
-    env,
-  });
-  const baseUrl = `http://127.0.0.1:${opts.port}`;
-  await waitForHttp(`${baseUrl}/health`, server, 60_000);
+  const { server, baseUrl } = await serveKeygate({ root: opts.root, cpu: opts.cpu, port: opts.port, env });
   return {
     server,
     baseUrl,

@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuShare, cpuSnapshot, type CpuShare } from './cpu.js';
-import { KEYGATE_ENTRY, keygateEnv, keygateUnavailable, staleBuildWarning } from './keygate.js';
+import { keygateEnv, keygateUnavailable, serveKeygate, staleBuildWarning } from './keygate.js';
 import {
   countCallerRecords,
   dropSchema,
@@ -27,16 +27,7 @@ import {
   seedPopulation,
   tokenIdOf,
 } from './logging-seed.js';
-import {
-  freePort,
-  installExitHooks,
-  killAll,
-  type Pinned,
-  spawnPinned,
-  waitForHttp,
-  runBenchmark,
-  redactKeys,
-} from './proc.js';
+import { freePort, installExitHooks, killAll, type Pinned, runBenchmark, redactKeys } from './proc.js';
 import { luaScript, runWrk, type WrkResult } from './wrk.js';
 import { envNumber, loadSettings } from './settings.js';
 
@@ -174,17 +165,14 @@ interface Server {
 
 /** Starts the built keygate pinned to the server core and waits for /health. */
 async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<Server> {
-  const proc = spawnPinned({
-    name: 'keygate',
+  const { server, baseUrl } = await serveKeygate({
+    root: ROOT,
     cpu: settings.serverCpu,
-    command: process.execPath,
-    args: [KEYGATE_ENTRY, 'serve'],
-    cwd: ROOT,
+    port,
     env,
+    timeoutMs: 120_000,
   });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${baseUrl}/health`, proc, 120_000);
-  return { proc, baseUrl };
+  return { proc: server, baseUrl };
 }
 
 /** One GET with a key; the body as text, the status, and the time to the last byte. */

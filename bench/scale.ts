@@ -19,8 +19,15 @@ import pg from 'pg';
 import { randomBase62 } from '../src/domain/keys.js';
 import { cpuShare, cpuSnapshot, type CpuShare, type CpuSnapshot } from './cpu.js';
 import { pinSelf, rssMb, percentile, VerifyClient, verifyEachOnce } from './client.js';
-import { KEYGATE_ENTRY, keygateEnv, keygateUnavailable, seedKeygate, staleBuildWarning } from './keygate.js';
-import { freePort, installExitHooks, killAll, runBenchmark, spawnPinned, waitForHttp } from './proc.js';
+import {
+  KEYGATE_ENTRY,
+  keygateEnv,
+  keygateUnavailable,
+  seedKeygate,
+  serveKeygate,
+  staleBuildWarning,
+} from './keygate.js';
+import { freePort, installExitHooks, killAll, runBenchmark, spawnPinned } from './proc.js';
 import { envNumber, loadSettings } from './settings.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -242,16 +249,14 @@ async function measure(dialect: 'sqlite' | 'postgres'): Promise<DialectResult> {
 
   // 3. Cold start: a new server process over the imported store, until /ready answers 200.
   const tStart = Date.now();
-  const server = spawnPinned({
-    name: 'keygate serve',
+  const { server, baseUrl } = await serveKeygate({
+    root: ROOT,
     cpu: serverCpu,
-    command: process.execPath,
-    args: [KEYGATE_ENTRY, 'serve'],
-    cwd: ROOT,
+    port,
     env,
+    name: 'keygate serve',
+    probe: '/ready',
   });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${baseUrl}/ready`, server, 60_000);
   const readyMs = Date.now() - tStart;
   log(`cold start to /ready: ${fmt(readyMs)} ms (polled every 100 ms)`);
 
