@@ -27,7 +27,7 @@ const SETTINGS: ChainSettings = {
   // the event loop; lost records were at most about 0.25 s past the interval here. On PostgreSQL, on
   // a machine shared by many test processes, writing one batch (a pool connection, then the server)
   // took up to about 0.7 s. (A batch held back behind the
-  // previous batch's usage counts is caught without timing by access-log-listeners.test.ts.) Each gets
+  // previous batch's usage counts is caught without timing by test/services/access-log-queue.test.ts.) Each gets
   // more than twice that, since CI must not fail on a slow moment of a shared machine: this check proves
   // that records older than about a second or two survive, not the exact interval.
   writeAllowanceMs: { sqlite: 1000, postgres: 2000 },

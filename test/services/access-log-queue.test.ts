@@ -41,15 +41,27 @@ function record(n: number): AccessRecord {
   };
 }
 
+/** A store in memory that can refuse batches, and says when it has written a given number of them. */
 class MemoryStore {
   rows: AccessRecord[] = [];
+  batches: string[][] = [];
   failNext = 0;
+  private waiters: { count: number; resolve(): void }[] = [];
   async insertBatch(rows: readonly AccessRecord[]): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('database down');
     }
     this.rows.push(...rows);
+    this.batches.push(rows.map((r) => r.request_id));
+    for (const w of this.waiters) if (this.batches.length >= w.count) w.resolve();
+  }
+  /** Settles once `count` batches are written (never, if they are held back). */
+  written(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.batches.length >= count) resolve();
+      else this.waiters.push({ count, resolve });
+    });
   }
 }
 
@@ -107,5 +119,44 @@ describe('the access-log queue', () => {
     await log.flush();
     assert.deepEqual(seen, [2], 'an empty queue tells no one');
     await log.close();
+  });
+  // A slow listener (usage counts wait for token rows that edits hold locked) must not hold back the
+  // next batch's write: while it did, a SIGKILL under write load on PostgreSQL lost records answered
+  // well over the flush interval before it (found by test/durability/sigkill.test.ts).
+  it('writes the next batch while a listener still works on the last one, and flush waits for both', {
+    timeout: 10_000,
+  }, async () => {
+    const store = new MemoryStore();
+    const log = new AccessLog(store as unknown as AccessLogStore, CONFIG, (err) => assert.fail(String(err)));
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    const heard: string[][] = [];
+    log.onBatch(async (rows) => {
+      heard.push(rows.map((r) => r.request_id));
+      if (heard.length === 1) await stuck;
+    });
+
+    log.push(record(1));
+    let firstSettled = false;
+    const first = log.flush().then(() => {
+      firstSettled = true;
+    });
+    await store.written(1);
+    log.push(record(2));
+    const second = log.flush();
+    // Before the fix this never happened: the second write waited for the first batch's listener.
+    await store.written(2);
+    assert.deepEqual(store.batches, [['req_1'], ['req_2']]);
+    assert.equal(firstSettled, false, 'flush settles only once its batch is heard too');
+
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(heard, [['req_1'], ['req_2']], 'listeners hear every batch once, in order');
+    log.push(record(3));
+    await log.close();
+    assert.deepEqual(store.batches, [['req_1'], ['req_2'], ['req_3']]);
+    assert.deepEqual(heard.at(-1), ['req_3']);
   });
 });
