@@ -23,19 +23,8 @@ const ROWS_PER_STATEMENT = 500;
 export class TokenStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Inserts a token and its first key hash in one transaction. */
-  async insert(row: TokenRow, keyHash: string): Promise<void> {
-    await inTransaction(this.db, async (trx) => {
-      await trx.insertInto('tokens').values(row).execute();
-      await trx
-        .insertInto('token_keys')
-        .values({ key_hash: keyHash, token_id: row.id, expires_at: null, created_at: row.created_at })
-        .execute();
-    });
-  }
-
   /**
-   * Inserts many tokens and their first key hashes in one transaction (a bulk import): multi-row
+   * Inserts tokens and their first key hashes in one transaction (one for create, many for a bulk import): multi-row
    * INSERTs of at most ROWS_PER_STATEMENT rows, under SQLite's 32,766 bound variables per statement.
    */
   async insertMany(tokens: readonly { row: TokenRow; keyHash: string }[]): Promise<void> {
