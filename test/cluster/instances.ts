@@ -1,4 +1,4 @@
-import { freePort } from '../support/net.js';
+import { freePort, signInOverHttp } from '../support/net.js';
 import { recordOutput } from '../support/run-record.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -77,14 +77,7 @@ export async function signIn(
   email = ADMIN.email,
   password = ADMIN.password,
 ): Promise<(method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>> {
-  const res = await fetch(`${base}/api/v1.0/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`sign-in failed: ${res.status}`);
-  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  const { cookie, csrfToken } = await signInOverHttp(base, email, password);
   return async (method, path, body) => {
     const r = await fetch(`${base}/api/v1.0${path}`, {
       method,

@@ -1,3 +1,4 @@
+import { signInOverHttp } from '../support/net.js';
 /** A signed-in administrator's session: the cookie and the CSRF token sent with every change. */
 export interface Session {
   cookie: string;
@@ -44,16 +45,8 @@ export async function request(
 }
 
 /** Signs in; sessions are kept in the database, so one session outlives every restart of a suite. */
-export async function signIn(base: string, email: string, password: string): Promise<Session> {
-  const res = await fetch(`${base}/api/v1.0/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`sign-in failed: ${res.status}`);
-  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return { cookie, csrfToken };
+export function signIn(base: string, email: string, password: string): Promise<Session> {
+  return signInOverHttp(base, email, password);
 }
 
 /** A JSON call with the session that must succeed (set-up and checks, not the load under test). */

@@ -1,4 +1,4 @@
-import { freePort } from '../support/net.js';
+import { freePort, signInOverHttp } from '../support/net.js';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -111,13 +111,7 @@ for (const dialect of DIALECTS) {
           return false;
         }
       });
-      const session = await fetch(`${base}/api/v1.0/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'ops@example.com', password: PASSWORD }),
-      });
-      const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
-      const { csrfToken } = (await session.json()) as { csrfToken: string };
+      const { cookie, csrfToken } = await signInOverHttp(base, 'ops@example.com', PASSWORD);
       const json = { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken };
       const account = (await (
         await fetch(`${base}/api/v1.0/resources`, {

@@ -11,3 +11,20 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A session over real HTTP on a server a test started: the cookie (`name=value`) and its CSRF token. */
+export async function signInOverHttp(
+  base: string,
+  email: string,
+  password: string,
+): Promise<{ cookie: string; csrfToken: string }> {
+  const res = await fetch(`${base}/api/v1.0/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`sign-in failed: ${res.status}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return { cookie, csrfToken };
+}
