@@ -4,6 +4,7 @@ import { KeygateError } from '../domain/errors.js';
 import type { Keygate } from '../keygate.js';
 import type { Principal } from '../services/principal.js';
 import type { TokenInput } from '../services/tokens.js';
+import type { Io } from './program.js';
 
 /** How `keygate token import` runs. */
 export interface ImportOptions {
@@ -19,14 +20,11 @@ export interface ImportOptions {
   batchSize: number;
 }
 
-/** Where the import reports: refused lines and progress go to stderr, the summary to stdout. Never a key. */
-export interface ImportIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Raw writes for a redrawn progress bar; absent, progress is printed as whole lines with `err`. */
-  progress?: ((text: string) => void) | undefined;
-  isTTY?: boolean | undefined;
-}
+/**
+ * Where the import reports: refused lines and progress go to stderr, the summary to stdout. Never a key.
+ * Without `progress` (raw writes for a redrawn bar), progress is printed as whole lines with `err`.
+ */
+export type ImportIo = Pick<Io, 'out' | 'err' | 'progress' | 'isTTY'>;
 
 export interface ImportSummary {
   lines: number;
